@@ -1,0 +1,13 @@
+"""Anclora Converter. This module is the plugin author's API: hookimpl, Converter, errors, __version__."""
+
+import pluggy
+
+from .conversion.converter import Availability, ConversionContext, Converter
+from .errors import AncloraError, ConversionFailed, UnsupportedMediaType
+
+__version__ = "0.1.0"
+
+hookimpl = pluggy.HookimplMarker("anclora")
+
+__all__ = ["AncloraError", "Availability", "ConversionContext", "ConversionFailed", "Converter",
+           "UnsupportedMediaType", "__version__", "hookimpl"]

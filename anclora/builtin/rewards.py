@@ -1,0 +1,1 @@
+"""Rewards: points, levels and rewards earned by converting (built-in plugin `rewards`)."""

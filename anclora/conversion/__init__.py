@@ -1,0 +1,1 @@
+"""Converters: the contract, the format graph and planner, the sandbox runner, engine pools."""

@@ -1,0 +1,165 @@
+"""Stored files as the API sees them: create, find by owner, delete, expire, clean up and verify."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from . import sniff
+from .context import AppContext
+from .db.base import iso, utcnow
+from .db.models import File
+from .errors import NotFound
+from .identity import Identity
+from .storage.local import hash_file
+
+log = logging.getLogger("anclora.files")
+
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+_NOT_FILE_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/html", "image/svg+xml"}
+ORPHAN_GRACE_SECONDS = 3600  # objects younger than this may belong to a request still in flight
+
+
+def retention_seconds(ctx: AppContext, identity: Identity) -> int:
+    settings = ctx.settings
+    return settings.anonymous_retention if identity.is_anonymous else settings.user_retention
+
+
+def owner_filter(identity: Identity):
+    if identity.user_id:
+        return File.user_id == identity.user_id
+    return (File.user_id.is_(None)) & (File.session_id == identity.session_id)
+
+
+def as_json(record: File) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "filename": record.filename,
+        "size": record.size,
+        "sha256": record.sha256,
+        "content_type": record.content_type,
+        "format": record.format,
+        "created_at": iso(record.created_at),
+        "expires_at": iso(record.expires_at),
+    }
+
+
+def _content_type(fmt: str, declared: str | None) -> str:
+    """The sniffed type; the client's declared one only when the bytes say nothing and it looks sane."""
+    if fmt != "bin":
+        return sniff.content_type(fmt)
+    declared = (declared or "").split(";")[0].strip().lower()
+    if _MEDIA_TYPE.match(declared) and declared not in _NOT_FILE_TYPES:
+        return declared
+    return "application/octet-stream"
+
+
+async def create(ctx: AppContext, identity: Identity, *, key: str, size: int, sha256: str, filename: str,
+                 declared_type: str | None = None, origin: str = "upload", fmt: str | None = None) -> File:
+    """Record a stored object as a file of `identity`; the object is removed if the row cannot be written."""
+    try:
+        if fmt is None:
+            path = ctx.storage.local_path(key)
+            fmt = await asyncio.get_running_loop().run_in_executor(
+                None, sniff.sniff, path, sniff.extension_of(filename))
+        now = utcnow()
+        record = File(
+            user_id=identity.user_id,
+            session_id=None if identity.user_id else identity.session_id,
+            filename=filename, content_type=_content_type(fmt, declared_type),
+            format=None if fmt == "bin" else fmt,
+            size=size, sha256=sha256, storage_key=key, origin=origin,
+            created_at=now, expires_at=now + dt.timedelta(seconds=retention_seconds(ctx, identity)),
+        )
+        async with ctx.sessionmaker() as session:
+            session.add(record)
+            await session.commit()
+        return record
+    except BaseException:
+        await ctx.storage.delete(key)
+        raise
+
+
+async def list_owned(ctx: AppContext, identity: Identity, limit: int = 100, offset: int = 0) -> list[File]:
+    async with ctx.sessionmaker() as session:
+        rows = await session.scalars(
+            select(File).where(owner_filter(identity), File.expires_at > utcnow())
+            .order_by(File.created_at.desc(), File.id).limit(limit).offset(offset))
+        return list(rows)
+
+
+async def get_owned(ctx: AppContext, identity: Identity, file_id: str) -> File:
+    """The caller's unexpired file, or NotFound (the same answer whether it exists for someone else or not)."""
+    async with ctx.sessionmaker() as session:
+        record = await session.scalar(
+            select(File).where(File.id == file_id, owner_filter(identity), File.expires_at > utcnow()))
+    if record is None:
+        raise NotFound("No such file.")
+    return record
+
+
+async def delete_owned(ctx: AppContext, identity: Identity, file_id: str) -> None:
+    record = await get_owned(ctx, identity, file_id)
+    async with ctx.sessionmaker() as session:
+        await session.execute(delete(File).where(File.id == record.id))
+        await session.commit()
+    await ctx.storage.delete(record.storage_key)
+
+
+async def cleanup(ctx: AppContext, *, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete expired files, rows whose object is gone, objects without a row and stale partial uploads."""
+    now = now or utcnow()
+    report = {"expired": 0, "missing_objects": 0, "orphan_objects": 0, "stale_partials": 0}
+    async with ctx.sessionmaker() as session:
+        expired = list(await session.scalars(select(File).where(File.expires_at <= now)))
+        for record in expired:
+            await ctx.storage.delete(record.storage_key)
+        if expired:
+            await session.execute(delete(File).where(File.id.in_([r.id for r in expired])))
+        report["expired"] = len(expired)
+        rows = list(await session.execute(select(File.id, File.storage_key)))
+        missing = [file_id for file_id, key in rows if not ctx.storage.exists(key)]
+        if missing:
+            await session.execute(delete(File).where(File.id.in_(missing)))
+        report["missing_objects"] = len(missing)
+        await session.commit()
+    known = {key for _, key in rows}
+    cutoff = time.time() - ORPHAN_GRACE_SECONDS
+    for key in list(ctx.storage.keys()):
+        path = ctx.storage.local_path(key)
+        if key not in known and path.stat().st_mtime < cutoff:
+            await ctx.storage.delete(key)
+            report["orphan_objects"] += 1
+    for partial in list(ctx.storage.stale_temporaries()):
+        if partial.stat().st_mtime < cutoff:
+            partial.unlink(missing_ok=True)
+            report["stale_partials"] += 1
+    log.info("cleanup: %s", report)
+    return report
+
+
+async def verify(ctx: AppContext) -> list[dict[str, Any]]:
+    """Re-hash every stored file; return the ones whose bytes no longer match their sha256 (or are missing)."""
+    async with ctx.sessionmaker() as session:
+        rows = list(await session.execute(select(File.id, File.storage_key, File.size, File.sha256)))
+    loop = asyncio.get_running_loop()
+    problems = []
+    for file_id, key, size, sha256 in rows:
+        path: Path = ctx.storage.local_path(key)
+        if not path.is_file():
+            problems.append({"id": file_id, "problem": "missing"})
+            continue
+        actual_size, actual_sha = await loop.run_in_executor(None, hash_file, path)
+        if (actual_size, actual_sha) != (size, sha256):
+            problems.append({"id": file_id, "problem": "mismatch", "expected": sha256, "actual": actual_sha})
+    return problems
+
+
+__all__ = ["as_json", "cleanup", "create", "delete_owned", "get_owned", "list_owned", "verify"]

@@ -1,0 +1,156 @@
+"""APIHandler: identity, request ids, JSON in and out, and the one place errors become JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import traceback
+import uuid
+from typing import Any
+
+import tornado.web
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from .. import accounts
+from ..context import AppContext
+from ..errors import AncloraError, BadRequest, MethodNotAllowed, NotFound, ServiceUnavailable
+from ..identity import (SESSION_COOKIE, SESSION_HEADER, Identity, client_address, new_session_token,
+                        session_id_for, valid_session_token)
+from ..logs import request_id_var
+
+log = logging.getLogger("anclora.http")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+UNAVAILABLE_ERRORS = (OperationalError, PoolTimeout, ConnectionError, OSError)
+
+
+def _status_error(status: int) -> AncloraError:
+    if status == 404:
+        return NotFound()
+    if status == 405:
+        return MethodNotAllowed()
+    error = AncloraError()
+    error.status = status
+    if status < 500:
+        error.code, error.message = "bad_request", "The request is malformed."
+    return error
+
+
+def to_api_error(error: BaseException | None, status: int) -> AncloraError:
+    """Any exception as the AncloraError to show the client."""
+    if isinstance(error, AncloraError):
+        return error
+    if isinstance(error, DBAPIError) and error.connection_invalidated or isinstance(error, UNAVAILABLE_ERRORS):
+        return ServiceUnavailable("A backing service is unavailable; try again shortly.",
+                                  headers={"Retry-After": "5"})
+    if isinstance(error, tornado.web.HTTPError):
+        return _status_error(error.status_code)
+    return _status_error(status)
+
+
+class APIHandler(tornado.web.RequestHandler):
+    ctx: AppContext
+    identity: Identity
+
+    def initialize(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self._started = time.monotonic()
+
+    @property
+    def request_id(self) -> str:
+        rid = getattr(self.request, "anclora_request_id", None)
+        if rid is None:
+            sent = self.request.headers.get("X-Request-Id", "")
+            rid = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+            self.request.anclora_request_id = rid
+        return rid
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Request-Id", self.request_id)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "no-store")
+        self.clear_header("Server")
+        token = getattr(self, "_session_token", None)
+        if token:
+            self.set_header(SESSION_HEADER, token)
+
+    @property
+    def client_address(self) -> str:
+        return client_address(self.request.remote_ip or "", self.request.headers, self.ctx.settings.trusted_proxies)
+
+    async def prepare(self) -> None:
+        request_id_var.set(self.request_id)
+        self.ctx.in_flight += 1
+        self._counted = True
+        self.identity = await self._identify()
+
+    async def _identify(self) -> Identity:
+        address = self.client_address
+        identity = await accounts.authenticate(self.ctx, self.request.headers, address)
+        if identity is not None:
+            return identity
+        token = self.request.headers.get(SESSION_HEADER) or self.get_cookie(SESSION_COOKIE)
+        if not valid_session_token(token):
+            token = new_session_token()
+        self._session_token = token
+        self.set_header(SESSION_HEADER, token)
+        self.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
+                        secure=self.request.protocol == "https", expires_days=30)
+        return Identity(address=address, session_id=session_id_for(token))
+
+    # --- JSON -------------------------------------------------------------------------------------------------
+
+    def json_body(self) -> dict[str, Any]:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("The body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise BadRequest("The body must be a JSON object.")
+        return body
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+    # --- errors -----------------------------------------------------------------------------------------------
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        error = to_api_error(exc_info[1] if exc_info else None, status_code)
+        self.set_status(error.status)
+        for name, value in error.headers.items():
+            self.set_header(name, value)
+        body = error.body()
+        if self.ctx.settings.debug and exc_info and not isinstance(exc_info[1], AncloraError):
+            body["error"]["traceback"] = traceback.format_exception(*exc_info)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+    def log_exception(self, typ, value, tb) -> None:
+        error = to_api_error(value, 500)
+        if isinstance(value, AncloraError) or isinstance(value, tornado.web.HTTPError):
+            log.info("%s %s -> %s %s", self.request.method, self.request.path, error.status, error.code)
+        elif error.status == 503:
+            log.warning("%s %s -> 503: %s", self.request.method, self.request.path, value)
+        else:
+            log.error("%s %s failed", self.request.method, self.request.path, exc_info=(typ, value, tb))
+
+    def on_finish(self) -> None:
+        if getattr(self, "_counted", False):
+            self.ctx.in_flight -= 1
+            self._counted = False
+        route = type(self).__name__
+        status = str(self.get_status())
+        self.ctx.metrics.requests.labels(route, self.request.method, status).inc()
+        self.ctx.metrics.latency.labels(route, self.request.method).observe(time.monotonic() - self._started)
+
+
+class NotFoundHandler(APIHandler):
+    """Every path no other handler serves."""
+
+    async def prepare(self) -> None:
+        raise NotFound(f"No such resource: {self.request.path}")

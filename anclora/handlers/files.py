@@ -1,0 +1,114 @@
+"""/api/files: streaming uploads, listing, metadata, downloads with Range, deletion."""
+
+from __future__ import annotations
+
+import re
+
+import tornado.web
+
+from .. import files
+from ..errors import RangeNotSatisfiable
+from ..uploads import content_disposition
+from .base import APIHandler
+from .streaming import UploadHandler
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@tornado.web.stream_request_body
+class FilesHandler(UploadHandler):
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.request.method == "POST":
+            self.start_upload()
+
+    async def post(self) -> None:
+        """Upload one file (raw body or multipart/form-data with a part named `file`)."""
+        record = await self.finish_upload()
+        self.set_header("Location", f"/api/files/{record.id}")
+        self.write_json(files.as_json(record), 201)
+
+    async def get(self) -> None:
+        """List the caller's files, newest first."""
+        limit = min(int(self.get_query_argument("limit", "100")), 1000)
+        offset = int(self.get_query_argument("offset", "0"))
+        records = await files.list_owned(self.ctx, self.identity, limit=limit, offset=offset)
+        self.write_json({"files": [files.as_json(r) for r in records]})
+
+
+class FileHandler(APIHandler):
+    async def get(self, file_id: str) -> None:
+        """Metadata of one of the caller's files."""
+        self.write_json(files.as_json(await files.get_owned(self.ctx, self.identity, file_id)))
+
+    async def delete(self, file_id: str) -> None:
+        """Delete one of the caller's files."""
+        await files.delete_owned(self.ctx, self.identity, file_id)
+        self.set_status(204)
+        self.finish()
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(start, end) inclusive for a single `bytes=` range; None to send the whole file."""
+    match = _RANGE.match(header or "")
+    if not match or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if first == "":
+        length = int(last)
+        if length == 0:
+            raise RangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        raise RangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+    return start, end
+
+
+class FileContentHandler(APIHandler):
+    async def get(self, file_id: str) -> None:
+        """The file's bytes, as an attachment, resumable with Range."""
+        record = await files.get_owned(self.ctx, self.identity, file_id)
+        await send_file(self, record)
+
+    async def head(self, file_id: str) -> None:
+        """The download's headers without its bytes."""
+        record = await files.get_owned(self.ctx, self.identity, file_id)
+        await send_file(self, record, include_body=False)
+
+
+async def send_file(handler: APIHandler, record, include_body: bool = True) -> None:
+    """Stream a stored file with ETag, Range, attachment disposition, nosniff and a sandboxing CSP."""
+    etag = f'"{record.sha256}"'
+    handler.set_header("ETag", etag)
+    handler.set_header("Accept-Ranges", "bytes")
+    handler.set_header("Content-Type", record.content_type)
+    handler.set_header("Content-Disposition", content_disposition(record.filename))
+    handler.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
+    handler.set_header("Cache-Control", "private, max-age=0")
+    if etag in (handler.request.headers.get("If-None-Match") or ""):
+        handler.set_status(304)
+        handler.finish()
+        return
+    byte_range = None
+    if_range = handler.request.headers.get("If-Range")
+    if if_range is None or if_range == etag:
+        byte_range = parse_range(handler.request.headers.get("Range"), record.size)
+    start, end = byte_range or (0, record.size - 1)
+    if byte_range:
+        handler.set_status(206)
+        handler.set_header("Content-Range", f"bytes {start}-{end}/{record.size}")
+    handler.set_header("Content-Length", str(max(0, end - start + 1)))
+    if include_body and record.size:
+        async for chunk in handler.ctx.storage.read(record.storage_key, start, end, handler.ctx.settings.chunk_size):
+            handler.write(chunk)
+            await handler.flush()
+    handler.finish()
+
+
+default_handlers = [
+    (r"/api/files", FilesHandler),
+    (r"/api/files/([0-9a-f-]{36})", FileHandler),
+    (r"/api/files/([0-9a-f-]{36})/content", FileContentHandler),
+]

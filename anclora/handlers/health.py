@@ -1,0 +1,84 @@
+"""/api/health and /api/metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from .. import __version__
+from ..conversion.registry import engine_status
+from ..metrics import CONTENT_TYPE
+from .base import APIHandler
+
+CHECK_TIMEOUT = 3.0
+
+
+async def _check(probe) -> dict:
+    try:
+        result = await asyncio.wait_for(probe(), CHECK_TIMEOUT)
+        return {"status": "up", **(result or {})}
+    except Exception as error:  # a failed check is reported, never raised
+        return {"status": "down", "error": f"{type(error).__name__}: {error}"[:300]}
+
+
+class HealthHandler(APIHandler):
+    async def prepare(self) -> None:
+        pass  # no identity, no session cookie: load balancers call this
+
+    async def get(self) -> None:
+        """Health of the database, cache, storage and engines; 503 when the database or storage is down."""
+        ctx = self.ctx
+
+        async def database():
+            async with ctx.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return {"backend": ctx.engine.dialect.name}
+
+        async def storage():
+            await asyncio.get_running_loop().run_in_executor(None, ctx.storage.check)
+            return {"backend": "local", "free_bytes": ctx.storage.free_bytes()}
+
+        async def cache():
+            await ctx.redis.ping()
+            return {"backend": "redis"}
+
+        checks = {"database": await _check(database), "storage": await _check(storage)}
+        checks["cache"] = await _check(cache) if ctx.redis is not None else {"status": "up", "backend": "memory"}
+        checks["engines"] = engine_status(ctx.converters)
+        if checks["database"]["status"] == "down" or checks["storage"]["status"] == "down":
+            status = "down"
+        elif checks["cache"]["status"] == "down" or any(
+                engine["status"] != "up" for engine in checks["engines"].values()):
+            status = "degraded"
+        else:
+            status = "up"
+        self.write_json({"status": status, "version": __version__, "checks": checks},
+                        503 if status == "down" else 200)
+
+    async def head(self) -> None:
+        """The health status code without a body."""
+        await self.get()
+
+    def write_json(self, data, status: int = 200) -> None:
+        if self.request.method == "HEAD":
+            self.set_status(status)
+            self.finish()
+        else:
+            super().write_json(data, status)
+
+
+class MetricsHandler(APIHandler):
+    async def prepare(self) -> None:
+        pass
+
+    async def get(self) -> None:
+        """Prometheus metrics."""
+        self.set_header("Content-Type", CONTENT_TYPE)
+        self.finish(self.ctx.metrics.render())
+
+
+default_handlers = [
+    (r"/api/health", HealthHandler),
+    (r"/api/metrics", MetricsHandler),
+]

@@ -1,0 +1,112 @@
+"""UploadHandler: the streaming-upload half of a handler (checks in prepare, a chunk at a time, nothing left
+behind when the client goes away or stalls)."""
+
+from __future__ import annotations
+
+import logging
+
+import tornado.ioloop
+import tornado.web
+
+from .. import files
+from ..errors import AncloraError, BadRequest, PayloadTooLarge
+from ..uploads import Upload, filename_from_disposition, sanitize_filename
+from .base import APIHandler
+
+log = logging.getLogger("anclora.uploads")
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file's bytes
+
+
+class UploadHandler(APIHandler):
+    """Subclasses decorated with @tornado.web.stream_request_body call `start_upload()` from `prepare()` and
+    `finish_upload()` from their method; the rest happens here."""
+
+    upload: Upload | None = None
+    _idle_timer = None
+
+    def upload_limit(self) -> int:
+        """The caller's limit: the server's MAX_CONTENT_LENGTH, lowered by any plugin's answer."""
+        declared = self.declared_length()
+        answers = self.ctx.pm.hook.anclora_authorize_upload(ctx=self.ctx, identity=self.identity,
+                                                            declared_size=declared)
+        return min([self.ctx.settings.max_content_length, *[a for a in answers if a is not None]])
+
+    def declared_length(self) -> int | None:
+        value = self.request.headers.get("Content-Length")
+        if value is None:
+            return None
+        if not value.isdigit():
+            raise BadRequest("Content-Length is not a number.")
+        return int(value)
+
+    def start_upload(self) -> None:
+        limit = self.upload_limit()
+        content_type = self.request.headers.get("Content-Type", "")
+        body_limit = limit + (MULTIPART_OVERHEAD if content_type.startswith("multipart/") else 0)
+        declared = self.declared_length()
+        if declared is not None and declared > body_limit:
+            self.ctx.metrics.quota_refusals.labels("upload_size").inc()
+            raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",
+                                  details={"limit": limit, "declared": declared})
+        self.request.connection.set_max_body_size(body_limit)
+        name = self.get_query_argument("filename", None) or filename_from_disposition(
+            self.request.headers.get("Content-Disposition"))
+        self.upload = Upload(self.ctx.storage, content_type, limit, filename=name)
+        self._touch()
+
+    def _touch(self) -> None:
+        loop = tornado.ioloop.IOLoop.current()
+        if self._idle_timer is not None:
+            loop.remove_timeout(self._idle_timer)
+        self._idle_timer = loop.call_later(self.ctx.settings.idle_timeout, self._stalled)
+
+    def _stop_timer(self) -> None:
+        if self._idle_timer is not None:
+            tornado.ioloop.IOLoop.current().remove_timeout(self._idle_timer)
+            self._idle_timer = None
+
+    def _stalled(self) -> None:
+        self._idle_timer = None
+        log.info("upload stalled for %ss; dropping the connection", self.ctx.settings.idle_timeout)
+        self.discard_upload()
+        self.request.connection.close()
+
+    def data_received(self, chunk: bytes) -> None:
+        if self.upload is None or self._finished:
+            return
+        self._touch()
+        try:
+            self.upload.feed(chunk)
+        except AncloraError as error:
+            self.discard_upload()
+            self.send_error(error.status, exc_info=(type(error), error, None))
+        else:
+            self.ctx.metrics.upload_bytes.inc(len(chunk))
+
+    async def finish_upload(self):
+        """Commit the bytes and record the file; returns the File row."""
+        self._stop_timer()
+        upload = self.upload
+        try:
+            writer = await upload.commit()
+        except BaseException:
+            self.discard_upload()
+            raise
+        self.upload = None
+        filename = sanitize_filename(upload.filename)
+        return await files.create(self.ctx, self.identity, key=writer.key, size=writer.size, sha256=writer.sha256,
+                                  filename=filename, declared_type=upload.declared_type)
+
+    def discard_upload(self) -> None:
+        self._stop_timer()
+        if self.upload is not None:
+            self.upload.abort()
+            self.upload = None
+
+    def on_connection_close(self) -> None:
+        self.discard_upload()
+        super().on_connection_close()
+
+    def on_finish(self) -> None:
+        self.discard_upload()
+        super().on_finish()

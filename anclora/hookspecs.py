@@ -1,0 +1,121 @@
+"""Every hook a plugin can implement. These docstrings are the hook reference (docs/plugins.md points here).
+
+pluggy calls hooks synchronously. A hook that must do I/O returns an awaitable (or a plain value) and the host
+awaits it when it is awaitable; so `async def` implementations are allowed on non-firstresult hooks. Never write
+an `async def` implementation of a `firstresult` hook: a coroutine is never None, so it would always win.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Awaitable, Iterable
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .context import AppContext
+    from .conversion.converter import Converter
+    from .identity import Identity
+
+hookspec = pluggy.HookspecMarker("anclora")
+
+
+@hookspec
+def anclora_register_converters() -> Iterable["Converter"] | None:
+    """Return the converters this plugin provides (instances of `anclora.Converter`).
+
+    Called once while the plugin manager is built. Every implementation is called; the results are merged.
+    Two converters with the same name are a startup error.
+    """
+
+
+@hookspec
+def anclora_startup(ctx: "AppContext") -> Awaitable[None] | None:
+    """The application is starting: open pools, connections, background tasks.
+
+    Called once after the database and storage are ready and before the server accepts requests.
+    May return an awaitable; the host awaits it. Every implementation is called.
+    """
+
+
+@hookspec
+def anclora_shutdown(ctx: "AppContext") -> Awaitable[None] | None:
+    """The application is stopping: close what `anclora_startup` opened. May return an awaitable."""
+
+
+@hookspec(firstresult=True)
+def anclora_price_conversion(
+    ctx: "AppContext", identity: "Identity", converter: "Converter", input_size: int, options: dict[str, Any]
+) -> int | None:
+    """Return the cost in credits of one conversion, or None to leave the price to another plugin.
+
+    Called when a conversion is quoted or created, and for `GET /api/formats` (with `input_size` 0). The first
+    non-None result wins (`firstresult`); without any, the converter's own `cost` is the price. Must not do I/O.
+    """
+
+
+@hookspec
+def anclora_authorize_conversion(
+    ctx: "AppContext", identity: "Identity", conversion: dict[str, Any]
+) -> Awaitable[None] | None:
+    """Allow, refuse or charge a conversion before it is queued.
+
+    `conversion` holds `id`, `converter`, `from`, `to`, `input_size`, `cost`, `dry_run`. Raise an
+    `anclora.errors.AncloraError` (402 `PaymentRequired`, 429 `QuotaExceeded`, 403 `Forbidden`) to refuse; return
+    None or an awaitable to allow. Every implementation is called, in plugin order; the first raise stops the
+    conversion. An implementation that charges must make the charge idempotent on `conversion["id"]`.
+    """
+
+
+@hookspec
+def anclora_authorize_upload(ctx: "AppContext", identity: "Identity", declared_size: int | None) -> int | None:
+    """Return the largest upload in bytes this caller may send now, or None for no opinion.
+
+    Called in `prepare()` before any of the body is read. The smallest answer (and the server's own
+    MAX_CONTENT_LENGTH) wins. Raise an AncloraError (e.g. `RateLimited`) to refuse the upload outright. Must not do
+    blocking I/O.
+    """
+
+
+@hookspec
+def anclora_conversion_queued(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
+    """A conversion was accepted and queued. `conversion` is its public JSON (as `GET /api/conversions/{id}`)."""
+
+
+@hookspec
+def anclora_conversion_started(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
+    """A conversion attempt started running on a worker."""
+
+
+@hookspec
+def anclora_conversion_progress(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
+    """A running conversion reported progress (`conversion["progress"]`, 0-100). Called at most a few times a
+    second per conversion; keep implementations cheap."""
+
+
+@hookspec
+def anclora_conversion_finished(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
+    """A conversion succeeded; `conversion["result_file_id"]` is set. Called exactly once per conversion."""
+
+
+@hookspec
+def anclora_conversion_failed(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
+    """A conversion failed for good (`conversion["error"]` says why). Called exactly once per conversion.
+    A plugin that charged for it should give the credits back here."""
+
+
+@hookspec
+def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
+    """A conversion was canceled by its owner. Called exactly once per conversion."""
+
+
+@hookspec
+def anclora_handlers(ctx: "AppContext") -> list[tuple] | None:
+    """Return extra Tornado routes `[(pattern, HandlerClass, kwargs), ...]` this plugin serves.
+
+    Called once when the application is built. Handlers should subclass `anclora.handlers.base.APIHandler`.
+    """
+
+
+@hookspec
+def anclora_me(ctx: "AppContext", identity: "Identity") -> Awaitable[dict[str, Any]] | dict[str, Any] | None:
+    """Return fields to merge into `GET /api/me` (e.g. `credits`, `limits`). Every implementation is called."""

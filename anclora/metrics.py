@@ -1,0 +1,32 @@
+"""Prometheus metrics, one registry per application (so tests never share counters)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("anclora_http_requests_total", "HTTP requests.", ["route", "method", "status"],
+                                registry=r)
+        self.latency = Histogram("anclora_http_request_duration_seconds", "HTTP request latency.",
+                                 ["route", "method"], registry=r)
+        self.upload_bytes = Counter("anclora_upload_bytes_total", "Bytes received in uploads.", registry=r)
+        self.conversions = Counter("anclora_conversions_total", "Conversions by converter and outcome.",
+                                   ["converter", "outcome"], registry=r)
+        self.conversion_seconds = Histogram("anclora_conversion_duration_seconds", "Conversion run time.",
+                                            ["converter"], registry=r,
+                                            buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600))
+        self.queue_wait = Histogram("anclora_queue_wait_seconds", "Time conversions wait in the queue.",
+                                    registry=r, buckets=(0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300))
+        self.pool = Gauge("anclora_engine_pool_instances", "Engine pool instances by state.",
+                          ["engine", "state"], registry=r)
+        self.quota_refusals = Counter("anclora_quota_refusals_total", "Requests refused by a limit.",
+                                      ["limit"], registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

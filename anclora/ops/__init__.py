@@ -1,0 +1,1 @@
+"""Running the bundled playbooks through ansible-runner."""

@@ -1,0 +1,5 @@
+"""`anclora ops …` commands."""
+
+
+def add_commands(subparsers) -> None:
+    """Operations add their subcommands here."""

@@ -1,0 +1,79 @@
+"""Running the server: settings → logging → context → schema check → app → listen → graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+
+import tornado.httpserver
+import tornado.netutil
+
+from . import __version__
+from .app import make_app
+from .config import Settings
+from .context import AppContext, build_context
+from .db import migrate
+
+log = logging.getLogger("anclora")
+
+READ_CHUNK = 64 * 1024
+HEADER_BUFFER = 1024 * 1024  # Tornado's read buffer: headers and one body chunk, never a whole body
+MULTIPART_SLACK = 1024 * 1024
+
+
+class StaleSchema(Exception):
+    pass
+
+
+def make_http_server(ctx: AppContext) -> tornado.httpserver.HTTPServer:
+    return tornado.httpserver.HTTPServer(
+        make_app(ctx),
+        max_body_size=ctx.settings.max_content_length + MULTIPART_SLACK,
+        max_buffer_size=HEADER_BUFFER,
+        chunk_size=READ_CHUNK,
+        idle_connection_timeout=ctx.settings.idle_timeout,
+        xheaders=False,  # client addresses come from anclora.identity.client_address, for trusted proxies only
+        decompress_request=False,
+    )
+
+
+async def prepare_database(ctx: AppContext, *, auto_migrate: bool) -> None:
+    if auto_migrate:
+        await migrate.run(ctx.engine, "upgrade", "head")
+    current = await migrate.current(ctx.engine)
+    if current != migrate.head():
+        raise StaleSchema(
+            f"the database schema is at {current or 'nothing'}, the code needs {migrate.head()}: "
+            "run `anclora db upgrade` (or `anclora serve --migrate`)")
+
+
+async def serve(settings: Settings, *, auto_migrate: bool = False, ready: asyncio.Event | None = None) -> None:
+    ctx = build_context(settings)
+    try:
+        await prepare_database(ctx, auto_migrate=auto_migrate)
+        await ctx.start()
+        server = make_http_server(ctx)
+        sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
+        server.add_sockets(sockets)
+        log.info("Anclora %s listening on http://%s:%s (database %s, storage %s)", __version__, settings.host,
+                 sockets[0].getsockname()[1], ctx.engine.dialect.name, ctx.storage.root)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("stopping: no new connections; waiting up to %ss for %d request(s)", settings.shutdown_grace,
+                 ctx.in_flight)
+        server.stop()
+        deadline = time.monotonic() + settings.shutdown_grace
+        while ctx.in_flight > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if ctx.in_flight:
+            log.warning("grace period over with %d request(s) still running", ctx.in_flight)
+    finally:
+        await ctx.close()
+    log.info("stopped")

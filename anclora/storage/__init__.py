@@ -1,0 +1,60 @@
+"""The storage contract: where file bytes live. Keys are generated here, never taken from users."""
+
+from __future__ import annotations
+
+import abc
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+
+class StorageWriter(abc.ABC):
+    """One file being written: chunks go to a temporary name until commit() makes it visible."""
+
+    key: str
+    size: int
+    sha256: str
+
+    @abc.abstractmethod
+    def write(self, chunk: bytes) -> None: ...
+
+    @abc.abstractmethod
+    async def commit(self) -> str:
+        """Flush, fsync and publish under the key; return the key."""
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Remove whatever was written. Safe to call twice and after commit failed."""
+
+
+class Storage(abc.ABC):
+    @abc.abstractmethod
+    def writer(self) -> StorageWriter: ...
+
+    @abc.abstractmethod
+    def read(self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 256 * 1024
+             ) -> AsyncIterator[bytes]:
+        """Bytes start..end (inclusive end, as in Range) in chunks."""
+
+    @abc.abstractmethod
+    def local_path(self, key: str) -> Path:
+        """A path an engine can read; converters work on files."""
+
+    @abc.abstractmethod
+    async def import_file(self, path: Path) -> tuple[str, int, str]:
+        """Move a finished local file into storage; return (key, size, sha256)."""
+
+    @abc.abstractmethod
+    async def delete(self, key: str) -> None: ...
+
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def keys(self) -> Iterator[str]: ...
+
+    @abc.abstractmethod
+    def free_bytes(self) -> int: ...
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise OSError when storage cannot be written."""

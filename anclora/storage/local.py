@@ -1,0 +1,149 @@
+"""Files on a local (or NFS-mounted) folder: objects/<2 hex>/<32 hex>, written via tmp/ + fsync + rename."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+from . import Storage, StorageWriter
+
+
+def _new_key() -> str:
+    name = uuid.uuid4().hex
+    return f"{name[:2]}/{name}"
+
+
+def hash_file(path: Path, chunk_size: int = 1024 * 1024) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+class LocalWriter(StorageWriter):
+    def __init__(self, storage: "LocalStorage"):
+        self._storage = storage
+        self.key = _new_key()
+        self._tmp = storage.tmp_dir / (self.key.replace("/", "_") + ".part")
+        self._handle = open(self._tmp, "wb", buffering=0)
+        self._digest = hashlib.sha256()
+        self.size = 0
+        self.sha256 = ""
+        self._done = False
+
+    def write(self, chunk: bytes) -> None:
+        self._handle.write(chunk)
+        self._digest.update(chunk)
+        self.size += len(chunk)
+
+    async def commit(self) -> str:
+        self.sha256 = self._digest.hexdigest()
+        final = self._storage.path(self.key)
+        await asyncio.get_running_loop().run_in_executor(None, self._publish, final)
+        self._done = True
+        return self.key
+
+    def _publish(self, final: Path) -> None:
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(self._tmp, final)
+        _fsync_dir(final.parent)
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._handle.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStorage(Storage):
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).resolve()
+        self.objects = self.root / "objects"
+        self.tmp_dir = self.root / "tmp"
+        self.objects.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        head, _, name = key.partition("/")
+        if len(head) != 2 or len(name) != 32 or not all(c in "0123456789abcdef" for c in head + name):
+            raise ValueError(f"not a storage key: {key!r}")
+        return self.objects / head / name
+
+    def writer(self) -> LocalWriter:
+        return LocalWriter(self)
+
+    async def read(self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 256 * 1024
+                   ) -> AsyncIterator[bytes]:
+        with open(self.path(key), "rb") as handle:
+            handle.seek(start)
+            remaining = None if end is None else end - start + 1
+            while remaining is None or remaining > 0:
+                want = chunk_size if remaining is None else min(chunk_size, remaining)
+                chunk = handle.read(want)
+                if not chunk:
+                    break
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def local_path(self, key: str) -> Path:
+        return self.path(key)
+
+    async def import_file(self, path: Path) -> tuple[str, int, str]:
+        key = _new_key()
+        final = self.path(key)
+
+        def move() -> tuple[int, str]:
+            size, sha = hash_file(path)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.tmp_dir / (key.replace("/", "_") + ".part")
+            shutil.move(str(path), tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.rename(tmp, final)
+            return size, sha
+
+        size, sha = await asyncio.get_running_loop().run_in_executor(None, move)
+        return key, size, sha
+
+    async def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def keys(self) -> Iterator[str]:
+        for folder in sorted(self.objects.iterdir()):
+            if folder.is_dir():
+                for item in sorted(folder.iterdir()):
+                    yield f"{folder.name}/{item.name}"
+
+    def stale_temporaries(self) -> Iterator[Path]:
+        yield from self.tmp_dir.iterdir()
+
+    def free_bytes(self) -> int:
+        return shutil.disk_usage(self.root).free
+
+    def check(self) -> None:
+        probe = self.tmp_dir / f".probe-{uuid.uuid4().hex}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
