@@ -1,0 +1,163 @@
+"""pytest fixtures for Anclora and its plugin authors: `pytest_plugins = ["anclora.testing"]`.
+
+The database and cache follow the environment, so one suite runs on both backends:
+- ANCLORA_TEST_DATABASE_URL: a PostgreSQL server URL (postgresql://user@host:port/db); a fresh database is created
+  for the test session and emptied between tests. Unset: a fresh SQLite file per test.
+- ANCLORA_TEST_REDIS_URL: a Redis URL; its database is flushed between tests. Unset: no Redis.
+
+Fixtures: `anclora_settings` (override with `anclora_settings.replace(...)` in your own fixture named
+`anclora_overrides`), `anclora_ctx` (a started AppContext), `anclora_server` (a live HTTP server, its base URL),
+`client` (an httpx.AsyncClient on it), and `convert_file` (run one converter on a file, no server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import uuid
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import httpx
+import pytest
+import tornado.netutil
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from . import config
+from .context import AppContext, build_context
+from .conversion.converter import ConversionContext, Converter
+from .db import create_engine
+from .db import migrate
+from .db.base import Base
+from .server import make_http_server
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+@pytest.fixture(scope="session")
+def anclora_database_template(tmp_path_factory) -> str:
+    """A migrated database for the session: a PostgreSQL database, or a SQLite file copied per test."""
+    server_url = os.environ.get("ANCLORA_TEST_DATABASE_URL")
+    if not server_url:
+        path = tmp_path_factory.mktemp("db") / "template.db"
+        url = f"sqlite:///{path}"
+    else:
+        name = f"anclora_test_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(server_url)
+
+        async def create() -> None:
+            async with admin.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(text(f'CREATE DATABASE "{name}"'))
+            await admin.dispose()
+        _run(create())
+        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+    async def upgrade() -> None:
+        engine = create_engine(url)
+        await migrate.run(engine, "upgrade", "head")
+        await engine.dispose()
+    _run(upgrade())
+    yield url
+    if server_url:
+        admin = create_engine(server_url)
+
+        async def drop() -> None:
+            async with admin.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await admin.dispose()
+        _run(drop())
+
+
+@pytest.fixture
+def anclora_database_url(anclora_database_template, tmp_path) -> str:
+    """A database with the current schema and no rows."""
+    if anclora_database_template.startswith("sqlite"):
+        source = Path(make_url(anclora_database_template).database)
+        target = tmp_path / "anclora.db"
+        shutil.copy(source, target)
+        return f"sqlite:///{target}"
+
+    async def empty() -> None:
+        engine = create_engine(anclora_database_template)
+        async with engine.begin() as connection:
+            names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+            await connection.execute(text(f"TRUNCATE {names} CASCADE"))
+        await engine.dispose()
+    _run(empty())
+    return anclora_database_template
+
+
+@pytest.fixture
+def anclora_overrides() -> dict[str, Any]:
+    """Override in a test module or conftest to change settings: return {"setting": value}."""
+    return {}
+
+
+@pytest.fixture
+def anclora_settings(anclora_database_url, anclora_overrides, tmp_path) -> config.Settings:
+    values = {
+        "database_url": anclora_database_url,
+        "upload_folder": str(tmp_path / "uploads"),
+        "redis_url": os.environ.get("ANCLORA_TEST_REDIS_URL", ""),
+        "jwt_secret_key": TEST_JWT_SECRET,
+        "plugins_entrypoints": False,
+        "log_level": "WARNING",
+    }
+    values.update(anclora_overrides)
+    return config.load(environ={}, overrides=values, dotenv=None)
+
+
+@pytest.fixture
+async def anclora_ctx(anclora_settings) -> AsyncIterator[AppContext]:
+    ctx = build_context(anclora_settings)
+    if ctx.redis is not None:
+        await ctx.redis.flushdb()
+    await ctx.start()
+    try:
+        yield ctx
+    finally:
+        await ctx.close()
+
+
+@pytest.fixture
+async def anclora_server(anclora_ctx) -> AsyncIterator[str]:
+    """The base URL of a live server on a free loopback port."""
+    server = make_http_server(anclora_ctx)
+    [sock] = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
+    server.add_sockets([sock])
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.stop()
+        await server.close_all_connections()
+
+
+@pytest.fixture
+async def client(anclora_server) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=anclora_server, timeout=120) as http:
+        yield http
+
+
+@pytest.fixture
+def convert_file(tmp_path):
+    """`await convert_file(converter, src_path, "pdf", options)` -> the output path, run as the server would."""
+    async def run(converter: Converter, src: Path, target: str, options: dict | None = None,
+                  resources: dict | None = None) -> Path:
+        workdir = tmp_path / f"job-{uuid.uuid4().hex[:8]}"
+        workdir.mkdir()
+        source = workdir / f"input.{src.suffix.lstrip('.') or 'bin'}"
+        shutil.copy(src, source)
+        dst = workdir / f"output.{target}"
+        ctx = ConversionContext(workdir, source.suffix.lstrip("."), target, resources=resources)
+        await converter.convert(source, dst, options or {}, ctx)
+        return dst
+    return run
