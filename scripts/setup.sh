@@ -8,7 +8,7 @@ WANT_TEST=0
 [ "${1:-}" = "--test" ] && WANT_TEST=1
 
 RUNTIME_PACKAGES=(python3 python3-venv python3-dev gcc libreoffice-writer-nogui libreoffice-calc-nogui
-  libreoffice-impress-nogui ffmpeg poppler-utils fonts-dejavu-core util-linux)
+  libreoffice-impress-nogui python3-uno ffmpeg poppler-utils fonts-dejavu-core util-linux)
 TEST_PACKAGES=(postgresql redis-server)
 
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO="none"; fi
