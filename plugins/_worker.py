@@ -1,0 +1,129 @@
+"""Pure-Python conversion work in a sandboxed child process, and the line protocol both sides speak.
+
+Parsers such as Pillow, openpyxl or pyarrow run in the server's own interpreter only at their peril: a
+decompression bomb would take the server with it. So a plugin runs `python <plugins>/_<kind>_worker.py SRC DST
+SOURCE TARGET OPTIONS` through the sandbox with a memory cap (RLIMIT_AS), a CPU limit and a timeout. The child
+writes JSON lines on stdout: `{"progress": n}` while it works and, when it refuses the input,
+`{"error": "<code>", "message": "..."}` before exiting with status 2. Anything else that kills it (the memory or
+CPU limit, a crash) is one failed conversion, never a failed server.
+
+Plugins load this file by path (a file plugin is not a package); the worker scripts import it as `_worker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger("anclora.plugins.worker")
+
+REFUSED = 2  # exit status of a worker that refused its input on purpose
+
+
+# -- the parent side --------------------------------------------------------------------------------------------
+
+class ProgressRelay:
+    """Turns progress seen in a synchronous stdout callback into awaited `ctx.progress` calls, in order."""
+
+    def __init__(self, ctx, scale: Callable[[float], float] = lambda value: value):
+        self.ctx = ctx
+        self.scale = scale
+        self.tasks: set[asyncio.Task] = set()
+        self.last = -1
+
+    def __call__(self, value: float) -> None:
+        percent = int(self.scale(value))
+        if percent <= self.last:
+            return
+        self.last = percent
+        task = asyncio.get_running_loop().create_task(self.ctx.progress(percent))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def drain(self) -> None:
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def run_worker(script: Path, src: Path, dst: Path, source: str, options: dict[str, Any], ctx, *,
+                     memory_bytes: int, cpu_seconds: int, timeout: float) -> None:
+    """Run one worker script on `src` → `dst`; raise the error it reported, or ConversionFailed if it died."""
+    from anclora.conversion import sandbox
+    from anclora.errors import ConversionFailed, UnsupportedMediaType
+
+    relay = ProgressRelay(ctx, scale=lambda value: 5 + value * 0.95)
+    refusal: dict[str, str] = {}
+
+    def on_line(line: bytes) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return
+        if isinstance(message, dict) and "progress" in message:
+            relay(float(message["progress"]))
+        elif isinstance(message, dict) and "error" in message:
+            refusal.update(code=str(message["error"]), message=str(message.get("message", "")))
+
+    argv = [sys.executable, "-B", "-E", "-s", str(script), str(src), str(dst),
+            source, ctx.target_format, json.dumps(options)]
+    limits = sandbox.Limits(cpu_seconds=cpu_seconds, memory_bytes=memory_bytes, open_files=64)
+    result = await sandbox.run(argv, cwd=ctx.workdir, timeout=min(timeout, ctx.timeout), limits=limits,
+                               on_stdout_line=on_line)
+    await relay.drain()
+    if result.returncode == 0:
+        return
+    if refusal:
+        error = UnsupportedMediaType if refusal["code"] == "unsupported_media_type" else ConversionFailed
+        raise error(refusal["message"] or None)
+    log.info("%s exited with %s: %s", script.name, result.returncode, result.stderr[-2000:].decode(errors="replace"))
+    raise ConversionFailed(f"the {source} file could not be converted: it needs more memory or time "
+                           "than allowed, or it is damaged")
+
+
+# -- the child side ---------------------------------------------------------------------------------------------
+
+class Refused(Exception):
+    """Raised by worker code for input it will not convert; the message is shown to the user."""
+
+    code = "conversion_failed"
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code or self.code
+
+
+def emit(**message: Any) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def progress(percent: float) -> None:
+    emit(progress=round(percent, 1))
+
+
+def serve(convert: Callable[[Path, Path, str, str, dict[str, Any]], None]) -> None:
+    """The worker's main: parse argv, run `convert`, report a refusal as one JSON line and exit status 2."""
+    src, dst, source, target, options = sys.argv[1:6]
+    try:
+        convert(Path(src), Path(dst), source, target, json.loads(options))
+    except Refused as error:
+        _refuse(error.code, str(error))
+    except MemoryError:
+        _refuse("conversion_failed", f"the {source} file needs more memory than allowed")
+    except RecursionError:
+        _refuse("conversion_failed", f"the {source} file is nested too deeply")
+    except Exception:
+        traceback.print_exc()
+        _refuse("conversion_failed", f"the {source} file could not be converted to {target}: it may be damaged")
+    progress(100)
+
+
+def _refuse(code: str, message: str) -> None:
+    emit(error=code, message=message)
+    sys.stdout.flush()
+    sys.exit(REFUSED)

@@ -1,0 +1,82 @@
+"""Raster images (png, jpeg, webp, gif, bmp, tiff, ico, avif, heic) into each other and into pdf, with Pillow.
+
+Pillow runs in a sandboxed child process (`_image_worker.py`) with a memory cap, so a decompression bomb costs one
+failed conversion. The type comes from the bytes and Pillow opens the file with that one format only; SVG, EPS
+and everything else Pillow could guess at are refused before any decoder runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from anclora import Availability, Converter, UnsupportedMediaType, hookimpl
+from anclora.sniff import sniff
+
+
+def _load_worker_helpers():
+    """plugins/_worker.py, shared by the plugins in this folder (file plugins are not a package)."""
+    name = "anclora_plugin__worker"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_worker.py"))
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+IMAGE_FORMATS = ("png", "jpeg", "webp", "gif", "bmp", "tiff", "ico", "avif", "heic")
+WORKER = Path(__file__).with_name("_image_worker.py")
+MEMORY_BYTES = 1536 * 1024**2
+MAX_SIDE = 10_000
+
+
+class ImageConverter(Converter):
+    name = "images"
+    sources = IMAGE_FORMATS
+    targets = IMAGE_FORMATS + ("pdf",)
+    options = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "quality": {"type": "integer", "minimum": 1, "maximum": 100, "default": 85,
+                        "description": "Encoder quality for jpeg, webp, avif and heic."},
+            "width": {"type": "integer", "minimum": 1, "maximum": MAX_SIDE, "description": "Target width in pixels."},
+            "height": {"type": "integer", "minimum": 1, "maximum": MAX_SIDE,
+                       "description": "Target height in pixels."},
+            "fit": {"enum": ["contain", "cover", "fill"], "default": "contain",
+                    "description": "With both width and height: fit inside, crop to fill, or stretch."},
+            "strip_metadata": {"type": "boolean", "default": True,
+                               "description": "Drop EXIF and XMP (camera, GPS); the colour profile is kept."},
+            "background": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$", "default": "#ffffff",
+                           "description": "Colour behind transparent pixels for formats without alpha (jpeg, pdf)."},
+        },
+    }
+    cost = 1
+    limits = {"max_megapixels": 50, "max_frames": 100, "timeout": 120}
+
+    def availability(self) -> Availability:
+        for module in ("PIL", "pillow_heif"):
+            if importlib.util.find_spec(module) is None:
+                return Availability(False, f"the Python package {module} is not installed",
+                                    "pip install pillow pillow-heif")
+        return super().availability()
+
+    async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx) -> None:
+        """Decode `src` as the format its bytes show, encode `ctx.target_format` into `dst`."""
+        from anclora.conversion.sandbox import verify_output
+
+        found = sniff(src, ctx.source_format)
+        if found not in self.sources:
+            raise UnsupportedMediaType(f"a {found} file is not accepted as an image")
+        await ctx.progress(5)
+        await _load_worker_helpers().run_worker(
+            WORKER, src, dst, found, options, ctx,
+            memory_bytes=MEMORY_BYTES, cpu_seconds=self.limits["timeout"], timeout=self.limits["timeout"])
+        verify_output(dst, ctx.target_format)
+
+
+@hookimpl
+def anclora_register_converters():
+    return [ImageConverter()]
