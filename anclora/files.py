@@ -24,6 +24,7 @@ log = logging.getLogger("anclora.files")
 
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 _NOT_FILE_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/html", "image/svg+xml"}
+_KNOWN_TYPES = set(sniff.CONTENT_TYPES.values())
 ORPHAN_GRACE_SECONDS = 3600  # objects younger than this may belong to a request still in flight
 
 
@@ -52,11 +53,12 @@ def as_json(record: File) -> dict[str, Any]:
 
 
 def _content_type(fmt: str, declared: str | None) -> str:
-    """The sniffed type; the client's declared one only when the bytes say nothing and it looks sane."""
+    """The sniffed type; the client's declared one only for types we cannot recognise from bytes (a declared
+    type we could recognise, but did not, is a lie)."""
     if fmt != "bin":
         return sniff.content_type(fmt)
     declared = (declared or "").split(";")[0].strip().lower()
-    if _MEDIA_TYPE.match(declared) and declared not in _NOT_FILE_TYPES:
+    if _MEDIA_TYPE.match(declared) and declared not in _NOT_FILE_TYPES and declared not in _KNOWN_TYPES:
         return declared
     return "application/octet-stream"
 

@@ -20,7 +20,7 @@ log = logging.getLogger("anclora")
 
 READ_CHUNK = 64 * 1024
 HEADER_BUFFER = 1024 * 1024  # Tornado's read buffer: headers and one body chunk, never a whole body
-MULTIPART_SLACK = 1024 * 1024
+BODY_SLACK = 16 * 1024 * 1024  # multipart framing plus the bytes read while refusing an oversize body
 
 
 class StaleSchema(Exception):
@@ -30,7 +30,7 @@ class StaleSchema(Exception):
 def make_http_server(ctx: AppContext) -> tornado.httpserver.HTTPServer:
     return tornado.httpserver.HTTPServer(
         make_app(ctx),
-        max_body_size=ctx.settings.max_content_length + MULTIPART_SLACK,
+        max_body_size=ctx.settings.max_content_length + BODY_SLACK,
         max_buffer_size=HEADER_BUFFER,
         chunk_size=READ_CHUNK,
         idle_connection_timeout=ctx.settings.idle_timeout,

@@ -121,14 +121,18 @@ class APIHandler(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
         error = to_api_error(exc_info[1] if exc_info else None, status_code)
+        body = self.error_body(error)
+        if self.ctx.settings.debug and exc_info and not isinstance(exc_info[1], AncloraError):
+            body["error"]["traceback"] = traceback.format_exception(*exc_info)
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+    def error_body(self, error: AncloraError) -> dict[str, Any]:
+        """Set the error's status and headers; return its JSON body."""
         self.set_status(error.status)
         for name, value in error.headers.items():
             self.set_header(name, value)
-        body = error.body()
-        if self.ctx.settings.debug and exc_info and not isinstance(exc_info[1], AncloraError):
-            body["error"]["traceback"] = traceback.format_exception(*exc_info)
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps(body, ensure_ascii=False))
+        return error.body()
 
     def log_exception(self, typ, value, tb) -> None:
         error = to_api_error(value, 500)

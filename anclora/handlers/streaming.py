@@ -3,6 +3,7 @@ behind when the client goes away or stalls)."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import tornado.ioloop
@@ -15,6 +16,10 @@ from .base import APIHandler
 
 log = logging.getLogger("anclora.uploads")
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file's bytes
+# After refusing a body mid-way, keep reading (and dropping) it this long before closing, so the client reads
+# our answer instead of a connection reset (nginx's lingering close).
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 8 * 1024 * 1024
 
 
 class UploadHandler(APIHandler):
@@ -22,6 +27,7 @@ class UploadHandler(APIHandler):
     `finish_upload()` from their method; the rest happens here."""
 
     upload: Upload | None = None
+    refused = False
     _idle_timer = None
 
     def upload_limit(self) -> int:
@@ -48,7 +54,8 @@ class UploadHandler(APIHandler):
             self.ctx.metrics.quota_refusals.labels("upload_size").inc()
             raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",
                                   details={"limit": limit, "declared": declared})
-        self.request.connection.set_max_body_size(body_limit)
+        # Tornado drops the connection without an answer past this size, so leave room to answer and linger.
+        self.request.connection.set_max_body_size(body_limit + LINGER_BYTES)
         name = self.get_query_argument("filename", None) or filename_from_disposition(
             self.request.headers.get("Content-Disposition"))
         self.upload = Upload(self.ctx.storage, content_type, limit, filename=name)
@@ -78,14 +85,31 @@ class UploadHandler(APIHandler):
         try:
             self.upload.feed(chunk)
         except AncloraError as error:
-            self.discard_upload()
-            self.send_error(error.status, exc_info=(type(error), error, None))
+            self.refuse(error)
         else:
             self.ctx.metrics.upload_bytes.inc(len(chunk))
+
+    def refuse(self, error: AncloraError) -> None:
+        """Answer now, mid-body; drop the rest of the body for a moment, then close the connection."""
+        self.discard_upload()
+        self.refused = True
+        self.clear()
+        body = json.dumps(self.error_body(error), ensure_ascii=False).encode()
+        self.set_header("Content-Length", str(len(body)))
+        self.set_header("Connection", "close")
+        self.write(body)
+        self.flush()
+        tornado.ioloop.IOLoop.current().call_later(LINGER_SECONDS, self._end_linger)
+
+    def _end_linger(self) -> None:
+        if not self._finished:
+            self.finish()
 
     async def finish_upload(self):
         """Commit the bytes and record the file; returns the File row."""
         self._stop_timer()
+        if self.refused:
+            raise tornado.web.Finish()
         upload = self.upload
         try:
             writer = await upload.commit()
