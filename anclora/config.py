@@ -125,6 +125,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("job_timeout", _positive_float, 300.0, "Seconds one conversion may run before it is killed."),
     Setting("job_attempts", _positive_int, 3, "Attempts before a conversion interrupted by restarts fails."),
     Setting("sync_timeout", _positive_float, 120.0, "Seconds POST /api/convert waits before answering 504."),
+    Setting("office_pool_size", _positive_int, 2, "LibreOffice instances kept running for office conversions."),
+    Setting("office_pool_prestart", _bool, False,
+            "Start the LibreOffice instances with the server (else at the first office conversion)."),
+    Setting("office_recycle_after", _positive_int, 200,
+            "Conversions after which a LibreOffice instance is replaced by a fresh one (memory creep)."),
+    Setting("office_max_rss_mb", _positive_int, 1024,
+            "Memory (RSS of all its processes, MiB) above which a LibreOffice instance is replaced."),
     # logging
     Setting("log_level", _str, "INFO", "Log level.", env=("LOG_LEVEL",),
             choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
