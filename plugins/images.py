@@ -75,6 +75,7 @@ class ImageConverter(Converter):
             WORKER, src, dst, found, options, ctx,
             memory_bytes=MEMORY_BYTES, cpu_seconds=self.limits["timeout"], timeout=self.limits["timeout"])
         verify_output(dst, ctx.target_format)
+        await ctx.progress(100)
 
 
 @hookimpl
