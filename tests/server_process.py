@@ -1,0 +1,54 @@
+"""Running `anclora serve` as a real process for tests that need signals, memory readings or a clean start."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ServerProcess:
+    def __init__(self, tmp_path: Path, database_url: str, **settings: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tmp_path / "server.log"
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": database_url,
+               "UPLOAD_FOLDER": str(tmp_path / "uploads"), "ANCLORA_PORT": str(self.port),
+               "ANCLORA_PLUGINS_ENTRYPOINTS": "false", "LOG_FILE": str(self.log)}
+        env.update({key: str(value) for key, value in settings.items()})
+        self.process = subprocess.Popen([sys.executable, "-m", "anclora", "serve", "--migrate"], env=env,
+                                        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")
+            if self.log.exists() and "listening on" in self.log.read_text():
+                return
+            time.sleep(0.05)
+        raise TimeoutError("server did not start")
+
+    def peak_rss_bytes(self) -> int:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process.stderr.close()

@@ -1,0 +1,98 @@
+"""The server as a process: graceful SIGTERM, and 500 MB uploads with flat memory."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import signal
+
+import httpx
+import pytest
+
+from rawhttp import eventually, open_connection, read_response, request_head
+from server_process import ServerProcess
+
+BLOCK = 1024 * 1024
+BIG = 500 * BLOCK
+
+
+@pytest.fixture
+def server(tmp_path, anclora_database_url):
+    process = ServerProcess(tmp_path, anclora_database_url, ANCLORA_SHUTDOWN_GRACE="20")
+    process.wait_ready()
+    yield process
+    process.stop()
+
+
+async def test_sigterm_lets_in_flight_uploads_finish_and_refuses_new_connections(server):
+    reader, writer = await open_connection(server.url)
+    writer.write(request_head("POST", "/api/files?filename=late.bin", {"Content-Length": "200000"}))
+    writer.write(b"a" * 100000)
+    await writer.drain()
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        await eventually(lambda: any((server.log.parent / "uploads/tmp").iterdir()))
+        server.process.send_signal(signal.SIGTERM)
+
+        async def refuses_new_connections() -> bool:
+            try:
+                await http.get("/api/health")
+            except httpx.ConnectError:
+                return True
+            return False
+        await eventually(refuses_new_connections)
+    writer.write(b"b" * 100000)
+    await writer.drain()
+    status, _, body = await read_response(reader)
+    writer.close()
+    assert status == 201 and b'"size":200000' in body
+    assert await asyncio.get_running_loop().run_in_executor(None, server.process.wait, 30) == 0
+    assert "stopping" in server.log.read_text()
+
+
+def pattern_block(index: int) -> bytes:
+    return hashlib.sha256(index.to_bytes(8, "big")).digest() * (BLOCK // 32)
+
+
+async def big_body():
+    for index in range(BIG // BLOCK):
+        yield pattern_block(index)
+
+
+def expected_sha256() -> str:
+    digest = hashlib.sha256()
+    for index in range(BIG // BLOCK):
+        digest.update(pattern_block(index))
+    return digest.hexdigest()
+
+
+async def multipart_body(boundary: str):
+    yield (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
+           "Content-Type: application/octet-stream\r\n\r\n").encode()
+    async for block in big_body():
+        yield block
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+async def download_sha256(http: httpx.AsyncClient, file_id: str) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    async with http.stream("GET", f"/api/files/{file_id}/content") as response:
+        async for chunk in response.aiter_bytes():
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+async def test_500_mb_raw_and_multipart_uploads_keep_memory_flat(server):
+    expected = await asyncio.get_running_loop().run_in_executor(None, expected_sha256)
+    async with httpx.AsyncClient(base_url=server.url, timeout=300) as http:
+        raw = await http.post("/api/files", params={"filename": "big.bin"}, content=big_body(),
+                              headers={"Content-Length": str(BIG)})
+        assert raw.status_code == 201
+        assert (raw.json()["size"], raw.json()["sha256"]) == (BIG, expected)
+        boundary = "anclora-test-boundary"
+        multipart = await http.post("/api/files", content=multipart_body(boundary),
+                                    headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        assert multipart.status_code == 201
+        assert (multipart.json()["size"], multipart.json()["sha256"]) == (BIG, expected)
+        assert await download_sha256(http, raw.json()["id"]) == (BIG, expected)
+    assert server.peak_rss_bytes() < 100 * 1024 * 1024
