@@ -1,0 +1,159 @@
+"""The format graph: which available converter turns A into B, directly or as the cheapest chain of converters."""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+from typing import Any, Iterable
+
+from .. import sniff
+from ..errors import UnsupportedConversion
+from .converter import Converter
+
+MAX_STEPS = 3  # longer chains lose too much fidelity to be worth offering
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    converter: Converter
+    source: str
+    target: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """One way from `source` to `target`: a single converter, or a chain whose options go to the last step."""
+
+    steps: tuple[Step, ...]
+
+    @property
+    def source(self) -> str:
+        return self.steps[0].source
+
+    @property
+    def target(self) -> str:
+        return self.steps[-1].target
+
+    @property
+    def via(self) -> list[str]:
+        return [step.target for step in self.steps[:-1]]
+
+    @property
+    def name(self) -> str:
+        """The converter name stored with a job: one name, or the chain's names joined by `+`."""
+        return "+".join(step.converter.name for step in self.steps)
+
+    @property
+    def last(self) -> Converter:
+        return self.steps[-1].converter
+
+    @property
+    def options_schema(self) -> dict[str, Any]:
+        return self.last.options
+
+
+class Planner:
+    """Built once from the converters that are available here; answers `route(a, b)` and lists every route."""
+
+    def __init__(self, converters: Iterable[Converter]):
+        self.converters = {c.name: c for c in converters}
+        self.edges: dict[str, list[Step]] = {}
+        for converter in self.converters.values():
+            for source, target in converter.pairs():
+                self.edges.setdefault(source, []).append(Step(converter, source, target))
+        for steps in self.edges.values():
+            steps.sort(key=lambda step: (step.converter.cost, step.converter.name))
+
+    @classmethod
+    def from_available(cls, converters: dict[str, Converter]) -> "Planner":
+        return cls(c for c in converters.values() if c.availability().available)
+
+    def direct(self, source: str, target: str) -> list[Route]:
+        """Every single converter that does source -> target, cheapest first."""
+        return [Route((step,)) for step in self.edges.get(source, ()) if step.target == target]
+
+    def route(self, source: str, target: str) -> Route:
+        """The cheapest direct converter, else the cheapest chain; UnsupportedConversion when there is none."""
+        source, target = sniff.normalize(source), sniff.normalize(target)
+        direct = self.direct(source, target)
+        if direct:
+            return direct[0]
+        chain = self.chains_from(source).get(target)
+        if chain is None:
+            raise UnsupportedConversion(f"No converter turns {source} into {target}.",
+                                        details={"from": source, "to": target})
+        return chain
+
+    def chains_from(self, source: str) -> dict[str, Route]:
+        """Dijkstra on (total cost, number of steps): the best chain to each reachable format."""
+        best: dict[str, Route] = {}
+        queue: list[tuple[int, int, str, tuple[Step, ...]]] = [(0, 0, source, ())]
+        while queue:
+            cost, hops, fmt, steps = heapq.heappop(queue)
+            if fmt in best or (fmt == source and steps):
+                continue
+            if steps:
+                best[fmt] = Route(steps)
+            if hops == MAX_STEPS:
+                continue
+            for step in self.edges.get(fmt, ()):
+                if step.target not in best and step.target != source:
+                    heapq.heappush(queue, (cost + step.converter.cost, hops + 1, step.target, steps + (step,)))
+        return best
+
+    def routes(self) -> list[Route]:
+        """Every direct pair (one entry per converter), plus the best chain where no single converter exists."""
+        routes: list[Route] = []
+        for source in sorted(self.edges):
+            for step in sorted(self.edges[source], key=lambda s: (s.target, s.converter.cost, s.converter.name)):
+                routes.append(Route((step,)))
+            direct_targets = {step.target for step in self.edges[source]}
+            for target, chain in sorted(self.chains_from(source).items()):
+                if target not in direct_targets:
+                    routes.append(chain)
+        return routes
+
+    def resolve(self, name: str, source: str, target: str, via: list[str]) -> Route:
+        """Rebuild the route a job was planned with from its stored converter name(s) and formats."""
+        names = name.split("+")
+        formats = [source, *via, target]
+        if len(formats) != len(names) + 1:
+            raise UnsupportedConversion("The planned chain no longer matches its formats.")
+        steps = []
+        for index, converter_name in enumerate(names):
+            converter = self.converters.get(converter_name)
+            if converter is None:
+                raise UnsupportedConversion(f"The converter {converter_name!r} is not available here.")
+            steps.append(Step(converter, formats[index], formats[index + 1]))
+        return Route(tuple(steps))
+
+
+def planner_for(ctx) -> Planner:
+    """The application's planner, built on first use (availability checks may look for executables)."""
+    planner = ctx.services.get("planner")
+    if planner is None:
+        planner = ctx.services["planner"] = Planner.from_available(ctx.converters)
+    return planner
+
+
+def price(ctx, identity, route: Route, input_size: int = 0, options: dict[str, Any] | None = None) -> int:
+    """The route's price in credits: per step, the first pricing plugin's answer or the converter's own cost."""
+    total = 0
+    for index, step in enumerate(route.steps):
+        step_options = (options or {}) if index == len(route.steps) - 1 else {}
+        quoted = ctx.pm.hook.anclora_price_conversion(ctx=ctx, identity=identity, converter=step.converter,
+                                                      input_size=input_size, options=step_options)
+        total += step.converter.cost if quoted is None else int(quoted)
+    return total
+
+
+def describe(ctx, identity, route: Route) -> dict[str, Any]:
+    """A route as `GET /api/formats` shows it."""
+    return {
+        "from": route.source,
+        "to": route.target,
+        "converter": route.name,
+        "via": route.via,
+        "options": route.options_schema,
+        "cost": price(ctx, identity, route),
+    }

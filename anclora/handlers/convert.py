@@ -1,0 +1,72 @@
+"""POST /api/convert: one-shot conversion — the upload streams in, the converted bytes come back."""
+
+from __future__ import annotations
+
+import tornado.web
+
+from .. import files, sniff
+from ..conversion import options as conversion_options
+from ..conversion.planner import planner_for
+from ..errors import AncloraError, BadRequest, Conflict, ConversionFailed, ConversionTimeout, UnsupportedConversion
+from ..jobs import service, store
+from .files import send_file
+from .streaming import UploadHandler
+
+RESERVED_ARGUMENTS = ("to", "filename")
+STATUS_BY_CODE = {"conversion_timeout": 504}
+
+
+def _error_of(row) -> AncloraError:
+    """The error a failed job recorded, raised again for a synchronous caller."""
+    error = ConversionFailed(row.error_message or ConversionFailed.message)
+    error.code = row.error_code or ConversionFailed.code
+    error.status = STATUS_BY_CODE.get(error.code, ConversionFailed.status)
+    return error
+
+
+@tornado.web.stream_request_body
+class ConvertHandler(UploadHandler):
+    async def prepare(self) -> None:
+        await super().prepare()
+        self.target = sniff.normalize(self.get_query_argument("to", "") or "")
+        if not self.target:
+            raise BadRequest("`to` is required: the format to convert into.")
+        planner = planner_for(self.ctx)
+        if not any(step.target == self.target for steps in planner.edges.values() for step in steps):
+            raise UnsupportedConversion(f"No converter produces {self.target}.", details={"to": self.target})
+        self.start_upload()
+
+    async def post(self) -> None:
+        """Convert the uploaded body to `?to=` and answer with the result (504 after the sync timeout)."""
+        record = await self.finish_upload()
+        try:
+            await self._convert(record)
+        finally:
+            await files.delete_owned(self.ctx, self.identity, record.id)
+
+    async def _convert(self, record) -> None:
+        arguments = {name: [v.decode("utf-8", "replace") for v in values]
+                     for name, values in self.request.query_arguments.items() if name not in RESERVED_ARGUMENTS}
+        route = service.plan(self.ctx, record.format, self.target)
+        options = conversion_options.from_query(route.options_schema, arguments)
+        conversion, _ = await service.create(self.ctx, self.identity, file_id=record.id, to=self.target,
+                                             options=options)
+        try:
+            row = await service.wait_final(self.ctx, conversion["id"], self.ctx.settings.sync_timeout)
+        except TimeoutError:
+            try:
+                await service.cancel(self.ctx, self.identity, conversion["id"])
+            except Conflict:
+                pass  # it ended just now; the caller still gets the 504 it was promised
+            raise ConversionTimeout(f"The conversion did not finish within {self.ctx.settings.sync_timeout:g} s; "
+                                    "use POST /api/conversions for long jobs.") from None
+        if row is None or row.status != store.SUCCEEDED:
+            raise _error_of(row) if row is not None and row.status == store.FAILED else ConversionFailed(
+                "The conversion was canceled.")
+        result = await files.get_owned(self.ctx, self.identity, row.result_file_id)
+        try:
+            await send_file(self, result)
+        finally:
+            await files.delete_owned(self.ctx, self.identity, result.id)
+
+default_handlers = [(r"/api/convert", ConvertHandler)]

@@ -1,0 +1,27 @@
+"""Conversion jobs: creating, claiming, running and finishing them; the database row is the only truth.
+
+This package is also the built-in plugin `jobs`: it starts the conversion executor with the application and
+drains it at shutdown. Block it (`plugins_block = ["jobs"]`) to run a server that only queues, with
+`anclora worker` processes doing the conversions.
+"""
+from __future__ import annotations
+
+from .. import hookimpl
+from .executor import Executor
+
+
+async def _start(ctx) -> None:
+    executor = Executor(ctx)
+    await executor.start()
+    ctx.services["executor"] = executor
+
+
+@hookimpl(trylast=True)  # after engine pools have opened
+def anclora_startup(ctx):
+    return _start(ctx)
+
+
+@hookimpl(tryfirst=True)  # before engine pools close: running jobs still need them while draining
+def anclora_shutdown(ctx):
+    executor = ctx.services.pop("executor", None)
+    return executor.stop(ctx.settings.shutdown_grace) if executor is not None else None

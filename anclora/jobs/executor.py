@@ -1,0 +1,132 @@
+"""The in-process executor: claims queued conversions from the database and runs a bounded number at once.
+
+Jobs are claimed with a guarded UPDATE and a lease that a heartbeat renews, so several processes (servers and
+`anclora worker`s) can share one database; a job whose worker died is re-queued when its lease runs out, or
+failed with `worker_lost` once it has used `job_attempts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+
+from . import events, store
+from .runner import remove_work_folders, run_job
+
+log = logging.getLogger("anclora.jobs")
+
+
+class Executor:
+    lease_seconds = 60.0  # renewed every lease/4 while the job runs, so only a dead worker's lease runs out
+    poll_interval = 1.0  # how soon jobs queued by other processes are noticed
+    recovery_interval = 10.0
+
+    def __init__(self, ctx, worker_id: str | None = None):
+        self.ctx = ctx
+        self.worker_id = worker_id or f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.tasks: dict[str, asyncio.Task] = {}
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        await self.recover()
+        self._loop_task = asyncio.create_task(self._loop(), name=f"executor {self.worker_id}")
+
+    def wake(self) -> None:
+        """Something was queued or a slot freed: look for work now."""
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        last_recovery = time.monotonic()
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                if time.monotonic() - last_recovery > self.recovery_interval:
+                    last_recovery = time.monotonic()
+                    await self.recover()
+                await self._fill_slots()
+            except Exception as error:  # the database may be restarting: keep the loop alive and retry
+                log.warning("executor could not claim work: %s", error)
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _fill_slots(self) -> None:
+        while not self._stopping and len(self.tasks) < self.ctx.settings.workers:
+            row = await store.claim_next(self.ctx, self.worker_id, self.lease_seconds)
+            if row is None:
+                return
+            self.ctx.metrics.queue_wait.observe(max(0.0, (row.started_at - row.created_at).total_seconds()))
+            task = asyncio.create_task(self._execute(row), name=f"conversion {row.id}")
+            self.tasks[row.id] = task
+            task.add_done_callback(lambda _task, conversion_id=row.id: self._done(conversion_id))
+
+    def _done(self, conversion_id: str) -> None:
+        self.tasks.pop(conversion_id, None)
+        self.wake()
+
+    async def _execute(self, row) -> None:
+        job = asyncio.current_task()
+        heartbeat = asyncio.create_task(self._heartbeat(row.id, job))
+        try:
+            await run_job(self.ctx, row, self.worker_id)
+        except asyncio.CancelledError:
+            pass  # canceled by its owner, lost to another worker, or released by stop(): the row says which
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self, conversion_id: str, job: asyncio.Task) -> None:
+        """Renew the lease; when the row is no longer ours (canceled elsewhere, taken over), stop the job."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 4)
+            try:
+                still_ours = await store.extend_lease(self.ctx, conversion_id, self.worker_id, self.lease_seconds)
+            except Exception as error:
+                log.warning("could not renew the lease of conversion %s: %s", conversion_id, error)
+                continue
+            if not still_ours:
+                job.cancel()
+                return
+
+    async def cancel(self, conversion_id: str, wait: float = 15.0) -> None:
+        """Stop a job running here (its engine's process group is killed) and wait until it has cleaned up."""
+        task = self.tasks.get(conversion_id)
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task}, timeout=wait)
+
+    async def recover(self) -> None:
+        requeued, failed = await store.recover_lost(self.ctx, self.ctx.settings.job_attempts)
+        for row in requeued + failed:
+            remove_work_folders(self.ctx, row.id)
+            log.warning("conversion %s lost its worker: %s", row.id, row.status)
+        for row in failed:
+            await events.publish(self.ctx, row, "failed")
+        if requeued:
+            self.wake()
+
+    async def stop(self, grace: float) -> None:
+        """Claim nothing more, let running jobs finish for `grace` seconds, then hand the rest back to the queue."""
+        self._stopping = True
+        self.wake()
+        if self._loop_task is not None:
+            await self._loop_task
+        running = list(self.tasks.items())
+        if running:
+            await asyncio.wait([task for _, task in running], timeout=grace)
+        for conversion_id, task in running:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+                if await store.release(self.ctx, conversion_id, self.worker_id):
+                    log.info("conversion %s handed back to the queue at shutdown", conversion_id)
+
+
+def executor_for(ctx) -> Executor | None:
+    return ctx.services.get("executor")

@@ -1,0 +1,117 @@
+"""One attempt at one conversion: a private work folder, the route's steps, the result stored, the row ended."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from .. import files
+from ..conversion.planner import planner_for
+from ..db.base import utcnow
+from ..db.models import Conversion, File
+from ..errors import AncloraError, ConversionFailed
+from . import events, store
+from .chain import run_route
+
+log = logging.getLogger("anclora.jobs")
+PROGRESS_INTERVAL = 0.5  # seconds between progress writes for one job
+
+
+def work_root(ctx) -> Path:
+    """Where work folders live: inside the storage area, beside its tmp folder (same filesystem, so results
+    move into storage by rename)."""
+    return ctx.storage.root / "work"
+
+
+def remove_work_folders(ctx, conversion_id: str) -> None:
+    """Remove every work folder of a conversion (also those a dead process left behind)."""
+    for folder in work_root(ctx).glob(f"{conversion_id}.*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class Progress:
+    """The ConversionContext callback: at most one row update and one hook call per interval."""
+
+    def __init__(self, ctx, row: Conversion, worker_id: str):
+        self.ctx, self.row, self.worker_id = ctx, row, worker_id
+        self._last = 0.0
+
+    async def __call__(self, percent: int) -> None:
+        now = time.monotonic()
+        if percent < 100 and now - self._last < PROGRESS_INTERVAL:
+            return
+        self._last = now
+        row = await store.transition(self.ctx, self.row.id, store.owned_by(self.worker_id), progress=percent)
+        if row is not None:
+            await events.publish(self.ctx, row, "progress")
+
+
+async def run_job(ctx, row: Conversion, worker_id: str) -> None:
+    """Run a conversion this worker has claimed. Cancellation propagates (the caller settles the row)."""
+    workdir = work_root(ctx) / f"{row.id}.{row.attempts}"
+    started = time.monotonic()
+    outcome = "failed"
+    try:
+        await events.publish(ctx, row, "started")
+        output = await _convert(ctx, row, workdir, worker_id)
+        result = await _store_result(ctx, row, output)
+        done = await store.finish(ctx, row.id, worker_id, store.SUCCEEDED, progress=100, result_file_id=result.id)
+        if done is None:  # canceled or taken over meanwhile: this attempt's result is not wanted
+            await files.delete_owned(ctx, store.identity_of(row), result.id)
+            return
+        outcome = "succeeded"
+        await events.publish(ctx, done, "finished")
+    except asyncio.CancelledError:
+        outcome = "canceled"
+        raise
+    except AncloraError as error:
+        await _fail(ctx, row, worker_id, error.code, error.message)
+    except Exception:
+        log.exception("conversion %s failed unexpectedly", row.id)
+        await _fail(ctx, row, worker_id, ConversionFailed.code, ConversionFailed.message)
+    finally:
+        await asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, workdir, True)
+        ctx.metrics.conversions.labels(row.converter, outcome).inc()
+        ctx.metrics.conversion_seconds.labels(row.converter).observe(time.monotonic() - started)
+
+
+async def _fail(ctx, row: Conversion, worker_id: str, code: str, message: str) -> None:
+    done = await store.finish(ctx, row.id, worker_id, store.FAILED, error_code=code, error_message=message[:2000])
+    if done is not None:
+        await events.publish(ctx, done, "failed")
+
+
+async def _input_path(ctx, row: Conversion, workdir: Path) -> Path:
+    """A private copy of the input under a generated name (an engine must not be able to touch the original)."""
+    async with ctx.sessionmaker() as session:
+        record = await session.get(File, row.file_id) if row.file_id else None
+    if record is None or record.expires_at <= utcnow():
+        raise ConversionFailed("The input file no longer exists.")
+    src = workdir / f"input.{row.from_format}"
+    await asyncio.get_running_loop().run_in_executor(
+        None, shutil.copyfile, ctx.storage.local_path(record.storage_key), src)
+    return src
+
+
+async def _convert(ctx, row: Conversion, workdir: Path, worker_id: str) -> Path:
+    route = planner_for(ctx).resolve(row.converter, row.from_format, row.to_format, list(row.via or []))
+    workdir.mkdir(parents=True, exist_ok=False)
+    workdir.chmod(0o700)
+    src = await _input_path(ctx, row, workdir)
+    return await run_route(route, src, workdir, dict(row.options or {}), default_timeout=ctx.settings.job_timeout,
+                           report=Progress(ctx, row, worker_id),
+                           resources=ctx.services)
+
+
+async def _store_result(ctx, row: Conversion, output: Path) -> File:
+    """Move the output into storage as a file of the conversion's owner (same expiry policy as uploads)."""
+    async with ctx.sessionmaker() as session:
+        source = await session.get(File, row.file_id) if row.file_id else None
+    stem = source.filename.rsplit(".", 1)[0] if source is not None and "." in source.filename else (
+        source.filename if source is not None else "converted")
+    key, size, sha256 = await ctx.storage.import_file(output)
+    return await files.create(ctx, store.identity_of(row), key=key, size=size, sha256=sha256,
+                              filename=f"{stem}.{row.to_format}", origin="conversion", fmt=row.to_format)

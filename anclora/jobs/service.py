@@ -1,0 +1,133 @@
+"""Creating and canceling conversions: plan, validate, price, authorize, queue — as the API and CLI need it."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import aclosing
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from .. import files, sniff
+from ..conversion import options as conversion_options
+from ..conversion.planner import Route, planner_for, price
+from ..db.base import new_id
+from ..db.models import Conversion
+from ..errors import Conflict, PayloadTooLarge, RateLimited, UnsupportedMediaType
+from ..identity import Identity
+from . import events, store
+from .executor import executor_for
+
+IDEMPOTENT_WAIT = 10.0  # seconds a repeated request waits for the first one to be authorized
+
+
+def plan(ctx, source: str | None, target: str) -> Route:
+    if not source:
+        raise UnsupportedMediaType("The type of this file could not be recognised from its contents.")
+    return planner_for(ctx).route(source, sniff.normalize(target))
+
+
+def quote(ctx, identity: Identity, record, target: str, options: Any) -> tuple[Route, dict[str, Any], dict]:
+    """The route, the validated options and the authorization dict for converting `record` to `target`."""
+    route = plan(ctx, record.format, target)
+    options = conversion_options.validate(route.options_schema, options)
+    limit = route.steps[0].converter.limits.get("max_input_bytes")
+    if limit and record.size > limit:
+        raise PayloadTooLarge(f"{route.steps[0].converter.name} accepts files up to {limit} bytes.",
+                              details={"limit": limit, "size": record.size})
+    conversion = {"id": new_id(), "converter": route.name, "from": route.source, "to": route.target,
+                  "via": route.via, "input_size": record.size, "options": options, "file_id": record.id,
+                  "cost": price(ctx, identity, route, record.size, options), "dry_run": False}
+    return route, options, conversion
+
+
+async def authorize(ctx, identity: Identity, conversion: dict[str, Any]) -> None:
+    await ctx.call_hook("anclora_authorize_conversion", ctx=ctx, identity=identity, conversion=conversion)
+
+
+async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any = None, dry_run: bool = False,
+                 idempotency_key: str | None = None, webhook_url: str | None = None) -> tuple[dict, bool]:
+    """Queue a conversion; (its public JSON, whether it is new). A dry run returns the quote instead."""
+    if idempotency_key and not dry_run:
+        existing = await _replay(ctx, identity, idempotency_key)
+        if existing is not None:
+            return store.as_json(existing), False
+    record = await files.get_owned(ctx, identity, file_id)
+    route, options, conversion = quote(ctx, identity, record, to, options)
+    if dry_run:
+        conversion["dry_run"] = True
+        await authorize(ctx, identity, conversion)
+        return conversion, False
+    if await store.waiting_count(ctx) >= ctx.settings.queue_size:
+        ctx.metrics.quota_refusals.labels("queue_full").inc()
+        raise RateLimited("The conversion queue is full; try again shortly.", headers={"Retry-After": "5"})
+    row = Conversion(
+        id=conversion["id"], user_id=identity.user_id, session_id=None if identity.user_id else identity.session_id,
+        owner_key=identity.owner_key, file_id=record.id, from_format=route.source, to_format=route.target,
+        converter=route.name, via=route.via, options=options, cost=conversion["cost"], status=store.PENDING,
+        idempotency_key=idempotency_key, webhook_url=webhook_url)
+    try:
+        await store.insert(ctx, row)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        existing = await _replay(ctx, identity, idempotency_key)
+        if existing is None:
+            raise Conflict("A request with this Idempotency-Key was refused; use a new key.") from None
+        return store.as_json(existing), False
+    return store.as_json(await _authorize_and_queue(ctx, identity, row, conversion)), True
+
+
+async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, conversion: dict) -> Conversion:
+    """Plugins allow (and charge) the conversion while its row holds the id; a refusal removes the row."""
+    try:
+        await authorize(ctx, identity, conversion)
+    except BaseException:
+        await store.delete(ctx, row.id)
+        events.notifier_for(ctx).notify(row.id)
+        raise
+    queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED)
+    if queued is None:  # canceled while being authorized
+        return await store.get(ctx, row.id)
+    await events.publish(ctx, queued, "queued")
+    executor = executor_for(ctx)
+    if executor is not None:
+        executor.wake()
+    return queued
+
+
+async def _replay(ctx, identity: Identity, key: str) -> Conversion | None:
+    """The conversion an earlier request with this key created; waits while that one is still authorizing."""
+    row = await store.find_idempotent(ctx, identity.owner_key, key)
+    if row is None or row.status != store.PENDING:
+        return row
+    try:
+        async with asyncio.timeout(IDEMPOTENT_WAIT):
+            async with aclosing(events.follow(ctx, row.id, poll=0.2)) as rows:
+                async for current in rows:
+                    if current is None or current.status != store.PENDING:
+                        return current
+    except TimeoutError:
+        raise Conflict("A request with this Idempotency-Key is still being processed.") from None
+
+
+async def cancel(ctx, identity: Identity, conversion_id: str) -> dict[str, Any]:
+    """Cancel a queued or running conversion; its engine is killed before this returns (when it runs here)."""
+    row = await store.get_owned(ctx, identity, conversion_id)
+    canceled = None if row.status in store.FINAL else await store.cancel(ctx, row.id)
+    if canceled is None:
+        raise Conflict(f"The conversion has already ended ({(await store.get(ctx, row.id)).status}).")
+    executor = executor_for(ctx)
+    if executor is not None:
+        await executor.cancel(row.id)
+    await events.publish(ctx, canceled, "canceled")
+    return store.as_json(canceled)
+
+
+async def wait_final(ctx, conversion_id: str, timeout: float) -> Conversion | None:
+    """The conversion once it has ended (None if it vanished); raises TimeoutError after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        async with aclosing(events.follow(ctx, conversion_id)) as rows:
+            async for row in rows:
+                if row is None or row.status in store.FINAL:
+                    return row

@@ -1,0 +1,174 @@
+"""The conversions table as a state machine: every transition is one guarded UPDATE, so each job ends once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from ..db.base import iso, utcnow
+from ..db.models import Conversion
+from ..errors import NotFound
+from ..identity import Identity
+
+PENDING = "pending"  # inserted, not yet authorized; shown as "queued", never claimed
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
+FINAL = (SUCCEEDED, FAILED, CANCELED)
+
+
+def as_json(row: Conversion) -> dict[str, Any]:
+    """The public JSON of a conversion (GET /api/conversions/{id}, hooks, events)."""
+    error = {"code": row.error_code, "message": row.error_message} if row.error_code else None
+    return {
+        "id": row.id,
+        "status": QUEUED if row.status == PENDING else row.status,
+        "progress": row.progress,
+        "file_id": row.file_id,
+        "from": row.from_format,
+        "to": row.to_format,
+        "converter": row.converter,
+        "via": list(row.via or []),
+        "options": row.options or {},
+        "result_file_id": row.result_file_id,
+        "error": error,
+        "cost": row.cost,
+        "attempts": row.attempts,
+        "created_at": iso(row.created_at),
+        "started_at": iso(row.started_at),
+        "finished_at": iso(row.finished_at),
+    }
+
+
+def identity_of(row: Conversion) -> Identity:
+    """The owner of a conversion, as an Identity (results belong to whoever owned the input)."""
+    return Identity(address="", user_id=row.user_id, session_id=row.session_id)
+
+
+async def get(ctx, conversion_id: str) -> Conversion | None:
+    async with ctx.sessionmaker() as session:
+        return await session.get(Conversion, conversion_id, populate_existing=True)
+
+
+async def get_owned(ctx, identity: Identity, conversion_id: str) -> Conversion:
+    """The caller's conversion, or NotFound (the same answer whether it is someone else's or does not exist)."""
+    async with ctx.sessionmaker() as session:
+        row = await session.scalar(select(Conversion).where(
+            Conversion.id == conversion_id, Conversion.owner_key == identity.owner_key))
+    if row is None:
+        raise NotFound("No such conversion.")
+    return row
+
+
+async def list_owned(ctx, identity: Identity, limit: int, offset: int) -> list[Conversion]:
+    async with ctx.sessionmaker() as session:
+        rows = await session.scalars(
+            select(Conversion).where(Conversion.owner_key == identity.owner_key)
+            .order_by(Conversion.created_at.desc(), Conversion.id).limit(limit).offset(offset))
+        return list(rows)
+
+
+async def find_idempotent(ctx, owner_key: str, key: str) -> Conversion | None:
+    async with ctx.sessionmaker() as session:
+        return await session.scalar(select(Conversion).where(
+            Conversion.owner_key == owner_key, Conversion.idempotency_key == key))
+
+
+async def waiting_count(ctx) -> int:
+    """Conversions waiting for a worker, in every process."""
+    async with ctx.sessionmaker() as session:
+        return await session.scalar(
+            select(func.count()).select_from(Conversion).where(Conversion.status.in_((PENDING, QUEUED))))
+
+
+async def insert(ctx, row: Conversion) -> Conversion:
+    async with ctx.sessionmaker() as session:
+        session.add(row)
+        await session.commit()
+    return row
+
+
+async def delete(ctx, conversion_id: str) -> None:
+    async with ctx.sessionmaker() as session:
+        row = await session.get(Conversion, conversion_id)
+        if row is not None:
+            await session.delete(row)
+            await session.commit()
+
+
+async def transition(ctx, conversion_id: str, where: dict[str, Any], **values: Any) -> Conversion | None:
+    """UPDATE one row only if its columns still hold `where`; the updated row, or None if it did not."""
+    conditions = [Conversion.id == conversion_id]
+    for column, expected in where.items():
+        attribute = getattr(Conversion, column)
+        conditions.append(attribute.in_(expected) if isinstance(expected, tuple) else attribute == expected)
+    async with ctx.sessionmaker() as session:
+        row = await session.scalar(
+            update(Conversion).where(*conditions).values(**values).returning(Conversion),
+            execution_options={"populate_existing": True})
+        await session.commit()
+    return row
+
+
+async def claim_next(ctx, worker_id: str, lease_seconds: float) -> Conversion | None:
+    """Take the oldest queued conversion for this worker, or None when nothing is queued."""
+    async with ctx.sessionmaker() as session:
+        candidates = list(await session.scalars(
+            select(Conversion.id).where(Conversion.status == QUEUED)
+            .order_by(Conversion.created_at, Conversion.id).limit(5)))
+    now = utcnow()
+    for conversion_id in candidates:
+        row = await transition(ctx, conversion_id, {"status": QUEUED}, status=RUNNING, claimed_by=worker_id,
+                               lease_until=now + dt.timedelta(seconds=lease_seconds), started_at=now,
+                               attempts=Conversion.attempts + 1, progress=0)
+        if row is not None:
+            return row
+    return None
+
+
+def owned_by(worker_id: str) -> dict[str, Any]:
+    return {"status": RUNNING, "claimed_by": worker_id}
+
+
+async def extend_lease(ctx, conversion_id: str, worker_id: str, lease_seconds: float) -> bool:
+    row = await transition(ctx, conversion_id, owned_by(worker_id),
+                           lease_until=utcnow() + dt.timedelta(seconds=lease_seconds))
+    return row is not None
+
+
+async def finish(ctx, conversion_id: str, worker_id: str, status: str, **values: Any) -> Conversion | None:
+    """End a conversion this worker runs; None when it is no longer this worker's (canceled, taken over)."""
+    return await transition(ctx, conversion_id, owned_by(worker_id), status=status, finished_at=utcnow(),
+                            lease_until=None, **values)
+
+
+async def cancel(ctx, conversion_id: str) -> Conversion | None:
+    return await transition(ctx, conversion_id, {"status": (PENDING, QUEUED, RUNNING)}, status=CANCELED,
+                            finished_at=utcnow(), lease_until=None)
+
+
+async def release(ctx, conversion_id: str, worker_id: str) -> Conversion | None:
+    """Give a running conversion back to the queue (the process is stopping); the attempt does not count."""
+    return await transition(ctx, conversion_id, owned_by(worker_id), status=QUEUED, claimed_by=None,
+                            lease_until=None, progress=0, attempts=Conversion.attempts - 1)
+
+
+async def recover_lost(ctx, max_attempts: int) -> tuple[list[Conversion], list[Conversion]]:
+    """Conversions whose worker stopped renewing its lease: re-queued, or failed with `worker_lost` once they
+    have used their attempts. Returns (requeued, failed)."""
+    async with ctx.sessionmaker() as session:
+        lost = list(await session.scalars(select(Conversion).where(
+            Conversion.status == RUNNING, Conversion.lease_until < utcnow())))
+    requeued, failed = [], []
+    for row in lost:
+        where = {"status": RUNNING, "claimed_by": row.claimed_by, "lease_until": row.lease_until}
+        if row.attempts >= max_attempts:
+            done = await transition(ctx, row.id, where, status=FAILED, finished_at=utcnow(), lease_until=None,
+                                    error_code="worker_lost",
+                                    error_message=f"The worker running it stopped, {row.attempts} time(s).")
+            failed += [done] if done else []
+        else:
+            done = await transition(ctx, row.id, where, status=QUEUED, claimed_by=None, lease_until=None,
+                                    progress=0)
+            requeued += [done] if done else []
+    return requeued, failed

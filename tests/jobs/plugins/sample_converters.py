@@ -1,0 +1,105 @@
+"""Small converters for the job tests: fast text ones, a chain, a failing one, and slow ones with child processes."""
+
+from __future__ import annotations
+
+from anclora import ConversionFailed, Converter, hookimpl
+from anclora.conversion import sandbox
+
+PIDS: list[int] = []  # engine processes started by the slow converters, for the no-survivors checks
+EVENTS: list[tuple[str, str, int]] = []  # (hook, conversion id, progress) in the order the hooks fired
+
+
+class UpperText(Converter):
+    name = "upper_text"
+    sources = ("txt",)
+    targets = ("md",)
+    cost = 2
+    options = {
+        "type": "object",
+        "properties": {"repeat": {"type": "integer", "minimum": 1, "maximum": 3},
+                       "exclaim": {"type": "boolean"}},
+        "additionalProperties": False,
+    }
+
+    async def convert(self, src, dst, options, ctx):
+        text = src.read_text("utf-8").upper() * options.get("repeat", 1)
+        await ctx.progress(50)
+        dst.write_text(text + ("!" if options.get("exclaim") else ""), "utf-8")
+
+
+class MarkdownToHtml(Converter):
+    name = "md_to_html"
+    sources = ("md",)
+    targets = ("html",)
+    cost = 3
+    options = {"type": "object", "properties": {"title": {"type": "string", "maxLength": 20}},
+               "additionalProperties": False}
+
+    async def convert(self, src, dst, options, ctx):
+        title = options.get("title", "")
+        dst.write_text(f"<!doctype html><title>{title}</title><pre>{src.read_text('utf-8')}</pre>", "utf-8")
+
+
+class BrokenYaml(Converter):
+    name = "broken_yaml"
+    sources = ("yaml",)
+    targets = ("json",)
+
+    async def convert(self, src, dst, options, ctx):
+        raise ConversionFailed("this yaml is not acceptable")
+
+
+class SleepyCsv(Converter):
+    """Runs `sleep 1000 & sleep 1000` in the sandbox: only cancellation or a timeout ends it."""
+
+    name = "sleepy_csv"
+    sources = ("csv",)
+    targets = ("json",)
+
+    async def convert(self, src, dst, options, ctx):
+        await _sleep_forever(ctx)
+
+
+class HungTsv(Converter):
+    name = "hung_tsv"
+    sources = ("tsv",)
+    targets = ("json",)
+    limits = {"timeout": 1.5}
+
+    async def convert(self, src, dst, options, ctx):
+        await _sleep_forever(ctx)
+
+
+async def _sleep_forever(ctx) -> None:
+    await ctx.progress(5)
+    await sandbox.run(["sh", "-c", "sleep 1000 & echo $!; echo $$; sleep 1000"], cwd=ctx.workdir,
+                      timeout=ctx.timeout, on_stdout_line=lambda line: PIDS.append(int(line)))
+
+
+class MissingEngine(Converter):
+    name = "missing_engine"
+    sources = ("txt",)
+    targets = ("pdf",)
+    engine = "nonexistent"
+    executables = ("anclora-no-such-engine",)
+    install = "apt-get install anclora-no-such-engine"
+
+
+@hookimpl
+def anclora_register_converters():
+    return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), MissingEngine()]
+
+
+def _record(hook):
+    def implementation(ctx, conversion):
+        EVENTS.append((hook, conversion["id"], conversion["progress"]))
+    implementation.__name__ = f"anclora_conversion_{hook}"
+    return hookimpl(implementation)
+
+
+anclora_conversion_queued = _record("queued")
+anclora_conversion_started = _record("started")
+anclora_conversion_progress = _record("progress")
+anclora_conversion_finished = _record("finished")
+anclora_conversion_failed = _record("failed")
+anclora_conversion_canceled = _record("canceled")
