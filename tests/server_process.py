@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from anclora.testing import TEST_JWT_SECRET
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -24,7 +26,8 @@ class ServerProcess:
         self.log = tmp_path / "server.log"
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": database_url,
                "UPLOAD_FOLDER": str(tmp_path / "uploads"), "ANCLORA_PORT": str(self.port),
-               "ANCLORA_PLUGINS_ENTRYPOINTS": "false", "LOG_FILE": str(self.log)}
+               "ANCLORA_PLUGINS_ENTRYPOINTS": "false", "LOG_FILE": str(self.log),
+               "JWT_SECRET_KEY": TEST_JWT_SECRET}
         env.update({key: str(value) for key, value in settings.items()})
         self.process = subprocess.Popen([sys.executable, "-m", "anclora", "serve", "--migrate"], env=env,
                                         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
