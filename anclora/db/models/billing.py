@@ -15,7 +15,8 @@ class ConversionTransaction(Base):
 
     id: Mapped[str] = mapped_column(IdColumn, primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    conversion_id: Mapped[str | None] = mapped_column(ForeignKey("conversions.id", ondelete="SET NULL"))
+    # No foreign key: the charge is written while the conversion is authorised, before its row may exist.
+    conversion_id: Mapped[str | None] = mapped_column(IdColumn)
     credits: Mapped[int] = mapped_column(Integer, default=0)
     free: Mapped[bool] = mapped_column(default=False)
     payment_status: Mapped[str] = mapped_column(String(16), default="pending")

@@ -30,6 +30,8 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    signup_address: Mapped[str | None] = mapped_column(String(45))  # refuses self-referrals
+    tokens_valid_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # older access tokens are void
 
     __table_args__ = (
         Index("idx_users_email", "email"),

@@ -40,6 +40,8 @@ def upgrade() -> None:
     sa.Column('created_at', anclora.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', anclora.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_login_at', anclora.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('signup_address', sa.String(length=45), nullable=True),
+    sa.Column('tokens_valid_after', anclora.db.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['referred_by_id'], ['users.id'], name=op.f('fk_users_referred_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
@@ -231,7 +233,6 @@ def upgrade() -> None:
     sa.Column('payment_status', sa.String(length=16), nullable=False),
     sa.Column('description', sa.String(length=255), nullable=False),
     sa.Column('created_at', anclora.db.base.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['conversion_id'], ['conversions.id'], name=op.f('fk_conversion_transactions_conversion_id_conversions'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_conversion_transactions_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_conversion_transactions')),
     sa.UniqueConstraint('conversion_id', name='uq_conversion_transactions_conversion_id')

@@ -1,0 +1,55 @@
+"""Throttling of login, registration and reset requests, per account and per client address."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import RateLimited
+from .counters import counters
+
+if TYPE_CHECKING:
+    from ..context import AppContext
+
+LOGIN_WINDOW = 15 * 60
+HOUR = 3600
+REGISTRATIONS_PER_ADDRESS = 20
+RESETS_PER_ADDRESS = 20
+RESET_MAILS_PER_ACCOUNT = 3
+
+
+def _refuse(retry_after: int, message: str) -> RateLimited:
+    return RateLimited(message, headers={"Retry-After": str(max(1, retry_after))},
+                       details={"retry_after": max(1, retry_after)})
+
+
+async def check_login(ctx: "AppContext", email: str, address: str) -> None:
+    """Refuse a login attempt when the account or the address has failed too often lately."""
+    store = counters(ctx)
+    for key, limit in ((f"login:account:{email}", ctx.settings.login_attempts),
+                       (f"login:address:{address}", ctx.settings.login_attempts_per_address)):
+        count, ttl = await store.hit(key, LOGIN_WINDOW, amount=0)
+        if count >= limit:
+            raise _refuse(ttl, "Too many failed logins; try again later.")
+
+
+async def login_failed(ctx: "AppContext", email: str, address: str) -> None:
+    store = counters(ctx)
+    await store.hit(f"login:account:{email}", LOGIN_WINDOW)
+    await store.hit(f"login:address:{address}", LOGIN_WINDOW)
+
+
+async def login_succeeded(ctx: "AppContext", email: str) -> None:
+    await counters(ctx).reset(f"login:account:{email}")
+
+
+async def per_address(ctx: "AppContext", action: str, address: str, limit: int) -> None:
+    """Count one `action` from `address`; 429 past `limit` an hour (registrations, reset requests)."""
+    count, ttl = await counters(ctx).hit(f"{action}:address:{address}", HOUR)
+    if count > limit:
+        raise _refuse(ttl, "Too many requests from your address; try again later.")
+
+
+async def reset_mail_allowed(ctx: "AppContext", email: str) -> bool:
+    """Reset mails per account are capped quietly: the answer stays the same, the inbox is not flooded."""
+    count, _ = await counters(ctx).hit(f"reset:account:{email}", HOUR)
+    return count <= RESET_MAILS_PER_ACCOUNT
