@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -69,6 +70,15 @@ def _str(value: Any) -> str:
     return str(value)
 
 
+def _json(value: Any) -> Any:
+    """A JSON document given as text (environment, .env) or already parsed (a TOML table or array)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _int_list(value: Any) -> list[int]:
+    return [_int(item) for item in _str_list(value)]
+
+
 SETTINGS: tuple[Setting, ...] = (
     # server
     Setting("host", _str, "127.0.0.1", "Address the HTTP server listens on."),
@@ -114,6 +124,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mail_username", _str, "", "SMTP user name.", env=("MAIL_USERNAME",)),
     Setting("mail_password", _str, "", "SMTP password.", env=("MAIL_PASSWORD",), secret=True),
     Setting("mail_from", _str, "Anclora <no-reply@localhost>", "Sender address of outgoing mail."),
+    # accounts, limits, billing and rewards
+    Setting("plan_limits", _json, "{}",
+            "Limits per plan and level as a JSON object (or TOML table) merged over the built-in table: keys "
+            "anonymous, free, level_2.., paid; values max_upload_bytes, conversions_per_day, "
+            "free_conversions_per_day, concurrent_jobs, uploads_per_minute."),
+    Setting("level_points", _int_list, "0,100,500,2000,10000",
+            "Points needed for each level, from level 1 up (comma separated)."),
+    Setting("credit_packs", _json, "[]",
+            "Credit packs sold through Stripe Checkout as a JSON array of {id, name, credits, amount_cents, "
+            "currency}. Empty: the built-in packs."),
+    Setting("login_attempts", _positive_int, 5, "Failed logins per account per 15 minutes before 429."),
+    Setting("login_attempts_per_address", _positive_int, 30,
+            "Failed logins per client address per 15 minutes before 429."),
     # plugins and conversions
     Setting("plugins_dirs", _str_list, [], "Extra folders of file-based plugins (comma separated)."),
     Setting("plugins_block", _str_list, [], "Plugin names not to load (e.g. billing, rewards)."),
