@@ -16,7 +16,7 @@ from .config import Settings
 
 log = logging.getLogger("anclora.plugins")
 
-BUILTINS = ("anclora.builtin.billing", "anclora.builtin.rewards", "anclora.jobs")
+BUILTINS = ("anclora.accounts", "anclora.builtin.billing", "anclora.builtin.rewards", "anclora.jobs")
 ENTRYPOINT_GROUP = "anclora"
 
 
