@@ -1,0 +1,143 @@
+"""Jobs end exactly once: cancel and timeouts leave no engine process alive, restarts neither lose nor repeat
+a job, lifecycle hooks fire in order, events stream until the end."""
+
+import asyncio
+import datetime as dt
+import json
+
+import pytest
+
+from anclora.db.base import utcnow
+from anclora.db.models import Conversion, File
+from anclora.jobs import store
+from anclora.jobs.executor import Executor
+
+
+async def until(condition, timeout: float = 15.0, what: str = "condition"):
+    """Poll `condition()` until it is truthy or the deadline passes."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (value := condition()):
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+    return value
+
+
+def alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def work_folders(ctx) -> list:
+    folder = ctx.storage.root / "work"
+    return list(folder.iterdir()) if folder.exists() else []
+
+
+async def test_cancel_kills_the_engine_process_group(api, client, sample, anclora_ctx):
+    job = await api.convert("rows.csv", b"a,b\n1,2\n", "json")
+    await api.wait(job["id"], "running")
+    pids = await until(lambda: len(sample.PIDS) == 2 and list(sample.PIDS), what="engine pids")
+    assert all(alive(pid) for pid in pids)
+    response = await client.delete(f"/api/conversions/{job['id']}")
+    assert response.status_code == 200 and response.json()["status"] == "canceled"
+    assert not any(alive(pid) for pid in pids), "an engine process survived the cancel"
+    assert work_folders(anclora_ctx) == []
+    again = await client.delete(f"/api/conversions/{job['id']}")
+    assert again.status_code == 409
+    assert [event[0] for event in sample.EVENTS] == ["queued", "started", "progress", "canceled"]
+    assert (await client.get(f"/api/conversions/{job['id']}")).json()["status"] == "canceled"
+
+
+async def test_hung_converter_times_out_without_survivors(api, sample, anclora_ctx):
+    job = await api.convert("rows.tsv", b"a\tb\n", "json")
+    done = await api.wait(job["id"], "failed", timeout=20)
+    assert done["error"]["code"] == "conversion_timeout"
+    assert len(sample.PIDS) == 2 and not any(alive(pid) for pid in sample.PIDS)
+    assert work_folders(anclora_ctx) == []
+    assert [event[0] for event in sample.EVENTS] == ["queued", "started", "progress", "failed"]
+
+
+@pytest.fixture
+def anclora_overrides(anclora_overrides, request):
+    return {**anclora_overrides, **getattr(request, "param", {})}
+
+
+@pytest.mark.parametrize("anclora_overrides", [{"workers": 1, "queue_size": 1}], indirect=True)
+async def test_full_queue_answers_429_at_once(api, client, sample):
+    running = await api.convert("one.csv", b"a\n", "json")
+    await api.wait(running["id"], "running")
+    waiting = await api.convert("two.csv", b"a\n", "json")
+    file_id = await api.upload("three.txt", b"x")
+    started = asyncio.get_running_loop().time()
+    response = await client.post("/api/conversions", json={"file_id": file_id, "to": "md"})
+    assert asyncio.get_running_loop().time() - started < 2
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "rate_limited" and response.headers["Retry-After"]
+    for job in (waiting, running):
+        assert (await client.delete(f"/api/conversions/{job['id']}")).status_code == 200
+
+
+async def test_hooks_fire_in_order_once(api, sample):
+    job = await api.convert("a.txt", b"hooks", "md")
+    await api.wait(job["id"], "succeeded")
+    await until(lambda: any(e[0] == "finished" for e in sample.EVENTS), what="finished hook")
+    assert [event[0] for event in sample.EVENTS] == ["queued", "started", "progress", "progress", "finished"]
+    assert [event[2] for event in sample.EVENTS] == [0, 0, 50, 100, 100]
+    assert {event[1] for event in sample.EVENTS} == {job["id"]}
+
+
+async def test_events_stream_until_the_final_state(api, client):
+    job = await api.convert("a.txt", b"stream", "html")
+    statuses = []
+    async with client.stream("GET", f"/api/conversions/{job['id']}/events") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        event = None
+        async for line in response.aiter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                assert event == "status"
+                statuses.append(json.loads(line[6:]))
+    assert statuses[-1]["status"] == "succeeded" and statuses[-1]["progress"] == 100
+    assert all(s["status"] in ("queued", "running") for s in statuses[:-1])
+
+
+async def _insert_orphan(ctx, file_id: str, attempts: int) -> str:
+    """A job a dead worker left running: its lease ran out a minute ago."""
+    async with ctx.sessionmaker() as session:
+        source = await session.get(File, file_id)
+    row = Conversion(user_id=None, session_id=source.session_id, owner_key=f"session:{source.session_id}",
+                     file_id=file_id, from_format="txt", to_format="md", converter="upper_text", via=[],
+                     options={}, status="running", attempts=attempts, claimed_by="dead-worker:1",
+                     lease_until=utcnow() - dt.timedelta(minutes=1), started_at=utcnow())
+    await store.insert(ctx, row)
+    return row.id
+
+
+async def test_restart_requeues_a_lost_job_and_it_ends_once(api, anclora_ctx, sample):
+    file_id = await api.upload("lost.txt", b"again")
+    conversion_id = await _insert_orphan(anclora_ctx, file_id, attempts=1)
+    (anclora_ctx.storage.root / "work" / f"{conversion_id}.1").mkdir(parents=True)
+    executors = [Executor(anclora_ctx) for _ in range(2)]  # two workers starting up race for it
+    await asyncio.gather(*(executor.start() for executor in executors))
+    try:
+        done = await api.wait(conversion_id, "succeeded")
+    finally:
+        await asyncio.gather(*(executor.stop(1.0) for executor in executors))
+    assert done["attempts"] == 2
+    assert [e[0] for e in sample.EVENTS if e[0] in ("started", "finished", "failed")] == ["started", "finished"]
+    assert not (anclora_ctx.storage.root / "work" / f"{conversion_id}.1").exists()
+
+
+async def test_restart_fails_a_job_out_of_attempts_as_worker_lost(api, anclora_ctx, sample):
+    file_id = await api.upload("poison.txt", b"again")
+    conversion_id = await _insert_orphan(anclora_ctx, file_id, attempts=anclora_ctx.settings.job_attempts)
+    executor = Executor(anclora_ctx)
+    await executor.start()
+    await executor.stop(1.0)
+    done = await api.wait(conversion_id, "failed")
+    assert done["error"]["code"] == "worker_lost"
+    assert [e[0] for e in sample.EVENTS] == ["failed"]
