@@ -1,0 +1,106 @@
+"""LibreOffice converters: documents, spreadsheets and presentations to PDF and between their formats.
+
+Conversions run on the warm pool of `anclora.conversion.office_pool` that `anclora_startup` puts in
+`ctx.services["office_pool"]` (jobs receive it as `ConversionContext.resources`). Without a pool (the command
+line, plugin tests) a one-off instance with a fresh hardened profile is started in the job's folder.
+Zip containers go through `zipcheck` before LibreOffice sees them; the output is checked by its bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from anclora import Availability, ConversionContext, Converter, UnsupportedMediaType, hookimpl
+from anclora.conversion import sandbox, zipcheck
+from anclora.conversion.office_pool import ENGINE, UNO_PYTHON, OfficePool
+from anclora.sniff import sniff
+
+POOL = "office_pool"
+INSTALL = ("apt-get install libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui "
+           "python3-uno")
+
+
+@functools.lru_cache(maxsize=1)
+def _missing() -> str | None:
+    """Why LibreOffice cannot be driven here, or None. Checked once: installing it needs a restart anyway."""
+    if shutil.which("soffice") is None:
+        return "soffice not found on PATH"
+    try:
+        probe = subprocess.run([UNO_PYTHON, "-c", "import uno"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return f"{UNO_PYTHON} cannot be run"
+    return None if probe.returncode == 0 else f"{UNO_PYTHON} has no uno module (python3-uno)"
+
+
+class OfficeConverter(Converter):
+    engine = ENGINE
+    install = INSTALL
+    limits = {"max_input_bytes": 100 * 2**20}
+
+    def availability(self) -> Availability:
+        reason = _missing()
+        return Availability(False, reason, self.install) if reason else Availability(True)
+
+    async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
+        source = sniff(src, ctx.source_format)
+        if source not in self.sources:
+            raise UnsupportedMediaType(f"{self.name} does not read {source}")
+        if source in zipcheck.ZIP_FORMATS:
+            zipcheck.check_zip(src)
+        await ctx.progress(5)
+        pool = ctx.resources.get(POOL)
+        if pool is not None:
+            await pool.convert(src, dst, ctx.target_format, source_format=source, timeout=ctx.timeout)
+        else:
+            async with OfficePool(size=1, root=ctx.workdir / "office") as one_off:
+                await one_off.convert(src, dst, ctx.target_format, source_format=source, timeout=ctx.timeout)
+        sandbox.verify_output(dst, ctx.target_format)
+        await ctx.progress(100)
+
+
+class OfficeDocumentConverter(OfficeConverter):
+    name = "office_document"
+    sources = ("docx", "doc", "odt", "rtf", "txt")
+    targets = ("pdf", "docx", "odt")
+
+    def pairs(self):
+        # plain text becomes a word processor document through pandoc (markup), which keeps its structure
+        return ((source, target) for source, target in super().pairs() if source != "txt" or target == "pdf")
+
+
+class OfficeSpreadsheetConverter(OfficeConverter):
+    name = "office_spreadsheet"
+    sources = ("xlsx", "xls", "ods", "csv")
+    targets = ("pdf", "xlsx", "ods")
+
+
+class OfficePresentationConverter(OfficeConverter):
+    name = "office_presentation"
+    sources = ("pptx", "ppt", "odp")
+    targets = ("pdf", "pptx", "odp")
+
+
+@hookimpl
+def anclora_register_converters():
+    return [OfficeDocumentConverter(), OfficeSpreadsheetConverter(), OfficePresentationConverter()]
+
+
+@hookimpl
+def anclora_startup(ctx):
+    settings = ctx.settings
+    pool = OfficePool(size=settings.office_pool_size, recycle_after=settings.office_recycle_after,
+                      max_rss_bytes=settings.office_max_rss_mb * 2**20, metrics=ctx.metrics)
+    ctx.services[POOL] = pool
+    if settings.office_pool_prestart and _missing() is None:
+        return pool.start()
+    return None
+
+
+@hookimpl
+def anclora_shutdown(ctx):
+    pool = ctx.services.pop(POOL, None)
+    return pool.close() if pool is not None else None
