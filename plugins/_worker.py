@@ -12,7 +12,6 @@ Plugins load this file by path (a file plugin is not a package); the worker scri
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
@@ -41,11 +40,15 @@ class ProgressRelay:
         if percent <= self.last:
             return
         self.last = percent
+        import asyncio  # here, not at the top: the worker processes import this module too and never need it
+
         task = asyncio.get_running_loop().create_task(self.ctx.progress(percent))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
     async def drain(self) -> None:
+        import asyncio
+
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
 
