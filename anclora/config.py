@@ -155,6 +155,15 @@ SETTINGS: tuple[Setting, ...] = (
             "Conversions after which a LibreOffice instance is replaced by a fresh one (memory creep)."),
     Setting("office_max_rss_mb", _positive_int, 1024,
             "Memory (RSS of all its processes, MiB) above which a LibreOffice instance is replaced."),
+    # operations
+    Setting("ops_playbooks_dir", _str, "", "Ansible project of the operations playbooks. Empty: the bundled one."),
+    Setting("ops_inventory", _str, "",
+            "Ansible inventory for operations runs. Empty: the bundled localhost inventory."),
+    Setting("ops_vars_files", _str_list, [],
+            "Site variable files for every operations run (comma separated; trusted, may hold secrets)."),
+    Setting("ops_job_timeout", _positive_float, 3600.0, "Seconds an operations run may take before it is stopped."),
+    Setting("ops_idle_timeout", _positive_float, 900.0,
+            "Seconds an operations run may go without output before it is stopped."),
     # logging
     Setting("log_level", _str, "INFO", "Log level.", env=("LOG_LEVEL",),
             choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
