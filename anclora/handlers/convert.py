@@ -40,11 +40,16 @@ class ConvertHandler(UploadHandler):
         """Convert the uploaded body to `?to=` and answer with the result (504 after the sync timeout)."""
         record = await self.finish_upload()
         try:
-            await self._convert(record)
+            result = await self._convert(record)
         finally:
             await files.delete_owned(self.ctx, self.identity, record.id)
+        try:
+            await send_file(self, result)
+        finally:  # the caller has the bytes: keep nothing
+            await files.delete_owned(self.ctx, self.identity, result.id)
 
-    async def _convert(self, record) -> None:
+    async def _convert(self, record):
+        """Run the conversion through the executor; the result's File row."""
         arguments = {name: [v.decode("utf-8", "replace") for v in values]
                      for name, values in self.request.query_arguments.items() if name not in RESERVED_ARGUMENTS}
         route = service.plan(self.ctx, record.format, self.target)
@@ -60,13 +65,11 @@ class ConvertHandler(UploadHandler):
                 pass  # it ended just now; the caller still gets the 504 it was promised
             raise ConversionTimeout(f"The conversion did not finish within {self.ctx.settings.sync_timeout:g} s; "
                                     "use POST /api/conversions for long jobs.") from None
+        if row is not None and row.status == store.FAILED:
+            raise _error_of(row)
         if row is None or row.status != store.SUCCEEDED:
-            raise _error_of(row) if row is not None and row.status == store.FAILED else ConversionFailed(
-                "The conversion was canceled.")
-        result = await files.get_owned(self.ctx, self.identity, row.result_file_id)
-        try:
-            await send_file(self, result)
-        finally:
-            await files.delete_owned(self.ctx, self.identity, result.id)
+            raise ConversionFailed("The conversion was canceled.")
+        return await files.get_owned(self.ctx, self.identity, row.result_file_id)
+
 
 default_handlers = [(r"/api/convert", ConvertHandler)]
