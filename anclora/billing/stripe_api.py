@@ -1,0 +1,67 @@
+"""The Stripe calls billing makes: create a Checkout Session, find the session of a payment intent."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import stripe
+
+from ..errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from ..context import AppContext
+
+log = logging.getLogger("anclora.billing")
+
+
+class _HTTPXClient(stripe.HTTPXClient):
+    """Stripe's async httpx client, handing httpx the encoded form body as `content` (httpx deprecates raw
+    bytes as `data`, which would warn on every call)."""
+
+    def _get_request_args_kwargs(self, method, url, headers, post_data):
+        args, kwargs = super()._get_request_args_kwargs(method, url, headers, post_data)
+        body = kwargs.pop("data", None)
+        if body:
+            kwargs["content"] = body
+        return args, kwargs
+
+
+def client(ctx: "AppContext") -> stripe.StripeClient:
+    found = ctx.services.get("stripe")
+    if found is None:
+        if not ctx.settings.stripe_secret_key:
+            raise ServiceUnavailable("Payments are not configured on this server.")
+        base = ctx.settings.stripe_api_base.rstrip("/")
+        http = ctx.services["stripe_http"] = _HTTPXClient(timeout=20)
+        found = ctx.services["stripe"] = stripe.StripeClient(
+            ctx.settings.stripe_secret_key, base_addresses={"api": base} if base else None,
+            http_client=http, max_network_retries=2)
+    return found
+
+
+async def close(ctx: "AppContext") -> None:
+    ctx.services.pop("stripe", None)
+    http = ctx.services.pop("stripe_http", None)
+    if http is not None:
+        await http.close_async()
+
+
+async def create_checkout_session(ctx: "AppContext", params: dict[str, Any], idempotency_key: str):
+    try:
+        return await client(ctx).v1.checkout.sessions.create_async(
+            params, options={"idempotency_key": idempotency_key})
+    except stripe.StripeError as error:
+        log.error("Stripe refused a checkout session: %s", error)
+        raise ServiceUnavailable("The payment provider is unavailable; try again shortly.",
+                                 headers={"Retry-After": "30"}) from None
+
+
+async def session_of_payment_intent(ctx: "AppContext", payment_intent: str) -> str | None:
+    """The Checkout Session that created `payment_intent` (for charge events that arrive before the session's)."""
+    try:
+        found = await client(ctx).v1.checkout.sessions.list_async({"payment_intent": payment_intent, "limit": 1})
+    except stripe.StripeError as error:
+        log.error("Stripe lookup of %s failed: %s", payment_intent, error)
+        raise ServiceUnavailable("The payment provider is unavailable.", headers={"Retry-After": "30"}) from None
+    return found.data[0].id if found.data else None

@@ -1,0 +1,60 @@
+"""Billing tests: a fake Stripe API over HTTP, a real SMTP server, and helpers to sign and deliver events."""
+
+import json
+import uuid
+
+import pytest
+from accounts.smtp_sink import SmtpSink
+from fake_stripe import API_KEY, FakeStripe, sign
+
+WEBHOOK_SECRETS = ["whsec_old_" + "a" * 24, "whsec_new_" + "b" * 24]  # two during a rotation
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+async def stripe_fake():
+    fake = FakeStripe().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def anclora_overrides(smtp, stripe_fake):
+    return {"mail_server": "127.0.0.1", "mail_port": smtp.port, "mail_use_tls": False,
+            "stripe_secret_key": API_KEY, "stripe_api_base": stripe_fake.url,
+            "stripe_webhook_secret": ",".join(WEBHOOK_SECRETS)}
+
+
+@pytest.fixture
+def signup(client):
+    """`await signup()` -> (headers, user JSON) of a new account."""
+    async def make(**extra):
+        email = f"buyer-{uuid.uuid4().hex[:10]}@example.org"
+        response = await client.post("/api/auth/register",
+                                     json={"email": email, "password": "long enough password", **extra})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return {"Authorization": f"Bearer {body['access_token']}"}, body["user"]
+    return make
+
+
+@pytest.fixture
+def deliver(client):
+    """`await deliver(event)` POSTs a signed Stripe event; `secret`, `timestamp` and `body` may be forced."""
+    async def post(event, secret=WEBHOOK_SECRETS[-1], timestamp=None, body=None):
+        payload = body if body is not None else json.dumps(event).encode()
+        return await client.post("/api/billing/webhook", content=payload, headers={
+            "Stripe-Signature": sign(secret, json.dumps(event).encode() if body is not None else payload,
+                                     timestamp),
+            "Content-Type": "application/json"})
+    return post
+
+
+async def credits(client, headers) -> int:
+    return (await client.get("/api/me", headers=headers)).json()["credits"]
