@@ -57,7 +57,8 @@ class Counters:
             count, ttl = await self.redis.eval(_HIT, 1, self.prefix + key, window)
             return int(count), int(ttl)
 
-    def hit_local(self, key: str, window: int, amount: int) -> tuple[int, int]:
+    def hit_local(self, key: str, window: int, amount: int = 1) -> tuple[int, int]:
+        """`hit` in this process only (for callers that cannot wait)."""
         now = time.monotonic()
         count, resets = self._counts.get(key, (0, now + window))
         if resets <= now:
