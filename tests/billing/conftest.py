@@ -5,9 +5,8 @@ import uuid
 
 import pytest
 from accounts.smtp_sink import SmtpSink
-from fake_stripe import API_KEY, FakeStripe, sign
-
-WEBHOOK_SECRETS = ["whsec_old_" + "a" * 24, "whsec_new_" + "b" * 24]  # two during a rotation
+from billing_helpers import WEBHOOK_SECRETS, converter_overrides
+from fake_stripe import API_KEY, FakeStripe, event, sign
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +27,11 @@ async def stripe_fake():
 def anclora_overrides(smtp, stripe_fake):
     return {"mail_server": "127.0.0.1", "mail_port": smtp.port, "mail_use_tls": False,
             "stripe_secret_key": API_KEY, "stripe_api_base": stripe_fake.url,
-            "stripe_webhook_secret": ",".join(WEBHOOK_SECRETS)}
+            "stripe_webhook_secret": ",".join(WEBHOOK_SECRETS),
+            "credit_packs": [{"id": "tiny", "name": "6 credits", "credits": 6, "amount_cents": 100},
+                             {"id": "small", "name": "100 credits", "credits": 100, "amount_cents": 500}],
+            "plan_limits": {"free": {"free_conversions_per_day": 1, "concurrent_jobs": 10}},
+            **converter_overrides()}
 
 
 @pytest.fixture
@@ -56,5 +59,13 @@ def deliver(client):
     return post
 
 
-async def credits(client, headers) -> int:
-    return (await client.get("/api/me", headers=headers)).json()["credits"]
+@pytest.fixture
+def buy(client, stripe_fake, deliver):
+    """`await buy(headers, pack)`: checkout, pay, and the webhook that credits the pack."""
+    async def purchase(headers, pack="small"):
+        opened = await client.post("/api/billing/checkout", json={"pack": pack}, headers=headers)
+        assert opened.status_code == 201, opened.text
+        paid = stripe_fake.pay(opened.json()["session_id"])
+        assert (await deliver(event("checkout.session.completed", paid))).json()["result"] == "granted"
+        return paid
+    return purchase

@@ -4,7 +4,7 @@ import asyncio
 import json
 import time
 
-from conftest import WEBHOOK_SECRETS, credits
+from billing_helpers import WEBHOOK_SECRETS, credits
 from fake_stripe import charge, event, sign
 
 
@@ -24,7 +24,8 @@ async def test_packs_and_checkout(client, signup, stripe_fake):
     assert opened["checkout_url"].startswith(stripe_fake.url) and opened["session_id"].startswith("cs_test_")
     sent = stripe_fake.requests[-1]
     assert sent["idempotency_key"] and sent["params"]["client_reference_id"] == user["id"]
-    assert sent["params"]["line_items[0][price_data][unit_amount]"] == str(packs[0]["amount_cents"])
+    small = next(pack for pack in packs if pack["id"] == "small")
+    assert sent["params"]["line_items[0][price_data][unit_amount]"] == str(small["amount_cents"])
 
     again = [await checkout(client, headers, **{"Idempotency-Key": "buy-1"}) for _ in range(2)]
     assert again[0]["session_id"] == again[1]["session_id"] != opened["session_id"]
