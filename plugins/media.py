@@ -167,7 +167,9 @@ class MediaConverter(Converter):
     def output_args(self, target: str, probe: dict[str, Any], options: dict[str, Any]) -> list[str]:
         raise NotImplementedError
 
-    def audio_args(self, target: str, options: dict[str, Any]) -> list[str]:
+    def audio_args(self, target: str, probe: dict[str, Any], options: dict[str, Any]) -> list[str]:
+        if not any(stream.get("codec_type") == "audio" for stream in probe.get("streams", [])):
+            raise ConversionFailed("the file has no audio stream")
         args = ["-vn", "-sn", "-dn", "-map", "0:a:0", *AUDIO_OUTPUT[target]]
         if options.get("bitrate") and target not in LOSSLESS_AUDIO:
             args += ["-b:a", f"{min(options['bitrate'], 320)}k"]
@@ -204,7 +206,7 @@ class VideoConverter(MediaConverter):
 
     def output_args(self, target: str, probe: dict[str, Any], options: dict[str, Any]) -> list[str]:
         if target == "mp3":
-            return self.audio_args(target, options)
+            return self.audio_args(target, probe, options)
         if not any(stream.get("codec_type") == "video" for stream in probe.get("streams", [])):
             raise ConversionFailed("the file has no video stream")
         args = ["-map", "0:v:0", *(["-map", "0:a:0?"] if target != "gif" else []), "-sn", "-dn"]
@@ -249,9 +251,7 @@ class AudioConverter(MediaConverter):
     cost = 1
 
     def output_args(self, target: str, probe: dict[str, Any], options: dict[str, Any]) -> list[str]:
-        if not any(stream.get("codec_type") == "audio" for stream in probe.get("streams", [])):
-            raise ConversionFailed("the file has no audio stream")
-        return self.audio_args(target, options)
+        return self.audio_args(target, probe, options)
 
 
 @hookimpl
