@@ -9,6 +9,7 @@ from typing import Any
 import pluggy
 
 from .. import __version__
+from ..plugins import ENTRYPOINT_GROUP
 from .converter import Converter
 from .planner import Planner, describe
 from .sandbox import network_isolation
@@ -20,15 +21,14 @@ def formats(ctx, identity, planner: Planner) -> list[dict[str, Any]]:
 
 
 def _version(plugin: Any, name: str, origin: str) -> str | None:
+    """A built-in's is Anclora's; a package's is its distribution's; a file's is its `__version__`, if any."""
     if origin == "builtin":
         return __version__
-    version = getattr(plugin, "__version__", None)
-    if version is None and origin == "entrypoint":
-        try:
-            version = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            version = None
-    return version
+    if origin == "entrypoint":
+        for entry in importlib.metadata.entry_points(group=ENTRYPOINT_GROUP, name=name):
+            if entry.dist is not None:
+                return entry.dist.version
+    return getattr(plugin, "__version__", None)
 
 
 def plugins(pm: pluggy.PluginManager, converters: dict[str, Converter]) -> dict[str, Any]:

@@ -1,0 +1,58 @@
+"""anclora-example-plugin: a converter, lifecycle hooks and an extra API route, installed as a package."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from anclora import ConversionContext, Converter, hookimpl
+from anclora.handlers.base import APIHandler
+
+__version__ = "0.2.0"
+SERVICE = "word_count_stats"
+
+
+class WordCount(Converter):
+    name = "word_count"
+    sources = ("txt",)
+    targets = ("json",)
+    options = {"type": "object", "properties": {}, "additionalProperties": False}
+    cost = 0
+
+    async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
+        text = src.read_text("utf-8", errors="replace")
+        counts = {"lines": len(text.splitlines()), "words": len(text.split()), "characters": len(text)}
+        dst.write_text(json.dumps(counts), "utf-8")
+
+
+class WordCountStatsHandler(APIHandler):
+    async def get(self) -> None:
+        """How many word counts this process has finished since it started."""
+        self.write_json(self.ctx.services[SERVICE])
+
+
+@hookimpl
+def anclora_register_converters():
+    return [WordCount()]
+
+
+@hookimpl
+def anclora_startup(ctx):
+    ctx.services[SERVICE] = {"finished": 0}
+
+
+@hookimpl
+def anclora_shutdown(ctx):
+    ctx.services.pop(SERVICE, None)
+
+
+@hookimpl
+def anclora_handlers(ctx):
+    return [(r"/api/example/word-count", WordCountStatsHandler)]
+
+
+@hookimpl
+def anclora_conversion_finished(ctx, conversion):
+    if conversion["converter"] == "word_count":
+        ctx.services[SERVICE]["finished"] += 1
