@@ -28,7 +28,6 @@ def _load_worker_helpers():
 
 IMAGE_FORMATS = ("png", "jpeg", "webp", "gif", "bmp", "tiff", "ico", "avif", "heic")
 WORKER = Path(__file__).with_name("_image_worker.py")
-MEMORY_BYTES = 1536 * 1024**2
 MAX_SIDE = 10_000
 
 
@@ -55,6 +54,7 @@ class ImageConverter(Converter):
     }
     cost = 1
     limits = {"max_megapixels": 50, "max_frames": 100, "timeout": 120}
+    memory_bytes = 1536 * 1024**2  # the worker's address space: 100 frames of 50 MP would not fit, and need not
 
     def availability(self) -> Availability:
         for module in ("PIL", "pillow_heif"):
@@ -73,7 +73,7 @@ class ImageConverter(Converter):
         await ctx.progress(5)
         await _load_worker_helpers().run_worker(
             WORKER, src, dst, found, options, ctx,
-            memory_bytes=MEMORY_BYTES, cpu_seconds=self.limits["timeout"], timeout=self.limits["timeout"])
+            memory_bytes=self.memory_bytes, cpu_seconds=self.limits["timeout"], timeout=self.limits["timeout"])
         verify_output(dst, ctx.target_format)
         await ctx.progress(100)
 

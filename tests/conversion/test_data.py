@@ -188,3 +188,22 @@ async def test_repeated_empty_ods_cells_are_not_expanded(convert_file, tmp_path)
     sheet.write_bytes(buffer.getvalue())
     out = await convert_file(CONVERTER, sheet, "json")
     assert json.loads(out.read_text()) == [{"name": "Ana"}]
+
+
+# -- through the HTTP API ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def anclora_overrides():
+    return {"plugins_block": ["office", "markup", "pdf"]}
+
+
+async def test_one_shot_conversion_over_http(client, samples):
+    response = await client.post("/api/convert?to=json&filename=people.csv", content=samples["csv"].read_bytes())
+    assert response.status_code == 200, response.text
+    assert [row["name"] for row in response.json()] == NAMES
+
+
+async def test_billion_laughs_over_http_is_a_json_422(client):
+    response = await client.post("/api/convert?to=csv&filename=rows.xml", content=BILLION_LAUGHS.encode())
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "conversion_failed"

@@ -116,10 +116,10 @@ async def test_the_type_comes_from_the_bytes_not_the_name(convert_file, samples,
 
 # -- what it refuses --------------------------------------------------------------------------------------------
 
-async def refused(convert_file, src: Path, target: str = "png") -> AncloraError:
+async def refused(convert_file, src: Path, target: str = "png", converter=CONVERTER) -> AncloraError:
     started = time.monotonic()
     with pytest.raises(AncloraError) as caught:
-        await convert_file(CONVERTER, src, target)
+        await convert_file(converter, src, target)
     assert time.monotonic() - started < 30, "refusals are quick"
     assert caught.value.status in (415, 422)
     return caught.value
@@ -184,3 +184,36 @@ async def test_a_large_image_under_the_cap_fits_the_worker_limits(convert_file, 
     Image.new("L", (7000, 7000)).save(big, optimize=False)
     out = await convert_file(CONVERTER, big, "png", {"width": 100})
     assert opened(out).size == (100, 100)
+
+
+async def test_running_out_of_worker_memory_is_one_failed_conversion(convert_file, tmp_path):
+    big = tmp_path / "big.png"
+    Image.new("RGBA", (7000, 7000)).save(big)
+    frugal = type(CONVERTER)()
+    frugal.memory_bytes = 200 * 1024**2
+    error = await refused(convert_file, big, "webp", frugal)
+    assert isinstance(error, ConversionFailed) and "memory" in error.message
+
+
+# -- through the HTTP API ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def anclora_overrides():
+    return {"plugins_block": ["office", "markup", "pdf"]}
+
+
+async def test_one_shot_conversion_over_http(client, samples, tmp_path):
+    response = await client.post("/api/convert?to=webp&filename=photo.png&width=32",
+                                 content=samples["png"].read_bytes())
+    assert response.status_code == 200, response.text
+    out = tmp_path / "out.webp"
+    out.write_bytes(response.content)
+    assert sniff(out) == "webp" and opened(out).size == (32, 24)
+
+
+async def test_pixel_bomb_over_http_is_a_json_422(client, tmp_path):
+    bomb = png_claiming(tmp_path / "bomb.png", 100_000, 100_000).read_bytes()
+    response = await client.post("/api/convert?to=jpeg&filename=bomb.png", content=bomb)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "conversion_failed"
+    assert (await client.get("/api/health")).json()["status"] in ("up", "degraded")

@@ -193,3 +193,25 @@ async def test_missing_ffmpeg_is_reported_not_a_crash(monkeypatch, tmp_path, sam
     ctx = ConversionContext(tmp_path, "wav", "mp3")
     with pytest.raises(ServiceUnavailable):
         await AUDIO.convert(samples["wav"], tmp_path / "out.mp3", {}, ctx)
+
+
+# -- through the HTTP API ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def anclora_overrides():
+    return {"plugins_block": ["office", "markup", "pdf"]}
+
+
+async def test_one_shot_conversion_over_http(client, samples, tmp_path):
+    response = await client.post("/api/convert?to=opus&filename=song.flac&bitrate=48",
+                                 content=samples["flac"].read_bytes())
+    assert response.status_code == 200, response.text
+    out = tmp_path / "out.opus"
+    out.write_bytes(response.content)
+    assert sniff(out) == "opus" and duration(out) == pytest.approx(1.0, abs=0.15)
+
+
+async def test_playlist_uploaded_as_mp4_is_refused_over_http(client, tmp_path, secret_fifo):
+    response = await client.post("/api/convert?to=webm&filename=clip.mp4", content=hls_playlist(secret_fifo))
+    assert response.status_code in (415, 422)
+    assert response.json()["error"]["code"] in ("unsupported_media_type", "unsupported_conversion")
