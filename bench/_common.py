@@ -62,7 +62,8 @@ class Server:
             wait_http(self.ready_url)
         except RuntimeError:
             self.stop()
-            raise RuntimeError(f"{self.name} did not start; see {self.log}") from None
+            tail = self.log.read_text(errors="replace").splitlines()[-5:]
+            raise RuntimeError(f"{self.name} did not start:\n" + "\n".join(tail)) from None
         return self
 
     def stop(self) -> None:
@@ -113,15 +114,26 @@ def reset_peak(pids: list[int]) -> None:
             pass
 
 
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of all the process's threads, in clock ticks; 0 once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rpartition(")")[2].split()
+        return int(fields[11]) + int(fields[12])
+    except OSError:
+        return 0
+
+
 @dataclasses.dataclass
-class MemoryPeak:
+class Usage:
     total_mib: float  # largest sum of RSS over the server's processes at one sample
     process_mib: float  # largest RSS of any one of them (VmHWM included, so spikes between samples count)
     idle_mib: float  # the sum of RSS just before the run
+    cpu_seconds: float  # CPU time the server's processes spent during the run (busy machines slow the clock, not this)
 
 
-class MemorySampler:
-    """Samples the RSS of a process tree every 20 ms on a thread while the `with` block runs."""
+class ProcessSampler:
+    """Samples the RSS of a process tree every 20 ms on a thread while the `with` block runs, and its CPU time."""
 
     def __init__(self, pid: int):
         self.pid = pid
@@ -130,10 +142,11 @@ class MemorySampler:
         self._seen: set[int] = set()
         self._total = self._process = 0
 
-    def __enter__(self) -> "MemorySampler":
+    def __enter__(self) -> "ProcessSampler":
         pids = tree_pids(self.pid)
         reset_peak(pids)
         self._idle = sum(status_kib(pid, "VmRSS") for pid in pids)
+        self._ticks = {pid: cpu_ticks(pid) for pid in pids}
         self._thread.start()
         return self
 
@@ -154,11 +167,13 @@ class MemorySampler:
         self._stop.set()
         self._thread.join()
         self._sample()
+        ticks = sum(cpu_ticks(pid) - self._ticks.get(pid, 0) for pid in self._seen if cpu_ticks(pid))
         peaks = [status_kib(pid, "VmHWM") for pid in self._seen]
         self._process = max(self._process, *peaks)
         if len(self._seen) == 1:
             self._total = max(self._total, self._process)
-        self.peak = MemoryPeak(self._total / 1024, self._process / 1024, self._idle / 1024)
+        self.usage = Usage(self._total / 1024, self._process / 1024, self._idle / 1024,
+                           ticks / os.sysconf("SC_CLK_TCK"))
 
 
 def settle(seconds: float) -> None:

@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (REPO, VENV_BIN, MemorySampler, Server, Transfer, curl, curl_argv, curl_many,  # noqa: E402
+from _common import (REPO, VENV_BIN, ProcessSampler, Server, Transfer, curl, curl_argv, curl_many,  # noqa: E402
                      empty_folder, free_port, markdown_table, median, settle, text_table, wrk)
 
 MiB = 1024 * 1024
@@ -102,8 +103,11 @@ def make_payload(path: Path, size: int) -> Payload:
 
 def start_anclora(work: Path) -> Server:
     port = free_port()
+    # Anonymous callers may upload what the largest plan may, as often as the benchmark asks.
+    limits = {"anonymous": {"max_upload_bytes": 500 * MiB, "uploads_per_minute": 10 ** 6}}
     env = {"UPLOAD_FOLDER": str(work / "anclora"), "DATABASE_URL": f"sqlite:///{work}/anclora.db",
-           "ANCLORA_PORT": str(port)}
+           "ANCLORA_PORT": str(port), "JWT_SECRET_KEY": secrets.token_hex(32),
+           "ANCLORA_PLAN_LIMITS": json.dumps(limits)}
     return Server("anclora", [str(VENV_BIN / "anclora"), "serve", "--migrate"], url=f"http://127.0.0.1:{port}",
                   ready_path="/api/health", env=env, cwd=work, log=work / "anclora.log")
 
@@ -183,29 +187,31 @@ def make_cases(work: Path, anclora: Server, nginx: Server, gunicorn: Server) -> 
 
 def run_single(case: Case, payload: Payload, idle: float) -> dict:
     settle(idle)
-    with MemorySampler(case.server.pid) as memory:
+    with ProcessSampler(case.server.pid) as sampler:
         transfer = curl(case.argv(payload))
     case.check(transfer, payload)
     empty_folder(case.storage)
-    peak = memory.peak
-    return {"mbps": payload.size / MB / transfer.seconds, "seconds": transfer.seconds,
-            "rss": peak.total_mib, "process_rss": peak.process_mib, "idle_rss": peak.idle_mib}
+    usage = sampler.usage
+    return {"mbps": payload.size / MB / transfer.seconds, "cpu": usage.cpu_seconds / (payload.size / 1e9),
+            "rss": usage.total_mib, "process_rss": usage.process_mib, "idle_rss": usage.idle_mib}
 
 
 def run_concurrent(case: Case, payload: Payload, count: int, idle: float) -> dict:
     settle(idle)
-    with MemorySampler(case.server.pid) as memory:
+    with ProcessSampler(case.server.pid) as sampler:
         seconds, transfers = curl_many([case.argv(payload) for _ in range(count)])
     for transfer in transfers:
         case.check(transfer, payload)
     empty_folder(case.storage)
-    return {"seconds": seconds, "rss": memory.peak.total_mib, "idle_rss": memory.peak.idle_mib}
+    usage = sampler.usage
+    return {"seconds": seconds, "cpu": usage.cpu_seconds, "rss": usage.total_mib, "idle_rss": usage.idle_mib}
 
 
 def run_wrk(server: Server, args: argparse.Namespace) -> dict:
     settle(1.0)
-    rps, p99 = wrk(server.url + "/api/health", seconds=args.wrk_seconds, connections=args.wrk_connections)
-    return {"rps": rps, "p99_ms": p99}
+    with ProcessSampler(server.pid) as sampler:
+        rps, p99 = wrk(server.url + "/api/health", seconds=args.wrk_seconds, connections=args.wrk_connections)
+    return {"rps": rps, "p99_ms": p99, "cpu_ms": 1000 * sampler.usage.cpu_seconds / (rps * args.wrk_seconds)}
 
 
 # --- the whole benchmark -------------------------------------------------------------------------------------
@@ -215,9 +221,10 @@ CONCURRENT = ["anclora raw", "gunicorn raw"]
 
 
 def run_rounds(args: argparse.Namespace, cases: dict[str, Case], big: Payload, small: Payload) -> dict:
-    results: dict[str, list[dict]] = {}
+    results: dict[str, list[dict]] = {"load": []}
     for number in range(1, args.rounds + 1):
         print(f"round {number}/{args.rounds}", file=sys.stderr)
+        results["load"].append({"load": os.getloadavg()[0]})
         for name in SINGLE:
             results.setdefault(f"single/{name}", []).append(run_single(cases[name], big, args.idle))
         for name in CONCURRENT:
@@ -229,40 +236,46 @@ def run_rounds(args: argparse.Namespace, cases: dict[str, Case], big: Payload, s
     return results
 
 
-def med(results: dict, key: str, field: str) -> float:
-    return median([run[field] for run in results[key]])
+def cell(results: dict, key: str, field: str, digits: int = 0) -> str:
+    """The median of one measurement over the rounds, formatted."""
+    return f"{median([run[field] for run in results[key]]):.{digits}f}"
 
 
-def ratio(results: dict, top: str, bottom: str, field: str) -> float:
-    """The median of per-round ratios top/bottom: each round's pair ran minutes apart at most."""
-    return median([a[field] / b[field] for a, b in zip(results[top], results[bottom])])
+def ratio(results: dict, top: str, bottom: str, field: str) -> str:
+    """The median of per-round ratios top/bottom: the two ran within a minute of each other."""
+    return f"{median([a[field] / b[field] for a, b in zip(results[top], results[bottom])]):.2f}"
 
 
 def tables(results: dict, args: argparse.Namespace) -> list[tuple[str, list[str], list[list[str]]]]:
-    size, small, n = f"{args.size_mib} MiB", f"{args.small_mib} MiB", args.concurrency
-    single = [[name, f"{med(results, 'single/' + name, 'mbps'):.0f}", f"{med(results, 'single/' + name, 'rss'):.1f}",
-               f"{med(results, 'single/' + name, 'process_rss'):.1f}",
-               f"{med(results, 'single/' + name, 'idle_rss'):.1f}"] for name in SINGLE]
-    concurrent = [[name, f"{med(results, 'concurrent/' + name, 'seconds'):.2f}",
-                   f"{med(results, 'concurrent/' + name, 'rss'):.1f}",
-                   f"{med(results, 'concurrent/' + name, 'idle_rss'):.1f}"] for name in CONCURRENT]
-    health = [[name, f"{med(results, 'wrk/' + name, 'rps'):.0f}", f"{med(results, 'wrk/' + name, 'p99_ms'):.1f}"]
-              for name in ("anclora", "gunicorn")]
+    big, small, n = f"{args.size_mib} MiB", f"{args.small_mib} MiB", args.concurrency
+    single = [[name, cell(results, f"single/{name}", "mbps"), cell(results, f"single/{name}", "cpu", 2),
+               *(cell(results, f"single/{name}", field, 1) for field in ("rss", "process_rss", "idle_rss"))]
+              for name in SINGLE]
+    concurrent = [[name, *(cell(results, f"concurrent/{name}", field, 2) for field in ("seconds", "cpu")),
+                   *(cell(results, f"concurrent/{name}", field, 1) for field in ("rss", "idle_rss"))]
+                  for name in CONCURRENT]
+    health = [[name, cell(results, f"wrk/{name}", "rps"), cell(results, f"wrk/{name}", "p99_ms", 1),
+               cell(results, f"wrk/{name}", "cpu_ms", 2)] for name in ("anclora", "gunicorn")]
     ratios = [
-        ["anclora raw / nginx PUT (throughput)", f"{ratio(results, 'single/anclora raw', 'single/nginx PUT', 'mbps'):.2f}", "≥ 0.55"],
-        ["anclora multipart / nginx PUT", f"{ratio(results, 'single/anclora multipart', 'single/nginx PUT', 'mbps'):.2f}", "≥ 0.55"],
-        ["anclora raw / gunicorn raw", f"{ratio(results, 'single/anclora raw', 'single/gunicorn raw', 'mbps'):.2f}", "≥ 2.5"],
-        ["anclora multipart / gunicorn multipart", f"{ratio(results, 'single/anclora multipart', 'single/gunicorn multipart', 'mbps'):.2f}", "≥ 4"],
-        [f"gunicorn / anclora time, {n} × {small}", f"{ratio(results, 'concurrent/gunicorn raw', 'concurrent/anclora raw', 'seconds'):.2f}", ""],
-        ["anclora / gunicorn health requests/s", f"{ratio(results, 'wrk/anclora', 'wrk/gunicorn', 'rps'):.2f}", "≥ 1"],
+        ["anclora raw / nginx PUT, MB/s", ratio(results, "single/anclora raw", "single/nginx PUT", "mbps"), "≥ 0.55"],
+        ["anclora multipart / nginx PUT, MB/s",
+         ratio(results, "single/anclora multipart", "single/nginx PUT", "mbps"), "≥ 0.55"],
+        ["anclora raw / gunicorn raw, MB/s", ratio(results, "single/anclora raw", "single/gunicorn raw", "mbps"),
+         "≥ 2.5"],
+        ["anclora multipart / gunicorn multipart, MB/s",
+         ratio(results, "single/anclora multipart", "single/gunicorn multipart", "mbps"), "≥ 4"],
+        [f"gunicorn / anclora total time, {n} × {small}",
+         ratio(results, "concurrent/gunicorn raw", "concurrent/anclora raw", "seconds"), ""],
+        ["anclora / gunicorn health requests/s", ratio(results, "wrk/anclora", "wrk/gunicorn", "rps"), "≥ 1"],
     ]
     return [
-        (f"One {size} upload (medians of {args.rounds} rounds; MB = 10^6 bytes; RSS in MiB)",
-         ["contender", "MB/s", "peak RSS, all processes", "peak RSS, largest process", "idle RSS"], single),
-        (f"{n} concurrent {small} raw uploads", ["contender", "total s", "peak RSS, all processes", "idle RSS"],
-         concurrent),
+        (f"One {big} upload (medians of {args.rounds} rounds; MB = 10^6 bytes; RSS in MiB)",
+         ["contender", "MB/s", "server CPU s/GB", "peak RSS, all processes", "peak RSS, largest process",
+          "idle RSS"], single),
+        (f"{n} concurrent {small} raw uploads",
+         ["contender", "total s", "server CPU s", "peak RSS, all processes", "idle RSS"], concurrent),
         (f"wrk -t1 -c{args.wrk_connections} -d{args.wrk_seconds}s on the health endpoint",
-         ["contender", "requests/s", "p99 ms"], health),
+         ["contender", "requests/s", "p99 ms", "server CPU ms/request"], health),
         ("Medians of per-round ratios", ["ratio", "value", "target"], ratios),
     ]
 
@@ -308,7 +321,9 @@ def main() -> int:
         for server in servers:
             server.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\n{machine()}; every server wrote under {work.parent}")
+    loads = [run["load"] for run in results["load"]]
+    print(f"\n{machine()}; every server wrote under {work.parent}; 1-minute load average at the start of each "
+          f"round: {', '.join(f'{load:.1f}' for load in loads)}")
     for title, headers, rows in tables(results, args):
         print(f"\n{title}\n{text_table(headers, rows)}")
     if args.markdown:
