@@ -1,0 +1,60 @@
+"""Plan limits over HTTP: upload size from the headers, uploads per minute, conversions per day and concurrent
+jobs — anonymous ones keyed on the session AND the address; every 429 carries Retry-After."""
+
+import httpx
+import pytest
+from billing.billing_helpers import converter_overrides, start, wait
+
+
+@pytest.fixture
+def anclora_overrides():
+    return {"plan_limits": {"anonymous": {"conversions_per_day": 2, "concurrent_jobs": 1, "uploads_per_minute": 4,
+                                          "max_upload_bytes": 1000}},
+            **converter_overrides()}
+
+
+def assert_429(response, code: str, most: int) -> None:
+    assert response.status_code == 429, response.text
+    assert response.json()["error"]["code"] == code
+    assert 0 < int(response.headers["Retry-After"]) <= most
+
+
+async def test_dropping_the_session_cookie_does_not_reset_the_daily_limit(client, anclora_server):
+    for _ in range(2):
+        response = await start(client, "a.txt", b"text\n", "md")
+        assert response.status_code == 202
+        await wait(client, response.json()["id"], "succeeded")
+    assert_429(await start(client, "a.txt", b"text\n", "md"), "quota_exceeded", 86400)
+
+    async with httpx.AsyncClient(base_url=anclora_server) as fresh:  # no cookie: a new anonymous session
+        refused = await start(fresh, "a.txt", b"text\n", "md")
+        assert_429(refused, "quota_exceeded", 86400)
+        assert refused.headers["X-Anclora-Session"] != client.cookies.get("anclora_session")
+        me = (await fresh.get("/api/me")).json()
+        assert me["usage"]["conversions_today"] >= 2
+
+
+async def test_uploads_per_minute_follow_the_address(client, anclora_server):
+    for _ in range(4):
+        assert (await client.post("/api/files?filename=a.txt", content=b"x")).status_code == 201
+    assert_429(await client.post("/api/files?filename=a.txt", content=b"x"), "rate_limited", 60)
+    async with httpx.AsyncClient(base_url=anclora_server) as fresh:
+        assert_429(await fresh.post("/api/files?filename=a.txt", content=b"x"), "rate_limited", 60)
+
+
+async def test_upload_size_is_refused_from_the_headers_by_plan(client):
+    refused = await client.post("/api/files?filename=big.txt", content=b"x" * 5000)
+    assert refused.status_code == 413 and refused.json()["error"]["details"]["limit"] == 1000
+    signed = await client.post("/api/auth/register", json={"email": "big@example.org", "password": "long password"})
+    headers = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    assert (await client.post("/api/files?filename=big.txt", content=b"x" * 5000, headers=headers)).status_code == 201
+
+
+async def test_concurrent_jobs(client):
+    waiting = await start(client, "t.csv", b"a,b\n1,2\n", "json")
+    assert waiting.status_code == 202
+    await wait(client, waiting.json()["id"], "running")
+    assert_429(await start(client, "a.txt", b"text\n", "md"), "quota_exceeded", 60)
+    await client.delete(f"/api/conversions/{waiting.json()['id']}")
+    await wait(client, waiting.json()["id"], "canceled")
+    assert (await start(client, "a.txt", b"text\n", "md")).status_code == 202
