@@ -126,6 +126,8 @@ def sniff(path: Path, hint: str = "") -> str:
         return "ico"
     if head[4:8] == b"ftyp":
         brand = head[8:12]
+        if brand in (b"mif1", b"msf1") and b"avif" in head[16:int.from_bytes(head[:4], "big")]:
+            return "avif"  # a generic HEIF brand whose compatible brands say AV1 (libavif writes these)
         if brand in ISO_BRANDS:
             return ISO_BRANDS[brand]
         return "m4a" if hint == "m4a" else "mp4"

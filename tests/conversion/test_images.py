@@ -114,6 +114,14 @@ async def test_the_type_comes_from_the_bytes_not_the_name(convert_file, samples,
     assert sniff(out) == "webp"
 
 
+async def test_avif_with_a_generic_heif_brand_is_read_as_avif(convert_file, samples, tmp_path):
+    data = samples["avif"].read_bytes()
+    generic = tmp_path / "generic.avif"
+    generic.write_bytes(data[:8] + b"mif1" + data[12:])  # major brand mif1, "avif" among the compatible ones
+    assert sniff(generic) == "avif"
+    assert opened(await convert_file(CONVERTER, generic, "png")).size == (64, 48)
+
+
 # -- what it refuses --------------------------------------------------------------------------------------------
 
 async def refused(convert_file, src: Path, target: str = "png", converter=CONVERTER) -> AncloraError:
