@@ -53,35 +53,41 @@ async def run_job(ctx, row: Conversion, worker_id: str) -> None:
     """Run a conversion this worker has claimed. Cancellation propagates (the caller settles the row)."""
     workdir = work_root(ctx) / f"{row.id}.{row.attempts}"
     started = time.monotonic()
-    outcome = "failed"
+    outcome = "canceled"
     try:
         await events.publish(ctx, row, "started")
-        output = await _convert(ctx, row, workdir, worker_id)
-        result = await _store_result(ctx, row, output)
-        done = await store.finish(ctx, row.id, worker_id, store.SUCCEEDED, progress=100, result_file_id=result.id)
-        if done is None:  # canceled or taken over meanwhile: this attempt's result is not wanted
-            await files.delete_owned(ctx, store.identity_of(row), result.id)
-            return
-        outcome = "succeeded"
-        await events.publish(ctx, done, "finished")
+        try:
+            output = await _convert(ctx, row, workdir, worker_id)
+            result = await _store_result(ctx, row, output)
+        finally:  # gone before anyone can see the outcome, whatever it is
+            shutil.rmtree(workdir, ignore_errors=True)
+        outcome = await _succeed(ctx, row, worker_id, result)
     except asyncio.CancelledError:
-        outcome = "canceled"
         raise
     except AncloraError as error:
-        await _fail(ctx, row, worker_id, error.code, error.message)
+        outcome = await _fail(ctx, row, worker_id, error.code, error.message)
     except Exception:
         log.exception("conversion %s failed unexpectedly", row.id)
-        await _fail(ctx, row, worker_id, ConversionFailed.code, ConversionFailed.message)
+        outcome = await _fail(ctx, row, worker_id, ConversionFailed.code, ConversionFailed.message)
     finally:
-        await asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, workdir, True)
         ctx.metrics.conversions.labels(row.converter, outcome).inc()
         ctx.metrics.conversion_seconds.labels(row.converter).observe(time.monotonic() - started)
 
 
-async def _fail(ctx, row: Conversion, worker_id: str, code: str, message: str) -> None:
+async def _succeed(ctx, row: Conversion, worker_id: str, result: File) -> str:
+    done = await store.finish(ctx, row.id, worker_id, store.SUCCEEDED, progress=100, result_file_id=result.id)
+    if done is None:  # canceled or taken over meanwhile: this attempt's result is not wanted
+        await files.delete_owned(ctx, store.identity_of(row), result.id)
+        return "canceled"
+    await events.publish(ctx, done, "finished")
+    return "succeeded"
+
+
+async def _fail(ctx, row: Conversion, worker_id: str, code: str, message: str) -> str:
     done = await store.finish(ctx, row.id, worker_id, store.FAILED, error_code=code, error_message=message[:2000])
     if done is not None:
         await events.publish(ctx, done, "failed")
+    return "failed"
 
 
 async def _input_path(ctx, row: Conversion, workdir: Path) -> Path:

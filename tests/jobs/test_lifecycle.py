@@ -5,30 +5,14 @@ import asyncio
 import datetime as dt
 import json
 
+import httpx
 import pytest
+from job_api import Api, alive, all_dead, until
 
 from anclora.db.base import utcnow
 from anclora.db.models import Conversion, File
 from anclora.jobs import store
 from anclora.jobs.executor import Executor
-
-
-async def until(condition, timeout: float = 15.0, what: str = "condition"):
-    """Poll `condition()` until it is truthy or the deadline passes."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (value := condition()):
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-    return value
-
-
-def alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def work_folders(ctx) -> list:
@@ -43,7 +27,7 @@ async def test_cancel_kills_the_engine_process_group(api, client, sample, anclor
     assert all(alive(pid) for pid in pids)
     response = await client.delete(f"/api/conversions/{job['id']}")
     assert response.status_code == 200 and response.json()["status"] == "canceled"
-    assert not any(alive(pid) for pid in pids), "an engine process survived the cancel"
+    assert await all_dead(pids), "an engine process survived the cancel"
     assert work_folders(anclora_ctx) == []
     again = await client.delete(f"/api/conversions/{job['id']}")
     assert again.status_code == 409
@@ -55,7 +39,7 @@ async def test_hung_converter_times_out_without_survivors(api, sample, anclora_c
     job = await api.convert("rows.tsv", b"a\tb\n", "json")
     done = await api.wait(job["id"], "failed", timeout=20)
     assert done["error"]["code"] == "conversion_timeout"
-    assert len(sample.PIDS) == 2 and not any(alive(pid) for pid in sample.PIDS)
+    assert len(sample.PIDS) == 2 and await all_dead(sample.PIDS)
     assert work_folders(anclora_ctx) == []
     assert [event[0] for event in sample.EVENTS] == ["queued", "started", "progress", "failed"]
 
@@ -66,18 +50,21 @@ def anclora_overrides(anclora_overrides, request):
 
 
 @pytest.mark.parametrize("anclora_overrides", [{"workers": 1, "queue_size": 1}], indirect=True)
-async def test_full_queue_answers_429_at_once(api, client, sample):
-    running = await api.convert("one.csv", b"a\n", "json")
-    await api.wait(running["id"], "running")
-    waiting = await api.convert("two.csv", b"a\n", "json")
-    file_id = await api.upload("three.txt", b"x")
-    started = asyncio.get_running_loop().time()
-    response = await client.post("/api/conversions", json={"file_id": file_id, "to": "md"})
-    assert asyncio.get_running_loop().time() - started < 2
-    assert response.status_code == 429
-    assert response.json()["error"]["code"] == "rate_limited" and response.headers["Retry-After"]
-    for job in (waiting, running):
-        assert (await client.delete(f"/api/conversions/{job['id']}")).status_code == 200
+async def test_full_queue_answers_429_at_once(anclora_server):
+    # three callers, so no per-caller limit interferes: only the server's queue is full
+    async with httpx.AsyncClient(base_url=anclora_server) as first, httpx.AsyncClient(
+            base_url=anclora_server) as second, httpx.AsyncClient(base_url=anclora_server) as third:
+        running = await Api(first).convert("one.csv", b"a\n", "json")
+        await Api(first).wait(running["id"], "running")
+        waiting = await Api(second).convert("two.csv", b"a\n", "json")
+        file_id = await Api(third).upload("three.txt", b"x")
+        started = asyncio.get_running_loop().time()
+        response = await third.post("/api/conversions", json={"file_id": file_id, "to": "md"})
+        assert asyncio.get_running_loop().time() - started < 2
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "rate_limited" and response.headers["Retry-After"]
+        for caller, job in ((second, waiting), (first, running)):
+            assert (await caller.delete(f"/api/conversions/{job['id']}")).status_code == 200
 
 
 async def test_hooks_fire_in_order_once(api, sample):
