@@ -52,3 +52,4 @@ async def test_entry_point_package_loads_converts_and_serves_its_route(example_p
     assert response.json() == {"lines": 2, "words": 5, "characters": 25}
     stats = await client.get("/api/example/word-count")
     assert stats.json() == {"finished": 1}
+    assert (await client.get("/api/me")).json()["word_counts_finished"] == 1

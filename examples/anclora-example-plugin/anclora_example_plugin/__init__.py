@@ -56,3 +56,8 @@ def anclora_handlers(ctx):
 def anclora_conversion_finished(ctx, conversion):
     if conversion["converter"] == "word_count":
         ctx.services[SERVICE]["finished"] += 1
+
+
+@hookimpl
+def anclora_me(ctx, identity):
+    return {"word_counts_finished": ctx.services[SERVICE]["finished"]}

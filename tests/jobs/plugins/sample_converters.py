@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from anclora import ConversionFailed, Converter, hookimpl
 from anclora.conversion import sandbox
+from anclora.errors import PaymentRequired
+
+UPLOAD_LIMIT = 1_000_000  # what anclora_authorize_upload allows
+REFUSED_SIZE = 402  # anclora_authorize_conversion refuses inputs of exactly this many bytes
 
 PIDS: list[int] = []  # engine processes started by the slow converters, for the no-survivors checks
 EVENTS: list[tuple[str, str, int]] = []  # (hook, conversion id, progress) in the order the hooks fired
+AUTHORIZED: list[dict] = []  # every `conversion` anclora_authorize_conversion was asked about
 
 
 class UpperText(Converter):
@@ -103,3 +108,15 @@ anclora_conversion_progress = _record("progress")
 anclora_conversion_finished = _record("finished")
 anclora_conversion_failed = _record("failed")
 anclora_conversion_canceled = _record("canceled")
+
+
+@hookimpl
+def anclora_authorize_conversion(ctx, identity, conversion):
+    AUTHORIZED.append(dict(conversion))
+    if conversion["input_size"] == REFUSED_SIZE:
+        raise PaymentRequired("Not enough credits for this one.", details={"checkout_url": "https://pay.example/1"})
+
+
+@hookimpl
+def anclora_authorize_upload(ctx, identity, declared_size):
+    return UPLOAD_LIMIT
