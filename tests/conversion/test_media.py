@@ -169,6 +169,13 @@ async def test_a_playlist_behind_an_mp4_header_is_not_followed(convert_file, tmp
     assert isinstance(error, ConversionFailed)
 
 
+async def test_a_concat_script_behind_an_id3_tag_is_not_followed(convert_file, tmp_path, secret_fifo):
+    disguised = tmp_path / "song.mp3"
+    disguised.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00" + concat_script(secret_fifo))
+    error = await refused(convert_file, AUDIO, disguised, "wav")
+    assert isinstance(error, ConversionFailed)
+
+
 async def test_audio_given_to_the_video_converter_is_refused(convert_file, samples, tmp_path):
     disguised = tmp_path / "clip.mp4"
     disguised.write_bytes(samples["wav"].read_bytes())
