@@ -1,5 +1,7 @@
 """Conversions through the HTTP API: the happy path, chains, options, refusals, ownership, results."""
 
+import asyncio
+
 import httpx
 
 
@@ -92,3 +94,14 @@ async def test_type_comes_from_the_bytes_not_the_name(api, client):
     response = await client.post("/api/conversions", json={"file_id": file_id, "to": "md"})
     assert response.status_code == 422
     assert response.json()["error"]["details"]["from"] == "png"
+
+
+async def test_concurrent_requests_with_one_key_make_one_job_and_one_authorization(api, client, sample):
+    file_id = await api.upload("a.txt", b"race")
+    responses = await asyncio.gather(*(
+        client.post("/api/conversions", json={"file_id": file_id, "to": "md"}, headers={"Idempotency-Key": "r"})
+        for _ in range(5)))
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 202]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert len(sample.AUTHORIZED) == 1
+    assert len((await client.get("/api/conversions")).json()["conversions"]) == 1

@@ -128,3 +128,17 @@ async def test_restart_fails_a_job_out_of_attempts_as_worker_lost(api, anclora_c
     done = await api.wait(conversion_id, "failed")
     assert done["error"]["code"] == "worker_lost"
     assert [e[0] for e in sample.EVENTS] == ["failed"]
+
+
+async def test_stopping_hands_running_jobs_back_to_the_queue(api, anclora_ctx, sample):
+    job = await api.convert("rows.csv", b"a,b\n", "json")
+    await api.wait(job["id"], "running")
+    pids = await until(lambda: len(sample.PIDS) == 2 and list(sample.PIDS), what="engine pids")
+    executor = anclora_ctx.services.pop("executor")
+    await executor.stop(grace=0.2)  # what SIGTERM does once the grace period is over
+    assert await all_dead(pids)
+    back = (await api.client.get(f"/api/conversions/{job['id']}")).json()
+    assert back["status"] == "queued" and back["attempts"] == 0
+    assert [event[0] for event in sample.EVENTS] == ["queued", "started", "progress"]
+    assert work_folders(anclora_ctx) == []
+    await api.client.delete(f"/api/conversions/{job['id']}")
