@@ -41,7 +41,7 @@ UNO_PYTHON = "/usr/bin/python3"
 BRIDGE = Path(__file__).with_name("uno_bridge.py")
 # Instances live long: the CPU rlimit is cumulative per process, so it only stops runaways; timeouts do the rest.
 INSTANCE_LIMITS = sandbox.Limits(cpu_seconds=24 * 3600)
-STOP_GRACE = 5.0
+KILL_GRACE = 5.0
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 # The server decides the input type from the bytes, so LibreOffice is told which import filter to use.
@@ -103,6 +103,7 @@ class OfficeRun:
     instance: int
     profile: Path
     pid: int
+    pgid: int
     seconds: float
 
 
@@ -179,20 +180,10 @@ class OfficeInstance:
     def sockets(self) -> list[Path]:
         """The Unix sockets soffice makes in /tmp (hard-wired there): our UNO pipe and its single-instance pipe,
         named after the MD5 of the profile URL in UTF-16, each byte in hex without zero padding."""
-        digest = hashlib.md5(self.profile.as_uri().encode("utf-16-le")).digest()
+        digest = hashlib.md5(self.profile.as_uri().encode("utf-16-le"), usedforsecurity=False).digest()
         ipc_hash = "".join(format(byte, "x") for byte in digest)
         prefix = f"/tmp/OSL_PIPE_{os.geteuid()}_"
         return [Path(prefix + self.pipe), Path(f"{prefix}SingleOfficeIPC_{ipc_hash}")]
-
-    async def stop(self) -> None:
-        """Ask soffice to close and give it a moment to exit by itself; then `kill` whatever is left."""
-        if self.alive:
-            with contextlib.suppress(OSError):
-                self.process.stdin.write(b'{"op": "quit"}\n')
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self.process.wait(), STOP_GRACE)
-            await self._wait_group_gone(STOP_GRACE, kill=False)
-        await self.kill()
 
     async def kill(self) -> None:
         """SIGKILL the whole process group (stopped processes included) and wait until none of it is left;
@@ -202,16 +193,16 @@ class OfficeInstance:
         sandbox.kill_group(self.pgid)
         with contextlib.suppress(ProcessLookupError):
             await self.process.wait()
-        await self._wait_group_gone(STOP_GRACE, kill=True)
+        await self._wait_group_gone(KILL_GRACE)
         shutil.rmtree(self.folder, ignore_errors=True)
         for socket_path in self.sockets():
             socket_path.unlink(missing_ok=True)
 
-    async def _wait_group_gone(self, seconds: float, *, kill: bool) -> None:
+    async def _wait_group_gone(self, seconds: float) -> None:
+        """Children that were mid-fork when the group was killed may appear late: kill until none is left."""
         deadline = time.monotonic() + seconds
         while group_processes(self.pgid) and time.monotonic() < deadline:
-            if kill:
-                sandbox.kill_group(self.pgid)
+            sandbox.kill_group(self.pgid)
             await asyncio.sleep(0.05)
 
 
@@ -269,7 +260,8 @@ class OfficePool:
             started = time.monotonic()
             reply = await self._run(instance, request, deadline, timeout)
             if reply.get("ok"):
-                return OfficeRun(instance.number, instance.profile, instance.pid, time.monotonic() - started)
+                return OfficeRun(instance.number, instance.profile, instance.pid, instance.pgid,
+                                 time.monotonic() - started)
             if not reply.get("fatal"):
                 break
             # soffice was already dead, or died under this document: one more try on a fresh instance
@@ -319,7 +311,7 @@ class OfficePool:
             log.info("recycling LibreOffice instance %d after %d conversions (%d MiB)",
                      instance.number, instance.conversions, rss // 2**20)
             instance.state = "starting"
-            self._spawn(self._replace(instance, graceful=True))
+            self._spawn(self._replace(instance))
         else:
             instance.state = "idle"
             self._idle.put_nowait(instance)
@@ -330,12 +322,11 @@ class OfficePool:
         instance.state = "starting"
         self._report()
         await instance.kill()
-        self._spawn(self._replace(instance, graceful=False))
+        self._spawn(self._replace(instance))
 
-    async def _replace(self, instance: OfficeInstance, *, graceful: bool) -> None:
+    async def _replace(self, instance: OfficeInstance) -> None:
         self.replacements += 1
-        if graceful:
-            await instance.stop()
+        await instance.kill()  # no document is open between conversions: nothing is lost
         await self._bring_up(instance.number)
 
     async def _bring_up(self, number: int) -> None:
