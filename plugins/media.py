@@ -90,6 +90,7 @@ class MediaConverter(Converter):
     max_fps = 60
     max_streams = 32
     threads = 2
+    memory_bytes = 2 * 1024**3  # address space; a 4K VP9 encode with 2 threads peaks near 600 MB resident
     timeout = 1800.0
 
     def __init__(self, max_duration: float | None = None):
@@ -191,9 +192,8 @@ class MediaConverter(Converter):
             raise ConversionFailed(f"ffmpeg could not convert this file to {ctx.target_format}")
 
     def sandbox_limits(self, seconds: float) -> sandbox.Limits:
-        # No RLIMIT_AS: ffmpeg's threads reserve address space freely; the caps above bound the real work.
         return sandbox.Limits(cpu_seconds=int(seconds) * self.threads, file_bytes=self.max_output_bytes + 2**20,
-                              open_files=64)
+                              open_files=64, memory_bytes=self.memory_bytes)
 
 
 class VideoConverter(MediaConverter):
