@@ -56,6 +56,11 @@ class ImageConverter(Converter):
     limits = {"max_megapixels": 50, "max_frames": 100, "timeout": 120}
     memory_bytes = 1536 * 1024**2  # the worker's address space: 100 frames of 50 MP would not fit, and need not
 
+    def __init__(self) -> None:
+        # Formats whose codec this build of Pillow / pillow-heif lacks are not advertised at all.
+        self.sources = tuple(fmt for fmt in self.sources if fmt != "avif" or codec_available("avif"))
+        self.targets = tuple(fmt for fmt in self.targets if fmt not in ("avif", "heic") or codec_available(fmt))
+
     def availability(self) -> Availability:
         for module in ("PIL", "pillow_heif"):
             if importlib.util.find_spec(module) is None:
@@ -76,6 +81,20 @@ class ImageConverter(Converter):
             memory_bytes=self.memory_bytes, cpu_seconds=self.limits["timeout"], timeout=self.limits["timeout"])
         verify_output(dst, ctx.target_format)
         await ctx.progress(100)
+
+
+def codec_available(fmt: str) -> bool:
+    """Whether this machine's Pillow can decode avif, or pillow-heif can encode heic."""
+    try:
+        if fmt == "avif":
+            from PIL import features
+
+            return bool(features.check("avif"))
+        import pillow_heif
+
+        return bool(pillow_heif.libheif_info().get("HEIF"))
+    except Exception:  # a broken optional codec must not stop the plugin from loading
+        return False
 
 
 @hookimpl
