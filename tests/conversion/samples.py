@@ -33,6 +33,7 @@ def _odf(path: Path, kind: str, body: str, *, scripts: str = "", extra: dict[str
                 'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
                 f'<manifest:file-entry manifest:full-path="/" manifest:media-type="{mimetype}"/>'
                 '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '<manifest:file-entry manifest:full-path="styles.xml" manifest:media-type="text/xml"/>'
                 f'{entries}</manifest:manifest>')
     content = (f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content {ODF_NS}>'
                f'<office:scripts>{scripts}</office:scripts>'
@@ -41,6 +42,8 @@ def _odf(path: Path, kind: str, body: str, *, scripts: str = "", extra: dict[str
         archive.writestr(zipfile.ZipInfo("mimetype"), mimetype, compress_type=zipfile.ZIP_STORED)
         archive.writestr("META-INF/manifest.xml", manifest)
         archive.writestr("content.xml", content)
+        archive.writestr("styles.xml", f'<?xml version="1.0" encoding="UTF-8"?>\n'
+                                       f'<office:document-styles {ODF_NS}><office:styles/></office:document-styles>')
         for name, data in extra.items():
             archive.writestr(name, data)
     return path
