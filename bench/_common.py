@@ -104,6 +104,21 @@ def status_kib(pid: int, field: str) -> int:
     return 0
 
 
+def rss_pss_kib(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in kB from /proc/<pid>/smaps_rollup; PSS shares each page among the processes mapping it, so
+    forked workers are not counted many times over for the pages they share."""
+    values = {"Rss:": 0, "Pss:": 0}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                name, _, rest = line.partition(" ")
+                if name in values:
+                    values[name] = int(rest.split()[0])
+    except OSError:
+        pass
+    return values["Rss:"], values["Pss:"]
+
+
 def reset_peak(pids: list[int]) -> None:
     """Reset VmHWM to the current RSS (writing 5 to clear_refs), so the next peak is this run's own."""
     for pid in pids:
@@ -126,26 +141,28 @@ def cpu_ticks(pid: int) -> int:
 
 @dataclasses.dataclass
 class Usage:
-    total_mib: float  # largest sum of RSS over the server's processes at one sample
-    process_mib: float  # largest RSS of any one of them (VmHWM included, so spikes between samples count)
-    idle_mib: float  # the sum of RSS just before the run
-    cpu_seconds: float  # CPU time the server's processes spent during the run (busy machines slow the clock, not this)
+    """What a server's processes used during one run; memory in MiB."""
+    process_rss: float  # the largest RSS of any one process (VmHWM included: spikes between samples count)
+    total_rss: float  # the largest sum of RSS over the processes at one sample
+    total_pss: float  # the largest sum of PSS at one sample: the memory the server really occupies
+    idle_pss: float  # the sum of PSS just before the run
+    cpu_seconds: float  # CPU time of the processes: a busy machine stretches the clock, much less this
 
 
 class ProcessSampler:
-    """Samples the RSS of a process tree every 20 ms on a thread while the `with` block runs, and its CPU time."""
+    """Samples a process tree's memory every 20 ms on a thread while the `with` block runs, and its CPU time."""
 
     def __init__(self, pid: int):
         self.pid = pid
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._seen: set[int] = set()
-        self._total = self._process = 0
+        self._process = self._rss = self._pss = 0
 
     def __enter__(self) -> "ProcessSampler":
         pids = tree_pids(self.pid)
         reset_peak(pids)
-        self._idle = sum(status_kib(pid, "VmRSS") for pid in pids)
+        self._idle = sum(rss_pss_kib(pid)[1] for pid in pids)
         self._ticks = {pid: cpu_ticks(pid) for pid in pids}
         self._thread.start()
         return self
@@ -159,20 +176,20 @@ class ProcessSampler:
     def _sample(self) -> None:
         pids = tree_pids(self.pid)
         self._seen.update(pids)
-        sizes = [status_kib(pid, "VmRSS") for pid in pids]
-        self._total = max(self._total, sum(sizes))
-        self._process = max(self._process, *sizes)
+        sizes = [rss_pss_kib(pid) for pid in pids]
+        self._process = max(self._process, *(rss for rss, _ in sizes))
+        self._rss = max(self._rss, sum(rss for rss, _ in sizes))
+        self._pss = max(self._pss, sum(pss for _, pss in sizes))
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
         self._sample()
         ticks = sum(cpu_ticks(pid) - self._ticks.get(pid, 0) for pid in self._seen if cpu_ticks(pid))
-        peaks = [status_kib(pid, "VmHWM") for pid in self._seen]
-        self._process = max(self._process, *peaks)
+        self._process = max(self._process, *(status_kib(pid, "VmHWM") for pid in self._seen))
         if len(self._seen) == 1:
-            self._total = max(self._total, self._process)
-        self.usage = Usage(self._total / 1024, self._process / 1024, self._idle / 1024,
+            self._rss = max(self._rss, self._process)
+        self.usage = Usage(self._process / 1024, self._rss / 1024, self._pss / 1024, self._idle / 1024,
                            ticks / os.sysconf("SC_CLK_TCK"))
 
 

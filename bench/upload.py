@@ -191,9 +191,8 @@ def run_single(case: Case, payload: Payload, idle: float) -> dict:
         transfer = curl(case.argv(payload))
     case.check(transfer, payload)
     empty_folder(case.storage)
-    usage = sampler.usage
-    return {"mbps": payload.size / MB / transfer.seconds, "cpu": usage.cpu_seconds / (payload.size / 1e9),
-            "rss": usage.total_mib, "process_rss": usage.process_mib, "idle_rss": usage.idle_mib}
+    return {"mbps": payload.size / MB / transfer.seconds, "cpu": sampler.usage.cpu_seconds / (payload.size / 1e9),
+            **dataclasses.asdict(sampler.usage)}
 
 
 def run_concurrent(case: Case, payload: Payload, count: int, idle: float) -> dict:
@@ -203,8 +202,7 @@ def run_concurrent(case: Case, payload: Payload, count: int, idle: float) -> dic
     for transfer in transfers:
         case.check(transfer, payload)
     empty_folder(case.storage)
-    usage = sampler.usage
-    return {"seconds": seconds, "cpu": usage.cpu_seconds, "rss": usage.total_mib, "idle_rss": usage.idle_mib}
+    return {"seconds": seconds, "cpu": sampler.usage.cpu_seconds, **dataclasses.asdict(sampler.usage)}
 
 
 def run_wrk(server: Server, args: argparse.Namespace) -> dict:
@@ -248,12 +246,11 @@ def ratio(results: dict, top: str, bottom: str, field: str) -> str:
 
 def tables(results: dict, args: argparse.Namespace) -> list[tuple[str, list[str], list[list[str]]]]:
     big, small, n = f"{args.size_mib} MiB", f"{args.small_mib} MiB", args.concurrency
+    memory = ("process_rss", "total_rss", "total_pss", "idle_pss")
     single = [[name, cell(results, f"single/{name}", "mbps"), cell(results, f"single/{name}", "cpu", 2),
-               *(cell(results, f"single/{name}", field, 1) for field in ("rss", "process_rss", "idle_rss"))]
-              for name in SINGLE]
+               *(cell(results, f"single/{name}", field, 1) for field in memory)] for name in SINGLE]
     concurrent = [[name, *(cell(results, f"concurrent/{name}", field, 2) for field in ("seconds", "cpu")),
-                   *(cell(results, f"concurrent/{name}", field, 1) for field in ("rss", "idle_rss"))]
-                  for name in CONCURRENT]
+                   *(cell(results, f"concurrent/{name}", field, 1) for field in memory)] for name in CONCURRENT]
     health = [[name, cell(results, f"wrk/{name}", "rps"), cell(results, f"wrk/{name}", "p99_ms", 1),
                cell(results, f"wrk/{name}", "cpu_ms", 2)] for name in ("anclora", "gunicorn")]
     ratios = [
@@ -268,12 +265,12 @@ def tables(results: dict, args: argparse.Namespace) -> list[tuple[str, list[str]
          ratio(results, "concurrent/gunicorn raw", "concurrent/anclora raw", "seconds"), ""],
         ["anclora / gunicorn health requests/s", ratio(results, "wrk/anclora", "wrk/gunicorn", "rps"), "≥ 1"],
     ]
+    memory_headers = ["peak RSS, largest process", "peak RSS, sum", "peak PSS, sum", "idle PSS, sum"]
     return [
-        (f"One {big} upload (medians of {args.rounds} rounds; MB = 10^6 bytes; RSS in MiB)",
-         ["contender", "MB/s", "server CPU s/GB", "peak RSS, all processes", "peak RSS, largest process",
-          "idle RSS"], single),
-        (f"{n} concurrent {small} raw uploads",
-         ["contender", "total s", "server CPU s", "peak RSS, all processes", "idle RSS"], concurrent),
+        (f"One {big} upload (medians of {args.rounds} rounds; MB = 10^6 bytes; memory in MiB)",
+         ["contender", "MB/s", "server CPU s/GB", *memory_headers], single),
+        (f"{n} concurrent {small} raw uploads", ["contender", "total s", "server CPU s", *memory_headers],
+         concurrent),
         (f"wrk -t1 -c{args.wrk_connections} -d{args.wrk_seconds}s on the health endpoint",
          ["contender", "requests/s", "p99 ms", "server CPU ms/request"], health),
         ("Medians of per-round ratios", ["ratio", "value", "target"], ratios),
