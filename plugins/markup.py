@@ -28,9 +28,10 @@ READERS = {
     "odt": "odt",
     "epub": "epub-raw_html",
 }
+# Richest first: where a planner weighs two equal chains (md -> docx -> pdf, md -> txt -> pdf), the first wins.
 WRITERS = {
-    "md": "markdown", "txt": "plain", "html": "html5", "rst": "rst", "tex": "latex", "org": "org",
-    "docx": "docx", "odt": "odt", "epub": "epub3",
+    "docx": "docx", "odt": "odt", "epub": "epub3", "html": "html5", "md": "markdown", "rst": "rst",
+    "tex": "latex", "org": "org", "txt": "plain",
 }
 STANDALONE = {"html", "tex"}  # whole documents, not fragments (docx, odt and epub always are)
 # LibreOffice keeps far more of a word processor document than pandoc's document model does.
