@@ -43,7 +43,7 @@ class ProgressLine:
         print(f"\r{self.label}: {percent:3d}%", end="", file=sys.stderr, flush=True)
 
     def done(self, message: str) -> None:
-        print(f"\r{self.label}: {message}", file=sys.stderr, flush=True)
+        print(f"\r{self.label}: 100% {message}", file=sys.stderr, flush=True)
 
 
 def _output_path(args: argparse.Namespace, target: str) -> Path:

@@ -35,7 +35,8 @@ async def run_route(route: Route, src: Path, workdir: Path, options: dict[str, A
         except asyncio.TimeoutError:
             raise ConversionTimeout(f"{step.converter.name} did not finish within {timeout:g} s") from None
         await asyncio.get_running_loop().run_in_executor(None, verify_output, dst, step.target)
-        await context.progress(100)
+        if index < count - 1:  # the last step's 100% is the job's end, recorded with its outcome
+            await context.progress(100)
         current = dst
     return current
 
