@@ -1,0 +1,252 @@
+"""Conversion benchmark: documents and images through Anclora's API against the usual ways of doing it by hand.
+
+    .venv/bin/python bench/convert.py [--documents N] [--images N] [--markdown FILE]
+
+Documents (docx -> pdf), each contender one document at a time, after one warm-up conversion:
+  - Anclora: `POST /api/convert?to=pdf` on a running server (its warm LibreOffice pool, plugins/office.py);
+  - soffice: a new `soffice --headless --convert-to pdf` process per document (a reused profile);
+  - unoserver: one `unoserver` (run by LibreOffice's own Python) and its XML-RPC client.
+Images (png -> jpeg): `POST /api/convert?to=jpeg` against direct `PIL.Image.open(...).save(...)` calls.
+Every output is checked (PDF or JPEG magic). Prints per-item medians, totals and the ratios to Anclora.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import VENV_BIN, Server, free_port, markdown_table, text_table  # noqa: E402
+
+UNO_PYTHON = "/usr/bin/python3"  # Debian's python3-uno lives in the system Python
+WORDS = ("anchor harbour ledger tide river stone paper signal copper lantern meadow orbit quarry velvet "
+         "willow ember falcon granite hollow island jasmine kettle marble nectar").split()
+BENCH_LIMITS = ('{"anonymous": {"conversions_per_day": 100000, "free_conversions_per_day": 100000, '
+                '"uploads_per_minute": 100000, "concurrent_jobs": 4}}')
+
+DOCX_PARTS = {
+    "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/word/document.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+    "_rels/.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="word/document.xml"/></Relationships>',
+}
+
+
+def make_docx(path: Path, rng: random.Random, paragraphs: int) -> None:
+    """A real WordprocessingML document of a few pages: a heading and paragraphs of varied text."""
+    def run(text: str, bold: bool = False) -> str:
+        return f'<w:r>{"<w:rPr><w:b/></w:rPr>" if bold else ""}<w:t xml:space="preserve">{text}</w:t></w:r>'
+
+    body = [f"<w:p>{run(f'Report {path.stem}', bold=True)}</w:p>"]
+    for _ in range(paragraphs):
+        sentence = " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 90))).capitalize() + "."
+        body.append(f"<w:p>{run(sentence)}</w:p>")
+    document = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+                f'<w:body>{"".join(body)}</w:body></w:document>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in DOCX_PARTS.items():
+            archive.writestr(name, content)
+        archive.writestr("word/document.xml", document)
+
+
+def make_png(path: Path, rng: random.Random, size: tuple[int, int]) -> None:
+    """A photo-like PNG: smooth gradients plus noise, so the encoders have real work."""
+    from PIL import Image, ImageFilter
+
+    noise = Image.effect_noise(size, rng.randint(20, 60)).convert("RGB")
+    gradient = Image.linear_gradient("L").resize(size).convert("RGB")
+    Image.blend(noise, gradient, 0.6).filter(ImageFilter.GaussianBlur(1)).save(path)
+
+
+def check(path: Path, magic: bytes) -> None:
+    with open(path, "rb") as handle:
+        if handle.read(len(magic)) != magic:
+            raise RuntimeError(f"{path} is not the expected output")
+
+
+def timed(items: list[Path], convert: Callable[[Path, Path], None], out_dir: Path, suffix: str,
+          magic: bytes) -> list[float]:
+    """Seconds per item, converting one at a time (the first item twice: a warm-up that is not counted)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    convert(items[0], out_dir / f"warmup.{suffix}")
+    seconds = []
+    for item in items:
+        target = out_dir / f"{item.stem}.{suffix}"
+        started = time.perf_counter()
+        convert(item, target)
+        seconds.append(time.perf_counter() - started)
+        check(target, magic)
+    return seconds
+
+
+def start_anclora(work: Path) -> Server:
+    port = free_port()
+    env = {"DATABASE_URL": f"sqlite:///{work}/anclora.db", "UPLOAD_FOLDER": str(work / "uploads"),
+           "JWT_SECRET_KEY": "bench-" + "x" * 40, "LOG_LEVEL": "WARNING", "ANCLORA_OFFICE_POOL_SIZE": "2",
+           "ANCLORA_OFFICE_POOL_PRESTART": "true", "ANCLORA_PLAN_LIMITS": BENCH_LIMITS,
+           "ANCLORA_PLUGINS_ENTRYPOINTS": "false"}
+    return Server("anclora", [str(VENV_BIN / "anclora"), "serve", "--migrate", "--port", str(port)],
+                  url=f"http://127.0.0.1:{port}", ready_path="/api/health", cwd=work, log=work / "anclora.log",
+                  env=env).start()
+
+
+def api_converter(http: httpx.Client, target: str) -> Callable[[Path, Path], None]:
+    def convert(src: Path, dst: Path) -> None:
+        response = http.post("/api/convert", params={"to": target, "filename": src.name}, content=src.read_bytes())
+        if response.status_code != 200:
+            raise RuntimeError(f"Anclora answered {response.status_code}: {response.text[:300]}")
+        dst.write_bytes(response.content)
+    return convert
+
+
+def soffice_converter(profile: Path) -> Callable[[Path, Path], None]:
+    def convert(src: Path, dst: Path) -> None:
+        subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+                        "--convert-to", "pdf", "--outdir", str(dst.parent), str(src)],
+                       check=True, capture_output=True, timeout=300)
+        (dst.parent / f"{src.stem}.pdf").replace(dst)
+    return convert
+
+
+def start_unoserver(work: Path) -> tuple[subprocess.Popen, int]:
+    """unoserver from the venv's package, run by LibreOffice's Python (it needs `uno`)."""
+    import unoserver
+
+    lib = work / "unolib"
+    lib.mkdir()
+    package = Path(unoserver.__file__).parent
+    (lib / "unoserver").symlink_to(package)
+    for info in package.parent.glob("unoserver-*.dist-info"):
+        (lib / info.name).symlink_to(info)
+    port, uno_port = free_port(), free_port()
+    log = open(work / "unoserver.log", "wb")
+    process = subprocess.Popen(
+        [UNO_PYTHON, "-m", "unoserver.server", "--port", str(port), "--uno-port", str(uno_port),
+         "--user-installation", str(work / "unoprofile")],
+        env={**os.environ, "PYTHONPATH": str(lib)}, stdout=log, stderr=log, start_new_session=True)
+    return process, port
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM the process group we started, SIGKILL it if it lingers (unoserver waits on LibreOffice)."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def unoserver_converter(port: int) -> Callable[[Path, Path], None]:
+    from unoserver.client import UnoClient
+
+    client = UnoClient("127.0.0.1", str(port))
+
+    def convert(src: Path, dst: Path) -> None:
+        client.convert(inpath=str(src), outpath=str(dst), convert_to="pdf")
+    return convert
+
+
+def wait_for(convert: Callable[[Path, Path], None], src: Path, dst: Path, timeout: float = 120) -> None:
+    """Retry the first conversion until the freshly started server accepts it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            convert(src, dst)
+            return
+        except (OSError, ConnectionError) as error:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"unoserver did not come up: {error}") from None
+            time.sleep(0.5)
+
+
+def pillow_converter(src: Path, dst: Path) -> None:
+    from PIL import Image
+
+    with Image.open(src) as image:
+        image.convert("RGB").save(dst, "JPEG")
+
+
+def summary(name: str, seconds: list[float], reference: list[float]) -> list[str]:
+    median, ref = statistics.median(seconds), statistics.median(reference)
+    return [name, f"{median:.3f}", f"{sum(seconds):.2f}", f"{median / ref:.2f}x"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--documents", type=int, default=20)
+    parser.add_argument("--images", type=int, default=20)
+    parser.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown to FILE")
+    args = parser.parse_args()
+    rng = random.Random(20261128)
+    work = Path(tempfile.mkdtemp(prefix="anclora-bench-convert-"))
+    server = unoserver_process = None
+    try:
+        docs = [work / "in" / f"doc{i:02d}.docx" for i in range(args.documents)]
+        images = [work / "in" / f"img{i:02d}.png" for i in range(args.images)]
+        (work / "in").mkdir()
+        for doc in docs:
+            make_docx(doc, rng, paragraphs=rng.randint(20, 60))
+        for image in images:
+            make_png(image, rng, (1600, 1200))
+
+        server = start_anclora(work)
+        with httpx.Client(base_url=server.url, timeout=300) as http:
+            doc_results = {"Anclora API (warm pool)": timed(docs, api_converter(http, "pdf"), work / "api", "pdf",
+                                                            b"%PDF-")}
+            image_results = {"Anclora API": timed(images, api_converter(http, "jpeg"), work / "api-img", "jpg",
+                                                  b"\xff\xd8\xff")}
+        server.stop()
+        server = None
+        doc_results["soffice per document"] = timed(docs, soffice_converter(work / "soprofile"), work / "soffice",
+                                                     "pdf", b"%PDF-")
+        unoserver_process, port = start_unoserver(work)
+        uno = unoserver_converter(port)
+        (work / "uno").mkdir()
+        wait_for(uno, docs[0], work / "uno" / "first.pdf")
+        doc_results["unoserver"] = timed(docs, uno, work / "uno", "pdf", b"%PDF-")
+        image_results["Pillow direct"] = timed(images, pillow_converter, work / "pillow", "jpg", b"\xff\xd8\xff")
+    finally:
+        if server is not None:
+            server.stop()
+        if unoserver_process is not None:
+            stop_group(unoserver_process)
+        shutil.rmtree(work, ignore_errors=True)
+
+    headers = ["contender", "median s/item", "total s", "median vs Anclora"]
+    doc_ref, image_ref = doc_results["Anclora API (warm pool)"], image_results["Anclora API"]
+    doc_rows = [summary(name, values, doc_ref) for name, values in doc_results.items()]
+    image_rows = [summary(name, values, image_ref) for name, values in image_results.items()]
+    print(f"\n{args.documents} docx -> pdf, one at a time (os.cpu_count()={os.cpu_count()}):")
+    print(text_table(headers, doc_rows))
+    print(f"\n{args.images} png (1600x1200) -> jpeg, one at a time:")
+    print(text_table(headers, image_rows))
+    if args.markdown:
+        Path(args.markdown).write_text(
+            f"{args.documents} docx -> pdf, one at a time\n\n{markdown_table(headers, doc_rows)}\n\n"
+            f"{args.images} png (1600x1200) -> jpeg, one at a time\n\n{markdown_table(headers, image_rows)}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
