@@ -78,6 +78,8 @@ class Executor:
             await run_job(self.ctx, row, self.worker_id)
         except asyncio.CancelledError:
             pass  # canceled by its owner, lost to another worker, or released by stop(): the row says which
+        except Exception:  # the database went away while ending it: the lease runs out and recover() acts
+            log.exception("conversion %s could not be settled", row.id)
         finally:
             heartbeat.cancel()
 

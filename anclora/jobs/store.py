@@ -15,6 +15,7 @@ from ..identity import Identity
 PENDING = "pending"  # inserted, not yet authorized; shown as "queued", never claimed
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
 FINAL = (SUCCEEDED, FAILED, CANCELED)
+PENDING_TIMEOUT = dt.timedelta(minutes=5)  # authorization never takes this long unless its process died
 
 
 def as_json(row: Conversion) -> dict[str, Any]:
@@ -155,11 +156,19 @@ async def release(ctx, conversion_id: str, worker_id: str) -> Conversion | None:
 
 async def recover_lost(ctx, max_attempts: int) -> tuple[list[Conversion], list[Conversion]]:
     """Conversions whose worker stopped renewing its lease: re-queued, or failed with `worker_lost` once they
-    have used their attempts. Returns (requeued, failed)."""
+    have used their attempts; and conversions whose process died while plugins were authorizing them (failed,
+    so a plugin that charged gives the credits back). Returns (requeued, failed)."""
     async with ctx.sessionmaker() as session:
         lost = list(await session.scalars(select(Conversion).where(
             Conversion.status == RUNNING, Conversion.lease_until < utcnow())))
+        stuck = list(await session.scalars(select(Conversion.id).where(
+            Conversion.status == PENDING, Conversion.created_at < utcnow() - PENDING_TIMEOUT)))
     requeued, failed = [], []
+    for conversion_id in stuck:
+        done = await transition(ctx, conversion_id, {"status": PENDING}, status=FAILED, finished_at=utcnow(),
+                                error_code="authorization_interrupted",
+                                error_message="The server stopped while the conversion was being authorized.")
+        failed += [done] if done else []
     for row in lost:
         where = {"status": RUNNING, "claimed_by": row.claimed_by, "lease_until": row.lease_until}
         if row.attempts >= max_attempts:

@@ -142,3 +142,17 @@ async def test_stopping_hands_running_jobs_back_to_the_queue(api, anclora_ctx, s
     assert [event[0] for event in sample.EVENTS] == ["queued", "started", "progress"]
     assert work_folders(anclora_ctx) == []
     await api.client.delete(f"/api/conversions/{job['id']}")
+
+
+async def test_a_conversion_stuck_in_authorization_fails_on_recovery(api, anclora_ctx, sample):
+    file_id = await api.upload("stuck.txt", b"x")
+    async with anclora_ctx.sessionmaker() as session:
+        source = await session.get(File, file_id)
+    row = Conversion(session_id=source.session_id, owner_key=f"session:{source.session_id}", file_id=file_id,
+                     from_format="txt", to_format="md", converter="upper_text", via=[], options={},
+                     status="pending", created_at=utcnow() - store.PENDING_TIMEOUT - dt.timedelta(seconds=1))
+    await store.insert(anclora_ctx, row)
+    await anclora_ctx.services["executor"].recover()
+    done = await api.wait(row.id, "failed")
+    assert done["error"]["code"] == "authorization_interrupted"
+    assert [e[0] for e in sample.EVENTS] == ["failed"]
