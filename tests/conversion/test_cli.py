@@ -58,11 +58,25 @@ def test_formats_and_plugins_tables(tmp_path):
 
 
 @pytest.fixture
-def anclora_overrides():
+def anclora_overrides(request):
     overrides = sample_overrides()
-    return {**overrides, "plugins_block": overrides["plugins_block"] + ["jobs"]}  # this server only queues
+    if getattr(request, "param", None) == "queue only":  # no executor in the server: workers convert
+        overrides["plugins_block"] = overrides["plugins_block"] + ["jobs"]
+    return overrides
 
 
+async def test_convert_through_a_server(anclora_server, tmp_path):
+    (tmp_path / "notes.txt").write_text("remote")
+    process = await asyncio.create_subprocess_exec(
+        *ANCLORA, "convert", "notes.txt", "--to", "md", "--option", "repeat=2", "--server", anclora_server,
+        cwd=tmp_path, env=cli_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    assert (tmp_path / "notes.md").read_text() == "REMOTEREMOTE"
+    assert b"100% done" in stderr
+
+
+@pytest.mark.parametrize("anclora_overrides", ["queue only"], indirect=True)
 async def test_worker_process_runs_what_the_server_queued(client, anclora_ctx, anclora_settings, tmp_path):
     assert "executor" not in anclora_ctx.services  # the server only queues; the worker process converts
     upload = await client.post("/api/files?filename=w.txt", content=b"from the worker")

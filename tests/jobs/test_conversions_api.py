@@ -17,6 +17,9 @@ async def test_conversion_succeeds_and_result_downloads(api, client):
     assert result.headers["content-disposition"].startswith('attachment; filename="notes.md"')
     meta = (await client.get(f"/api/files/{done['result_file_id']}")).json()
     assert meta["filename"] == "notes.md" and meta["format"] == "md"
+    metrics = (await client.get("/api/metrics")).text
+    assert 'anclora_conversions_total{converter="upper_text",outcome="succeeded"} 1.0' in metrics
+    assert "anclora_queue_wait_seconds_count 1.0" in metrics
 
 
 async def test_chain_runs_both_steps_with_options_on_the_last(api, client):
