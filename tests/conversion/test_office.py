@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -122,3 +123,17 @@ async def test_a_document_libreoffice_cannot_read_fails_cleanly(pool, tmp_path, 
     ok = await convert_file(CONVERTERS["office_document"], write_odt(tmp_path / "after.odt"), "pdf",
                             resources={"office_pool": pool})
     assert sniff(ok) == "pdf"
+
+
+async def test_missing_libreoffice_is_reported_with_the_install_hint(monkeypatch):
+    plugin = sys.modules[type(CONVERTERS["office_document"]).__module__]
+    monkeypatch.setenv("PATH", "/nonexistent")
+    plugin._missing.cache_clear()
+    try:
+        availability = CONVERTERS["office_document"].availability()
+    finally:
+        monkeypatch.undo()
+        plugin._missing.cache_clear()
+    assert not availability.available and "soffice" in availability.reason
+    assert "libreoffice-writer-nogui" in availability.install and "python3-uno" in availability.install
+    assert CONVERTERS["office_document"].availability().available

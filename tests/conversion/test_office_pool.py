@@ -65,6 +65,15 @@ async def test_two_concurrent_conversions_use_different_profiles(pool, document)
     assert first.pid != second.pid and first.pgid != second.pgid
 
 
+async def test_instances_run_without_network_and_without_our_environment(pool):
+    await pool.start()
+    engine = soffice_bin(idle_instance(pool))
+    assert os.readlink(f"/proc/{engine}/ns/net") != os.readlink("/proc/self/ns/net")
+    environment = Path(f"/proc/{engine}/environ").read_bytes().split(b"\0")
+    assert "PYTEST_CURRENT_TEST" in os.environ
+    assert not any(entry.startswith((b"PYTEST_CURRENT_TEST=", b"VIRTUAL_ENV=", b"DATABASE_URL=")) for entry in environment)
+
+
 async def test_an_instance_is_recycled_after_n_conversions(pool, document):
     await pool.start()
     runs = [await convert(pool, document, f"r{n}.pdf") for n in range(2 * RECYCLE_AFTER + 2)]
