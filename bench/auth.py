@@ -4,8 +4,10 @@
 
 Starts Anclora (SQLite, no Redis, as `anclora serve`) and a bare Tornado app answering a constant JSON object,
 then in each round runs wrk against: the bare endpoint; `GET /api/me` with a bearer token (JWT check, revocation
-check, user lookup, limits); the same with an API key (sha256 lookup); `GET /api/me` anonymous (session cookie);
-and `POST /api/auth/login` (argon2id verify, throttling counters, a refresh token written). Prints the medians of
+check, user lookup, then balance, limits and usage) and with an API key (sha256 lookup); the static
+`GET /api/billing/packs` with a bearer token and anonymously (the token check alone; the session-cookie path);
+`GET /api/me` anonymous; and `POST /api/auth/login` (argon2id verify, throttling counters, a refresh token
+written). Prints the medians of
 requests per second and p99 latency, and each contender's median ratio to the bare endpoint.
 """
 
@@ -109,6 +111,9 @@ def main() -> int:
                 "bare Tornado JSON": (bare.url + "/json", {}, None),
                 "GET /api/me, bearer token": (anclora.url + "/api/me", {"Authorization": f"Bearer {token}"}, None),
                 "GET /api/me, API key": (anclora.url + "/api/me", {"X-API-Key": key}, None),
+                "GET /api/billing/packs, bearer token": (anclora.url + "/api/billing/packs",
+                                                         {"Authorization": f"Bearer {token}"}, None),
+                "GET /api/billing/packs, anonymous": (anclora.url + "/api/billing/packs", {}, None),
                 "GET /api/me, anonymous": (anclora.url + "/api/me", {}, None),
                 "POST /api/auth/login": (anclora.url + "/api/auth/login", {}, login),
             }

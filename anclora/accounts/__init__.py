@@ -6,15 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from ..db.models import User
 from ..errors import Unauthorized
 from ..identity import Identity
+from . import apikeys, tokens
+from .counters import counters
 from .hooks import (anclora_authorize_conversion, anclora_authorize_upload, anclora_conversion_canceled,
                     anclora_conversion_failed, anclora_conversion_finished, anclora_conversion_queued, anclora_me,
                     anclora_shutdown, anclora_startup)
 
 if TYPE_CHECKING:
     from ..context import AppContext
-    from ..db.models import User
 
 __all__ = ["authenticate", "anclora_authorize_conversion", "anclora_authorize_upload", "anclora_conversion_canceled",
            "anclora_conversion_failed", "anclora_conversion_finished", "anclora_conversion_queued", "anclora_me",
@@ -30,8 +32,6 @@ async def authenticate(ctx: "AppContext", headers, address: str) -> Identity | N
     if authorization:
         user, via = await _bearer_user(ctx, authorization), "token"
     else:
-        from . import apikeys
-
         user, via = await apikeys.owner(ctx, api_key), "api_key"
     if user is None:
         raise Unauthorized("Invalid credentials.")
@@ -39,11 +39,7 @@ async def authenticate(ctx: "AppContext", headers, address: str) -> Identity | N
                     via=via)
 
 
-async def _bearer_user(ctx: "AppContext", authorization: str) -> "User | None":
-    from ..db.models import User
-    from . import tokens
-    from .counters import counters
-
+async def _bearer_user(ctx: "AppContext", authorization: str) -> User | None:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Use `Authorization: Bearer <access token>`.")

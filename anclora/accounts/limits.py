@@ -84,23 +84,32 @@ def authorize_upload(ctx: "AppContext", identity: "Identity") -> int:
 
 
 async def authorize_conversion(ctx: "AppContext", identity: "Identity", conversion: dict[str, Any]) -> None:
-    """Conversions per day and concurrent jobs; a dry run only reads the counters."""
+    """Concurrent jobs, then conversions per day; a dry run only reads the daily counters."""
     limits = limits_for(ctx, identity)
-    store = counters(ctx)
-    if not conversion.get("dry_run"):
-        slot = f"jobs:{identity.owner_key}"
-        if not await store.reserve(slot, conversion["id"], limits["concurrent_jobs"], PENDING_SLOT_SECONDS):
-            ctx.metrics.quota_refusals.labels("concurrent_jobs").inc()
-            raise QuotaExceeded(f"At most {limits['concurrent_jobs']} conversion(s) may run at once.",
-                                headers={"Retry-After": "5"}, details={"limit": "concurrent_jobs"})
+    dry_run = bool(conversion.get("dry_run"))
+    if not dry_run:
+        await _take_slot(ctx, identity, conversion["id"], limits["concurrent_jobs"])
+    try:
+        await _count_today(ctx, identity, limits["conversions_per_day"], dry_run)
+    except QuotaExceeded:
+        if not dry_run:
+            await counters(ctx).release(f"jobs:{identity.owner_key}", conversion["id"])
+        raise
+
+
+async def _take_slot(ctx: "AppContext", identity: "Identity", conversion_id: str, limit: int) -> None:
+    if not await counters(ctx).reserve(f"jobs:{identity.owner_key}", conversion_id, limit, PENDING_SLOT_SECONDS):
+        ctx.metrics.quota_refusals.labels("concurrent_jobs").inc()
+        raise QuotaExceeded(f"At most {limit} conversion(s) may run at once.", headers={"Retry-After": "5"},
+                            details={"limit": "concurrent_jobs"})
+
+
+async def _count_today(ctx: "AppContext", identity: "Identity", limit: int, dry_run: bool) -> None:
     for key in day_keys(identity, "conversions"):
-        count, _ = await store.hit(key, seconds_to_midnight(), amount=0 if conversion.get("dry_run") else 1)
-        if count > limits["conversions_per_day"] or (conversion.get("dry_run") and
-                                                     count >= limits["conversions_per_day"]):
-            if not conversion.get("dry_run"):
-                await store.release(f"jobs:{identity.owner_key}", conversion["id"])
+        count, _ = await counters(ctx).hit(key, seconds_to_midnight(), amount=0 if dry_run else 1)
+        if count > limit or (dry_run and count >= limit):
             ctx.metrics.quota_refusals.labels("conversions_per_day").inc()
-            raise QuotaExceeded(f"The {limits['conversions_per_day']} conversions a day of your plan are used up.",
+            raise QuotaExceeded(f"The {limit} conversions a day of your plan are used up.",
                                 headers={"Retry-After": str(seconds_to_midnight())},
                                 details={"limit": "conversions_per_day"})
 
