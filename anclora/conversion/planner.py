@@ -87,9 +87,10 @@ class Planner:
     def chains_from(self, source: str) -> dict[str, Route]:
         """Dijkstra on (total cost, number of steps): the best chain to each reachable format."""
         best: dict[str, Route] = {}
-        queue: list[tuple[int, int, str, tuple[Step, ...]]] = [(0, 0, source, ())]
+        # ties on cost and hops are broken by the path's names, so the choice never depends on plugin order
+        queue: list[tuple[int, int, tuple[str, ...], str, tuple[Step, ...]]] = [(0, 0, (), source, ())]
         while queue:
-            cost, hops, fmt, steps = heapq.heappop(queue)
+            cost, hops, _, fmt, steps = heapq.heappop(queue)
             if fmt in best or (fmt == source and steps):
                 continue
             if steps:
@@ -98,7 +99,9 @@ class Planner:
                 continue
             for step in self.edges.get(fmt, ()):
                 if step.target not in best and step.target != source:
-                    heapq.heappush(queue, (cost + step.converter.cost, hops + 1, step.target, steps + (step,)))
+                    path = steps + (step,)
+                    names = tuple(f"{s.converter.name}>{s.target}" for s in path)
+                    heapq.heappush(queue, (cost + step.converter.cost, hops + 1, names, step.target, path))
         return best
 
     def routes(self) -> list[Route]:

@@ -70,3 +70,11 @@ def test_stored_routes_resolve_to_the_same_steps():
     assert again == route
     with pytest.raises(UnsupportedConversion):
         p.resolve("pandoc+gone", "md", "pdf", ["docx"])
+
+
+def test_equal_chains_are_chosen_by_name_whatever_the_plugin_order():
+    converters = [converter("x", ["a"], ["b", "c"]), converter("y", ["b", "c"], ["d"]),
+                  converter("z", ["a"], ["b"])]
+    for ordering in (converters, converters[::-1]):
+        route = planner(*ordering).route("a", "d")
+        assert (route.name, route.via) == ("x+y", ["b"])
