@@ -10,7 +10,7 @@ from .. import sniff
 from ..errors import UnsupportedConversion
 from .converter import Converter
 
-MAX_STEPS = 3  # longer chains lose too much fidelity to be worth offering
+MAX_STEPS = 2  # longer chains lose too much fidelity to be worth offering (png -> pdf -> txt -> docx)
 
 
 @dataclasses.dataclass(frozen=True)

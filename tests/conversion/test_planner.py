@@ -30,15 +30,17 @@ def test_chain_when_no_single_converter_does_it():
     assert [(s.source, s.target) for s in plan.steps] == [("md", "docx"), ("docx", "pdf")]
 
 
-def test_cheapest_chain_then_fewest_steps():
-    p = planner(converter("a", ["x"], ["y"], cost=1), converter("b", ["y"], ["z"], cost=1),
-                converter("c", ["z"], ["w"], cost=1), converter("d", ["x"], ["v"], cost=4),
-                converter("e", ["v"], ["w"], cost=1))
-    assert p.route("x", "w").name == "a+b+c"  # 3 credits beat 5 although it is one step longer
-    q = planner(converter("a", ["x"], ["y"], cost=1), converter("b", ["y"], ["z"], cost=1),
-                converter("c", ["z"], ["w"], cost=1), converter("d", ["x"], ["v"], cost=2),
-                converter("e", ["v"], ["w"], cost=1))
-    assert q.route("x", "w").name == "d+e"  # same price: fewer steps
+def test_cheapest_chain_wins():
+    p = planner(converter("a", ["x"], ["y"], cost=1), converter("b", ["y"], ["w"], cost=3),
+                converter("d", ["x"], ["v"], cost=2), converter("e", ["v"], ["w"], cost=1))
+    assert p.route("x", "w").name == "d+e"  # 3 credits beat 4
+
+
+def test_chains_stop_at_two_steps():
+    p = planner(converter("a", ["x"], ["y"]), converter("b", ["y"], ["z"]), converter("c", ["z"], ["w"]))
+    assert p.route("x", "z").name == "a+b"
+    with pytest.raises(UnsupportedConversion):
+        p.route("x", "w")  # image -> pdf -> text -> docx is not a conversion anyone means
 
 
 def test_unavailable_converters_are_not_planned():
