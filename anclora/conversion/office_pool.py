@@ -218,7 +218,7 @@ class OfficePool:
         self.start_timeout = start_timeout
         self.ping_timeout = ping_timeout
         self._own_root = root is None
-        self.root = Path(tempfile.mkdtemp(prefix="anclora-office-")) if root is None else root
+        self.root = root  # made at the first start when not given: an unused pool leaves nothing on disk
         self.metrics = metrics
         self.instances: dict[int, OfficeInstance] = {}
         self._idle: asyncio.Queue[OfficeInstance] = asyncio.Queue()
@@ -237,6 +237,8 @@ class OfficePool:
     def _launch(self) -> None:
         if not self._started:
             self._started = True
+            if self.root is None:
+                self.root = Path(tempfile.mkdtemp(prefix="anclora-office-"))
             for number in range(1, self.size + 1):
                 self._spawn(self._bring_up(number))
 
@@ -370,6 +372,6 @@ class OfficePool:
         await asyncio.gather(*(instance.kill() for instance in self.instances.values()), return_exceptions=True)
         self.instances.clear()
         self._report()
-        if self._own_root:
+        if self._own_root and self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
 

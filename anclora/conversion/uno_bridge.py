@@ -112,6 +112,17 @@ def answer(**fields) -> None:
     sys.stdout.flush()
 
 
+def office_alive(desktop, office: subprocess.Popen) -> bool:
+    """After a failed conversion: is soffice still there? (Its launcher may outlive it for a moment.)"""
+    if office.poll() is not None:
+        return False
+    try:
+        desktop.getCurrentComponent()
+    except Exception:
+        return False
+    return True
+
+
 def serve(desktop, office: subprocess.Popen) -> None:
     for line in sys.stdin:
         request = json.loads(line)
@@ -124,7 +135,7 @@ def serve(desktop, office: subprocess.Popen) -> None:
         try:
             convert(desktop, request)
         except Exception as error:  # the document's fault, or soffice died under it: the pool decides
-            fatal = isinstance(error, DisposedException) or office.poll() is not None
+            fatal = isinstance(error, DisposedException) or not office_alive(desktop, office)
             answer(ok=False, fatal=fatal, error=f"{type(error).__name__}: {getattr(error, 'Message', '') or error}")
         else:
             answer(ok=True)
