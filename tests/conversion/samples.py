@@ -191,6 +191,19 @@ def write_xlsx(path: Path, rows=(("Name", "Count"), ("Anclora", 42))) -> Path:
     return path
 
 
+def write_webservice_xlsx(path: Path, url: str) -> Path:
+    """A workbook whose formula, with no cached value, fetches `url` (WEBSERVICE) when it is calculated."""
+    write_xlsx(path, [("Fetched", "below")])
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    formula = f'<row><c t="str"><f>_xlfn.WEBSERVICE("{escape(url)}")</f></c></row></sheetData>'.encode()
+    files["xl/worksheets/sheet1.xml"] = files["xl/worksheets/sheet1.xml"].replace(b"</sheetData>", formula)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return path
+
+
 def write_zip_bomb_docx(path: Path, inflated_bytes: int = 64 * 2**20) -> Path:
     """A valid-looking Word document with one entry of zeros that inflates about a thousandfold."""
     write_docx(path)

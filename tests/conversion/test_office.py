@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import http.server
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from anclora.errors import ConversionFailed
 from anclora.sniff import sniff
 from media_samples import bundled_converters
 from samples import (write_csv, write_docx, write_linked_docx, write_linked_odt, write_macro_odt, write_odp,
-                     write_ods, write_odt, write_rtf, write_xlsx, write_zip_bomb_docx)
+                     write_ods, write_odt, write_rtf, write_webservice_xlsx, write_xlsx, write_zip_bomb_docx)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -100,6 +102,38 @@ async def test_links_to_local_files_are_not_followed(writer, cached, pool, tmp_p
     text = pdf_text(output)
     assert cached in text
     assert "root:" not in text and "/bin/" not in text
+
+
+@pytest.fixture
+def listener():
+    """A local HTTP server that records every request it gets."""
+    requests: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"FETCHED-CONTENT")
+
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+async def test_spreadsheet_formulas_fetch_nothing(pool, listener, tmp_path, convert_file):
+    url, requests = listener
+    workbook = write_webservice_xlsx(tmp_path / "fetch.xlsx", f"{url}/leak")
+    output = await convert_file(CONVERTERS["office_spreadsheet"], workbook, "pdf", resources={"office_pool": pool})
+    text = pdf_text(output)
+    assert "Fetched" in text and "FETCHED-CONTENT" not in text
+    assert requests == []
 
 
 async def test_zip_bomb_is_refused_before_libreoffice(pool, tmp_path, convert_file):
