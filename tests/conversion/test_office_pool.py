@@ -71,7 +71,8 @@ async def test_instances_run_without_network_and_without_our_environment(pool):
     assert os.readlink(f"/proc/{engine}/ns/net") != os.readlink("/proc/self/ns/net")
     environment = Path(f"/proc/{engine}/environ").read_bytes().split(b"\0")
     assert "PYTEST_CURRENT_TEST" in os.environ
-    assert not any(entry.startswith((b"PYTEST_CURRENT_TEST=", b"VIRTUAL_ENV=", b"DATABASE_URL=")) for entry in environment)
+    leaked = (b"PYTEST_CURRENT_TEST=", b"VIRTUAL_ENV=", b"DATABASE_URL=")
+    assert not any(entry.startswith(leaked) for entry in environment)
 
 
 async def test_an_instance_is_recycled_after_n_conversions(pool, document):
