@@ -79,7 +79,10 @@ def _pdf_reader(path: Path):
 
 def _walk_page_tree(reader) -> int:
     """Count pages by walking the tree ourselves, refusing bombs (shared or cyclic subtrees, huge /Kids)."""
-    stack = [reader.trailer["/Root"].get_object()["/Pages"]]
+    root = reader.trailer["/Root"].get_object()["/Pages"].get_object()
+    if int(root.get("/Count", 0)) > MAX_PAGES:
+        raise refuse(f"more than {MAX_PAGES} pages")
+    stack = [root]
     pages = nodes = 0
     while stack:
         node = stack.pop().get_object()
@@ -133,23 +136,46 @@ def _inflated_size(stream, budget: int) -> int:
     return total
 
 
-def _check_resources(resources, budget: list[int], depth: int = 0) -> None:
+class _Budget:
+    """What the processed pages may still inflate to, and the shared objects already looked at."""
+
+    def __init__(self) -> None:
+        self.left = MAX_STREAM_BYTES
+        self.seen: set[int] = set()
+
+    def first_visit(self, ref) -> bool:
+        """False for an indirect object seen before (a letterhead on every page is counted once)."""
+        number = getattr(ref, "idnum", None)
+        if number in self.seen:
+            return False
+        if number is not None:
+            self.seen.add(number)
+        return True
+
+    def spend(self, stream) -> None:
+        self.left -= _inflated_size(stream, self.left)
+        if self.left < 0:
+            raise refuse(f"its content inflates to more than {MAX_STREAM_BYTES} bytes")
+
+
+def _check_resources(resources, budget: _Budget, depth: int = 0) -> None:
+    resources = resources.get_object() if resources is not None else None
     xobjects = resources.get("/XObject") if resources else None
     for ref in (xobjects.get_object().values() if xobjects else ()):
+        if not budget.first_visit(ref):
+            continue
         xobject = ref.get_object()
         if xobject.get("/Subtype") == "/Image":
             if int(xobject.get("/Width", 0)) * int(xobject.get("/Height", 0)) > MAX_IMAGE_PIXELS:
                 raise refuse(f"an embedded image is larger than {MAX_IMAGE_PIXELS} pixels")
         elif xobject.get("/Subtype") == "/Form" and depth < MAX_XOBJECT_DEPTH:
-            budget[0] -= _inflated_size(xobject, budget[0])
+            budget.spend(xobject)
             _check_resources(xobject.get("/Resources"), budget, depth + 1)
-        if budget[0] < 0:
-            raise refuse(f"its content inflates to more than {MAX_STREAM_BYTES} bytes")
 
 
 def check_pages(reader, pages: list[int], dpi: int | None = None) -> None:
     """Per-page caps for the pages about to be processed: pixels when rasterised, streams, images."""
-    budget = [MAX_STREAM_BYTES]
+    budget = _Budget()
     try:
         for number in pages:
             page = reader.pages[number - 1]
@@ -161,9 +187,10 @@ def check_pages(reader, pages: list[int], dpi: int | None = None) -> None:
                     raise refuse(f"page {number} would be {int(pixels)} pixels at {dpi} dpi "
                                  f"(at most {MAX_PAGE_PIXELS})")
             contents = page.get("/Contents")
-            contents = contents.get_object() if contents is not None else []
-            for stream in (contents if isinstance(contents, list) else [contents]):
-                budget[0] -= _inflated_size(stream.get_object(), budget[0])
+            resolved = contents.get_object() if contents is not None else []
+            for ref in (resolved if isinstance(resolved, list) else [contents]):
+                if budget.first_visit(ref):
+                    budget.spend(ref.get_object())
             _check_resources(page.get("/Resources"), budget)
     except ConversionFailed:
         raise

@@ -298,6 +298,18 @@ def write_stream_bomb_pdf(path: Path, inflated_bytes: int = 300 * 2**20) -> Path
     return path
 
 
+def write_shared_content_pdf(path: Path, pages: int = 300, inflated_bytes: int = 2**20) -> Path:
+    """`pages` pages that all draw the same content stream (like a letterhead), `inflated_bytes` inflated."""
+    content = b" " * inflated_bytes + b"BT /F1 24 Tf 72 700 Td (Letterhead) Tj ET"
+    kids = b" ".join(b"%d 0 R" % (6 + i) for i in range(pages))
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>", b"<< /Font << /F1 3 0 R >> >>",
+               _stream(content, compress=True)]
+    objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R /Resources 4 0 R >>"] * pages
+    path.write_bytes(pdf_bytes(objects))
+    return path
+
+
 def write_giant_image_pdf(path: Path, side: int = 20000) -> Path:
     """One page drawing an embedded image that declares `side` × `side` pixels."""
     pixels = zlib.compress(bytes(3 * 16))

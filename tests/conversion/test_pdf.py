@@ -18,7 +18,8 @@ from anclora.errors import ConversionFailed
 from anclora.sniff import sniff
 from media_samples import bundled_converters
 from samples import (write_encrypted_pdf, write_giant_image_pdf, write_huge_page_pdf, write_page_count_bomb,
-                     write_pdf, write_pdf_zip, write_stream_bomb_pdf, write_truncated_pdf)
+                     write_pdf, write_pdf_zip, write_shared_content_pdf, write_stream_bomb_pdf,
+                     write_truncated_pdf)
 
 CONVERTERS = {name: bundled_converters()[name]
               for name in ("pdf_to_image", "pdf_to_images", "pdf_to_text", "pdf_pages", "pdf_merge")}
@@ -130,6 +131,14 @@ async def test_hostile_pdfs_are_refused_quickly(kind, name, target, tmp_path, co
 async def test_a_huge_page_still_gives_its_text(tmp_path, convert_file):
     output = await convert_file(CONVERTERS["pdf_to_text"], write_huge_page_pdf(tmp_path / "huge.pdf"), "txt")
     assert "Huge" in output.read_text(encoding="utf-8")
+
+
+async def test_content_shared_by_many_pages_is_counted_once(tmp_path, convert_file):
+    """300 pages drawing one 1 MB letterhead stream: 300 MB if counted per page, 1 MB in fact."""
+    src = write_shared_content_pdf(tmp_path / "letterhead.pdf", pages=300)
+    output = await convert_file(CONVERTERS["pdf_pages"], src, "pdf", {"rotate": 180})
+    reader = PdfReader(output)
+    assert len(reader.pages) == 300 and reader.pages[299].rotation == 180
 
 
 @pytest.mark.parametrize("garbage", [b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n",
