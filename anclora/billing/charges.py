@@ -30,8 +30,8 @@ async def _free_slot_left(ctx: "AppContext", identity: "Identity", take: bool) -
     return used <= allowance if take else used < allowance
 
 
-async def _refuse(ctx: "AppContext", identity: "Identity", cost: int, balance: int, conversion_id: str):
-    url = await checkout.topup_url(ctx, identity.user_id, cost - balance, conversion_id)
+async def _refuse(ctx: "AppContext", identity: "Identity", cost: int, balance: int):
+    url = await checkout.topup_url(ctx, identity.user_id, cost - balance, balance)
     return PaymentRequired(f"This conversion costs {cost} credits and {balance} are left.",
                            details={"cost": cost, "balance": balance, "checkout_url": url})
 
@@ -45,7 +45,7 @@ async def authorize(ctx: "AppContext", identity: "Identity", conversion: dict[st
         if cost and not await _free_slot_left(ctx, identity, take=False):
             balance = await ledger.current_balance(ctx, identity.user_id)
             if balance < cost:
-                raise await _refuse(ctx, identity, cost, balance, conversion["id"])
+                raise await _refuse(ctx, identity, cost, balance)
         return
     if await _transaction(ctx, conversion["id"]) is not None:
         return  # charged already (a retried request)
@@ -66,7 +66,7 @@ async def _record_charge(ctx, identity, conversion: dict[str, Any], cost: int, f
             balance = await ledger.balance(session, identity.user_id)
             if balance < cost:
                 await session.rollback()
-                raise await _refuse(ctx, identity, cost, balance, conversion["id"])
+                raise await _refuse(ctx, identity, cost, balance)
             await ledger.add(session, identity.user_id, -cost, "conversion", conversion["id"])
         session.add(ConversionTransaction(
             user_id=identity.user_id, conversion_id=conversion["id"], credits=0 if free else cost, free=free,

@@ -55,11 +55,13 @@ async def _record(ctx: "AppContext", session_id: str, user_id: str, pack: packs.
             await session.rollback()  # the same session again (an idempotent retry): recorded already
 
 
-async def topup_url(ctx: "AppContext", user_id: str, credits_needed: int, conversion_id: str) -> str | None:
-    """A checkout link for the 402 answer: the smallest pack that covers what is missing."""
+async def topup_url(ctx: "AppContext", user_id: str, credits_needed: int, balance: int) -> str | None:
+    """A checkout link for the 402 answer: the smallest pack that covers what is missing. One session per pack,
+    balance and day, so repeated refusals (and dry runs) reuse it instead of opening a session each time."""
     pack = packs.smallest_covering(ctx, credits_needed)
+    key = f"topup:{balance}:{utcnow().date().isoformat()}"
     try:
-        return (await start(ctx, user_id, pack.id, f"topup:{conversion_id}"))["checkout_url"]
+        return (await start(ctx, user_id, pack.id, key))["checkout_url"]
     except AncloraError as error:
         log.warning("no checkout link for a 402: %s", error.message)
         return None

@@ -25,7 +25,9 @@ async def test_free_allowance_then_402_with_checkout_then_paid(client, signup, b
     assert refused.status_code == 402, refused.text
     error = refused.json()["error"]
     assert error["code"] == "payment_required" and error["details"]["checkout_url"].startswith(stripe_fake.url)
-    assert (await start(client, "b.txt", TEXT, "md", headers, dry_run=True)).status_code == 402
+    quoted = await start(client, "b.txt", TEXT, "md", headers, dry_run=True)
+    assert quoted.status_code == 402  # the same checkout link: refusals do not open a session each
+    assert quoted.json()["error"]["details"]["checkout_url"] == error["details"]["checkout_url"]
 
     await buy(headers)
     paid = await start(client, "c.txt", TEXT, "md", headers)
