@@ -46,6 +46,9 @@ def create_engine(url: str, *, statement_timeout_ms: int = 30000) -> AsyncEngine
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL with synchronous=NORMAL never corrupts the database; a power cut may lose the last commits, and every
+    # commit no longer waits for an fsync (the difference between 1 ms and 5-10 ms per statement here).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
