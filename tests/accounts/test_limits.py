@@ -10,7 +10,7 @@ from billing.billing_helpers import converter_overrides, start, wait
 def anclora_overrides():
     return {"plan_limits": {"anonymous": {"conversions_per_day": 2, "concurrent_jobs": 1, "uploads_per_minute": 4,
                                           "max_upload_bytes": 1000}},
-            **converter_overrides()}
+            "login_attempts_per_address": 3, **converter_overrides()}
 
 
 def assert_429(response, code: str, most: int) -> None:
@@ -58,3 +58,12 @@ async def test_concurrent_jobs(client):
     await client.delete(f"/api/conversions/{waiting.json()['id']}")
     await wait(client, waiting.json()["id"], "canceled")
     assert (await start(client, "a.txt", b"text\n", "md")).status_code == 202
+
+
+async def test_failed_logins_are_throttled_per_address_across_accounts(client):
+    for number in range(3):
+        response = await client.post("/api/auth/login", json={"email": f"guess{number}@example.org",
+                                                               "password": "not the password"})
+        assert response.status_code == 401
+    assert_429(await client.post("/api/auth/login", json={"email": "other@example.org", "password": "whatever1"}),
+               "rate_limited", 900)
