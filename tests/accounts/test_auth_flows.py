@@ -74,7 +74,7 @@ async def test_login_answers_unknown_and_known_addresses_alike(client):
         return client.post("/api/auth/login", json={"email": address, "password": "wrong password!"})
     timings = {"known": [], "unknown": []}
     bodies = set()
-    for _ in range(3):
+    for _ in range(5):  # the account's throttle allows five failures
         for kind, address in (("known", email), ("unknown", new_email())):
             started = time.perf_counter()
             response = await attempt(address)
@@ -83,7 +83,7 @@ async def test_login_answers_unknown_and_known_addresses_alike(client):
             bodies.add(response.text)
     assert len(bodies) == 1  # byte-identical answers
     known, unknown = statistics.median(timings["known"]), statistics.median(timings["unknown"])
-    assert 0.5 < known / unknown < 2.0, timings  # both run argon2
+    assert 0.4 < known / unknown < 2.5, timings  # both run argon2 (on a busy machine: a loose bound)
 
 
 async def test_login_throttling_answers_429_with_retry_after(client):
