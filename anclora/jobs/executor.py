@@ -27,7 +27,7 @@ class Executor:
 
     def __init__(self, ctx, worker_id: str | None = None):
         self.ctx = ctx
-        self.worker_id = worker_id or f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.worker_id = worker_id or worker_id_for_this_process()
         self.tasks: dict[str, asyncio.Task] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task | None = None
@@ -104,7 +104,7 @@ class Executor:
             await asyncio.wait({task}, timeout=wait)
 
     async def recover(self) -> None:
-        requeued, failed = await store.recover_lost(self.ctx, self.ctx.settings.job_attempts)
+        requeued, failed = await store.recover_lost(self.ctx, self.ctx.settings.job_attempts, worker_is_dead)
         for row in requeued + failed:
             remove_work_folders(self.ctx, row.id)
             log.warning("conversion %s lost its worker: %s", row.id, row.status)
@@ -128,6 +128,25 @@ class Executor:
                 await asyncio.wait({task})
                 if await store.release(self.ctx, conversion_id, self.worker_id):
                     log.info("conversion %s handed back to the queue at shutdown", conversion_id)
+
+
+def worker_id_for_this_process() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def worker_is_dead(worker_id: str) -> bool:
+    """Whether a worker on this host has exited: its jobs need not wait for their lease to run out (a restart).
+    Workers elsewhere, and live processes (even a reused pid), are left to their leases."""
+    parts = worker_id.split(":")
+    if len(parts) != 3 or parts[0] != socket.gethostname()[:60] or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def executor_for(ctx) -> Executor | None:

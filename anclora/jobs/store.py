@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import func, select, update
 
@@ -154,13 +154,14 @@ async def release(ctx, conversion_id: str, worker_id: str) -> Conversion | None:
                             lease_until=None, progress=0, attempts=Conversion.attempts - 1)
 
 
-async def recover_lost(ctx, max_attempts: int) -> tuple[list[Conversion], list[Conversion]]:
-    """Conversions whose worker stopped renewing its lease: re-queued, or failed with `worker_lost` once they
-    have used their attempts; and conversions whose process died while plugins were authorizing them (failed,
-    so a plugin that charged gives the credits back). Returns (requeued, failed)."""
+async def recover_lost(ctx, max_attempts: int, dead: Callable[[str], bool] = lambda worker_id: False
+                       ) -> tuple[list[Conversion], list[Conversion]]:
+    """Conversions whose worker stopped renewing its lease (or is known `dead`): re-queued, or failed with
+    `worker_lost` once they have used their attempts; and conversions whose process died while plugins were
+    authorizing them (failed, so a plugin that charged gives the credits back). Returns (requeued, failed)."""
+    now = utcnow()
     async with ctx.sessionmaker() as session:
-        lost = list(await session.scalars(select(Conversion).where(
-            Conversion.status == RUNNING, Conversion.lease_until < utcnow())))
+        running = list(await session.scalars(select(Conversion).where(Conversion.status == RUNNING)))
         stuck = list(await session.scalars(select(Conversion.id).where(
             Conversion.status == PENDING, Conversion.created_at < utcnow() - PENDING_TIMEOUT)))
     requeued, failed = [], []
@@ -169,6 +170,8 @@ async def recover_lost(ctx, max_attempts: int) -> tuple[list[Conversion], list[C
                                 error_code="authorization_interrupted",
                                 error_message="The server stopped while the conversion was being authorized.")
         failed += [done] if done else []
+    lost = [row for row in running
+            if row.lease_until is None or row.lease_until < now or dead(row.claimed_by or "")]
     for row in lost:
         where = {"status": RUNNING, "claimed_by": row.claimed_by, "lease_until": row.lease_until}
         if row.attempts >= max_attempts:

@@ -4,6 +4,8 @@ a job, lifecycle hooks fire in order, events stream until the end."""
 import asyncio
 import datetime as dt
 import json
+import socket
+import subprocess
 
 import httpx
 import pytest
@@ -156,3 +158,20 @@ async def test_a_conversion_stuck_in_authorization_fails_on_recovery(api, anclor
     done = await api.wait(row.id, "failed")
     assert done["error"]["code"] == "authorization_interrupted"
     assert [e[0] for e in sample.EVENTS] == ["failed"]
+
+
+async def test_a_restart_on_the_same_host_recovers_at_once(api, anclora_ctx, sample):
+    """The previous process is gone (its pid no longer exists): no waiting for its lease to run out."""
+    file_id = await api.upload("restart.txt", b"again")
+    conversion_id = await _insert_orphan(anclora_ctx, file_id, attempts=1)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    await store.transition(anclora_ctx, conversion_id, {}, claimed_by=f"{socket.gethostname()[:60]}:{gone.pid}:0",
+                           lease_until=utcnow() + dt.timedelta(minutes=5))
+    executor = Executor(anclora_ctx)
+    await executor.start()
+    try:
+        done = await api.wait(conversion_id, "succeeded")
+    finally:
+        await executor.stop(1.0)
+    assert done["attempts"] == 2
