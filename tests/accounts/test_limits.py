@@ -1,6 +1,8 @@
 """Plan limits over HTTP: upload size from the headers, uploads per minute, conversions per day and concurrent
 jobs — anonymous ones keyed on the session AND the address; every 429 carries Retry-After."""
 
+import asyncio
+
 import httpx
 import pytest
 from billing.billing_helpers import converter_overrides, start, wait
@@ -67,3 +69,15 @@ async def test_failed_logins_are_throttled_per_address_across_accounts(client):
         assert response.status_code == 401
     assert_429(await client.post("/api/auth/login", json={"email": "other@example.org", "password": "whatever1"}),
                "rate_limited", 900)
+
+
+async def test_limits_hold_under_concurrent_requests(client):
+    uploads = [await client.post("/api/files?filename=t.csv", content=b"a,b\n1,2\n") for _ in range(4)]
+    answers = await asyncio.gather(*[client.post("/api/conversions", json={"file_id": u.json()["id"], "to": "json"})
+                                     for u in uploads])
+    assert sorted(a.status_code for a in answers) == [202, 429, 429, 429]
+    for refused in (a for a in answers if a.status_code == 429):
+        assert_429(refused, "quota_exceeded", 60)
+    accepted = next(a for a in answers if a.status_code == 202).json()["id"]
+    await client.delete(f"/api/conversions/{accepted}")
+    await wait(client, accepted, "canceled")
