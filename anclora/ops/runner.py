@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -16,6 +18,7 @@ import ansible_runner
 
 from .playbooks import write_unsafe_vars
 
+RUN_TAG = "ANCLORA_OPS_RUN"  # in the environment of every process a run starts, so none is lost
 STDOUT_LIMIT = 4000  # characters of a task's output kept in an event
 _EVENT_FIELDS = ("task", "play", "host", "ignore_errors", "role", "task_action")
 
@@ -41,6 +44,7 @@ class RunOutcome:
     status: str  # successful | failed | canceled | timeout | error
     rc: int | None
     stats: dict[str, Any]
+    message: str | None = None  # the last task failure, as Ansible worded it
 
 
 def summarize_event(event: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +56,8 @@ def summarize_event(event: dict[str, Any]) -> dict[str, Any]:
     if isinstance(result, dict):
         summary["changed"] = bool(result.get("changed"))
         if result.get("msg") and event.get("event") in ("runner_on_failed", "runner_on_unreachable"):
-            summary["msg"] = str(result["msg"])[:STDOUT_LIMIT]
+            detail = str(result.get("stderr") or "").strip().splitlines()[-1:]  # a failed command's last word
+            summary["msg"] = " ".join([str(result["msg"])] + detail)[:STDOUT_LIMIT]
     stdout = event.get("stdout") or ""
     if stdout:
         summary["stdout"] = stdout[-STDOUT_LIMIT:]
@@ -81,6 +86,7 @@ def _cmdline(spec: RunSpec, vars_file: Path) -> str:
 def _environment(data_dir: Path) -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
     return {
+        RUN_TAG: data_dir.name,
         "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")]),
         "ANSIBLE_LOCAL_TEMP": str(data_dir / "tmp"),
         "ANSIBLE_NOCOLOR": "1",
@@ -88,28 +94,70 @@ def _environment(data_dir: Path) -> dict[str, str]:
     }
 
 
+def _tagged_processes(tag: str) -> dict[int, tuple[int, str]]:
+    """pid -> (session id, command line) of the live processes whose environment carries this run's tag."""
+    wanted = f"{RUN_TAG}={tag}".encode()
+    found = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if wanted not in Path(entry.path, "environ").read_bytes().split(b"\0"):
+                continue
+            stat = Path(entry.path, "stat").read_text()
+            session = int(stat.rsplit(")", 1)[1].split()[3])
+            found[int(entry.name)] = (session, Path(entry.path, "cmdline").read_bytes().decode(errors="replace"))
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+    return found
+
+
+def kill_leftovers(tag: str) -> int:
+    """Kill what a stopped run left running. ansible-runner kills ansible-playbook's process group, but each
+    Ansible worker has a session of its own, and the module it runs (a hung command) lives on in it. Services the
+    run started on purpose (start-stop-daemon, systemd) sit in sessions of their own and are left alone."""
+    processes = _tagged_processes(tag)
+    sessions = {session for session, command in processes.values() if "ansible-playbook" in command}
+    killed = 0
+    for pid, (session, _) in processes.items():
+        if session in sessions:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+    return killed
+
+
 def execute(spec: RunSpec, on_event: Callable[[dict[str, Any]], None], cancel: threading.Event) -> RunOutcome:
     """Run the playbook to the end (blocking; call from a worker thread, never the main one)."""
-    data_dir = Path(tempfile.mkdtemp(prefix="anclora-ops-"))  # mode 0700, removed below whatever happens
+    data_dir = Path(tempfile.mkdtemp(prefix="anclora-run-"))  # mode 0700, removed below whatever happens
     stats: dict[str, Any] = {}
+    failures: list[str] = []
 
     def handle(event: dict[str, Any]) -> bool:
         summary = summarize_event(event)
         if "stats" in summary:
             stats.update(summary["stats"])
+        if "msg" in summary and not summary.get("ignore_errors"):
+            failures.append(f"{summary.get('task', '')}: {summary['msg']}")
         on_event(summary)
         return False  # nothing of the run is kept on disk
 
     try:
         vars_file = data_dir / "admin-vars.yml"
         write_unsafe_vars(vars_file, spec.extravars)
+        # ansible-runner forgets settings passed in memory unless env/settings exists, so write them there
+        (data_dir / "env").mkdir()
+        (data_dir / "env" / "settings").write_text(json.dumps(
+            {"idle_timeout": int(spec.idle_timeout), "pexpect_timeout": 0.5, "suppress_output_file": True}))
         result = ansible_runner.run(
             private_data_dir=str(data_dir), project_dir=str(spec.project_dir), playbook=spec.playbook_file,
             inventory=spec.inventory, cmdline=_cmdline(spec, vars_file), envvars=_environment(data_dir),
             limit=spec.limit, tags=spec.tags, skip_tags=spec.skip_tags, quiet=True, suppress_env_files=True,
-            event_handler=handle, cancel_callback=cancel.is_set, timeout=int(spec.job_timeout),
-            settings={"idle_timeout": int(spec.idle_timeout), "pexpect_timeout": 0.5,
-                      "suppress_output_file": True})
-        return RunOutcome(result.status, result.rc, stats)
+            event_handler=handle, cancel_callback=cancel.is_set, timeout=int(spec.job_timeout))
+        if result.status in ("canceled", "timeout"):
+            kill_leftovers(data_dir.name)
+        return RunOutcome(result.status, result.rc, stats, failures[-1] if failures else None)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)

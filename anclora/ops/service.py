@@ -56,8 +56,8 @@ def _final_status(outcome: RunOutcome) -> tuple[str, str | None]:
     if outcome.status == "timeout":
         return "failed", "The run timed out and was stopped."
     if outcome.status in FINAL:
-        return outcome.status, None
-    return "failed", f"ansible-runner ended with status {outcome.status!r}."
+        return outcome.status, outcome.message if outcome.status == "failed" else None
+    return "failed", outcome.message or f"ansible-runner ended with status {outcome.status!r}."
 
 
 class OpsService:
