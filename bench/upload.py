@@ -101,13 +101,14 @@ def make_payload(path: Path, size: int) -> Payload:
 
 # --- the contenders ------------------------------------------------------------------------------------------
 
-def start_anclora(work: Path) -> Server:
+def start_anclora(work: Path, source: Path | None = None) -> Server:
+    """Anclora as `anclora serve` runs it; `source` is a folder holding a modified copy of the package to try."""
     port = free_port()
     # Anonymous callers may upload what the largest plan may, as often as the benchmark asks.
     limits = {"anonymous": {"max_upload_bytes": 500 * MiB, "uploads_per_minute": 10 ** 6}}
     env = {"UPLOAD_FOLDER": str(work / "anclora"), "DATABASE_URL": f"sqlite:///{work}/anclora.db",
            "ANCLORA_PORT": str(port), "JWT_SECRET_KEY": secrets.token_hex(32),
-           "ANCLORA_PLAN_LIMITS": json.dumps(limits)}
+           "ANCLORA_PLAN_LIMITS": json.dumps(limits), **({"PYTHONPATH": str(source)} if source else {})}
     return Server("anclora", [str(VENV_BIN / "anclora"), "serve", "--migrate"], url=f"http://127.0.0.1:{port}",
                   ready_path="/api/health", env=env, cwd=work, log=work / "anclora.log")
 
@@ -295,6 +296,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=20, help="concurrent uploads")
     parser.add_argument("--wrk-connections", type=int, default=10)
     parser.add_argument("--workdir", type=Path, help="where servers store files (default: a new folder in /var/tmp)")
+    parser.add_argument("--anclora-source", type=Path,
+                        help="a folder holding modified copies of anclora/ and plugins/, to measure a change")
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file as Markdown")
     args = parser.parse_args()
     args.rounds = args.rounds or (1 if args.quick else 5)
@@ -310,9 +313,9 @@ def main() -> int:
     try:
         big = make_payload(work / "big.bin", args.size_mib * MiB)
         small = make_payload(work / "small.bin", args.small_mib * MiB)
-        for start in (start_anclora, start_nginx, start_gunicorn):
-            servers.append(start(work))
-            servers[-1].start()
+        for server in (start_anclora(work, args.anclora_source), start_nginx(work), start_gunicorn(work)):
+            servers.append(server)
+            server.start()
         results = run_rounds(args, make_cases(work, *servers), big, small)
     finally:
         for server in servers:
