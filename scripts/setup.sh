@@ -9,7 +9,9 @@ WANT_TEST=0
 
 RUNTIME_PACKAGES=(python3 python3-venv python3-dev gcc libreoffice-writer-nogui libreoffice-calc-nogui
   libreoffice-impress-nogui python3-uno ffmpeg poppler-utils fonts-dejavu-core util-linux)
-TEST_PACKAGES=(postgresql redis-server)
+TEST_PACKAGES=(postgresql redis-server
+  # the operations tests provision this machine into a staging root and check what they write
+  nginx cron sqlite3 logrotate systemd postgresql-client)
 
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO="none"; fi
 
