@@ -75,6 +75,18 @@ async def test_instances_run_without_network_and_without_our_environment(pool):
     assert not any(entry.startswith(leaked) for entry in environment)
 
 
+async def test_each_profile_is_hardened(pool):
+    await pool.start()
+    for instance in pool.instances.values():
+        settings = (instance.profile / "user" / "registrymodifications.xcu").read_text(encoding="utf-8")
+        for path, name, value in [("Security/Scripting", "MacroSecurityLevel", "3"),
+                                  ("Security/Scripting", "DisableMacrosExecution", "true"),
+                                  ("Security/Scripting", "BlockUntrustedRefererLinks", "true"),
+                                  ("Office.Writer/Content/Update", "Link", "0"),
+                                  ("Office.Calc/Content/Update", "Link", "1")]:
+            assert f'{path}"><prop oor:name="{name}" oor:op="fuse"><value>{value}</value>' in settings
+
+
 async def test_an_instance_is_recycled_after_n_conversions(pool, document):
     await pool.start()
     runs = [await convert(pool, document, f"r{n}.pdf") for n in range(2 * RECYCLE_AFTER + 2)]
