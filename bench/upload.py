@@ -1,10 +1,10 @@
 """Upload benchmark: Anclora's streaming uploads against nginx (the machine's limit) and Flask on gunicorn.
 
-    .venv/bin/python bench/upload.py [--quick] [--rounds N] [--markdown FILE]
+    .venv/bin/python bench/upload.py [--quick] [--rounds N] [--markdown FILE] [--anclora-source DIR]
 
 Starts every server it measures (Anclora, nginx with WebDAV PUT, the guide's gunicorn + Flask), then in each
-round, contenders alternating run by run after a few idle seconds: one large upload per contender (throughput and
-the server's peak RSS), N concurrent uploads (total time and total RSS), and wrk on the health endpoints.
+round, contenders alternating run by run after a few idle seconds: one large upload per contender (throughput, the
+server's CPU time and peak memory), N concurrent uploads (total time and memory), and wrk on the health endpoints.
 Prints medians and the medians of per-round ratios; --markdown also writes them as Markdown tables.
 """
 
