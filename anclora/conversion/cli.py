@@ -49,7 +49,7 @@ class ProgressLine:
 def _output_path(args: argparse.Namespace, target: str) -> Path:
     out = Path(args.output) if args.output else Path(args.file).with_suffix(f".{target}")
     if out.resolve() == Path(args.file).resolve():
-        raise AncloraError(f"the output would overwrite the input; choose another with -o")
+        raise AncloraError("the output would overwrite the input; choose another with -o")
     return out
 
 
