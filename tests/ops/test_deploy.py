@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from anclora.ops.service import OpsService
 
@@ -75,6 +76,9 @@ def test_provision_leaves_the_guide_setup(deployed):
     assert env_file.stat().st_mode & 0o777 == 0o640
     assert f"/{site.name}" in env_file.read_text() and site.vars["anclora_db_password"] in env_file.read_text()
     assert (site.path("anclora_home") / "releases/v1/.env").resolve() == env_file
+    ops_vars = sysroot / "etc/anclora/ops-vars.yml"  # what the scheduled runs read
+    assert ops_vars.stat().st_mode & 0o777 == 0o640 and f"ANCLORA_OPS_VARS_FILES={ops_vars}" in env_file.read_text()
+    assert yaml.safe_load(ops_vars.read_text())["anclora_db_name"] == site.name
     for unit in ("anclora.service", "anclora-worker@.service"):
         assert "ExecStart=" in (sysroot / "etc/systemd/system" / unit).read_text()
     assert "noeviction" in (sysroot / "etc/redis/anclora.conf").read_text()
