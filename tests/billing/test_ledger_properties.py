@@ -8,6 +8,7 @@ out-of-order webhooks, refunds and disputes keep the ledger's promises (hypothes
 """
 
 import asyncio
+import gc
 import uuid
 
 import pytest
@@ -60,6 +61,11 @@ class World:
             await self.ctx.close()
             await self.fake.stop()
         self.run(stop())
+        # Whatever still holds a database connection is collected while its loop can still close it.
+        gc.collect()
+        self.run(asyncio.sleep(0))
+        self.run(self.loop.shutdown_asyncgens())
+        self.run(self.loop.shutdown_default_executor())
         self.loop.close()
 
 
