@@ -9,7 +9,6 @@ chains a format pandoc writes (docx) through LibreOffice.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +40,8 @@ HEAP_LIMIT = "1024m"
 LIMITS = sandbox.Limits(cpu_seconds=300, file_bytes=512 * 2**20)
 
 
-@functools.lru_cache(maxsize=1)
 def pandoc_path() -> str | None:
-    """The pandoc 3.x shipped with pypandoc-binary (never an older one from the system)."""
+    """The pandoc 3.x shipped with pypandoc-binary (never an older one from the system); pypandoc caches it."""
     try:
         import pypandoc
 

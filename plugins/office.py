@@ -8,9 +8,7 @@ Zip containers go through `zipcheck` before LibreOffice sees them; the output is
 
 from __future__ import annotations
 
-import functools
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +18,18 @@ from anclora.conversion.office_pool import ENGINE, UNO_PYTHON, OfficePool
 from anclora.sniff import sniff
 
 POOL = "office_pool"
+UNO_MODULE = Path("/usr/lib/python3/dist-packages/uno.py")  # where Debian's python3-uno puts it
 INSTALL = ("apt-get install libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui "
            "python3-uno")
 
 
-@functools.lru_cache(maxsize=1)
 def _missing() -> str | None:
-    """Why LibreOffice cannot be driven here, or None. Checked once: installing it needs a restart anyway."""
+    """Why LibreOffice cannot be driven here, or None. Cheap enough for every health check."""
     if shutil.which("soffice") is None:
         return "soffice not found on PATH"
-    try:
-        probe = subprocess.run([UNO_PYTHON, "-c", "import uno"], capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return f"{UNO_PYTHON} cannot be run"
-    return None if probe.returncode == 0 else f"{UNO_PYTHON} has no uno module (python3-uno)"
+    if not Path(UNO_PYTHON).is_file() or not UNO_MODULE.is_file():
+        return f"{UNO_PYTHON} has no uno module (python3-uno)"
+    return None
 
 
 class OfficeConverter(Converter):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -23,7 +22,6 @@ from samples import (write_encrypted_pdf, write_giant_image_pdf, write_huge_page
 
 CONVERTERS = {name: bundled_converters()[name]
               for name in ("pdf_to_image", "pdf_to_images", "pdf_to_text", "pdf_pages", "pdf_merge")}
-PLUGIN = sys.modules[type(CONVERTERS["pdf_to_image"]).__module__]
 PAIRS = sorted((name, source, target) for name, converter in CONVERTERS.items()
                for source, target in converter.pairs())
 PAGES = ["Page one", "Page two", "Page three"]
