@@ -43,10 +43,12 @@ class ConvertHandler(UploadHandler):
             result = await self._convert(record)
         finally:
             await files.delete_owned(self.ctx, self.identity, record.id)
+        # keep nothing: the row goes now, the bytes once sent (so no database work is left after the answer)
+        await service.forget_file_row(self.ctx, result.id)
         try:
             await send_file(self, result)
-        finally:  # the caller has the bytes: keep nothing
-            await files.delete_owned(self.ctx, self.identity, result.id)
+        finally:
+            await self.ctx.storage.delete(result.storage_key)
 
     async def _convert(self, record):
         """Run the conversion through the executor; the result's File row."""

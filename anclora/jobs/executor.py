@@ -82,6 +82,7 @@ class Executor:
             log.exception("conversion %s could not be settled", row.id)
         finally:
             heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)  # never left pending at shutdown
 
     async def _heartbeat(self, conversion_id: str, job: asyncio.Task) -> None:
         """Renew the lease; when the row is no longer ours (canceled elsewhere, taken over), stop the job."""

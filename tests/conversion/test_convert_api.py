@@ -12,16 +12,17 @@ def anclora_overrides():
     return {**sample_overrides(), "sync_timeout": 1.0}
 
 
-async def test_one_shot_returns_the_converted_bytes(client):
+async def test_one_shot_returns_the_converted_bytes(client, anclora_ctx):
     response = await client.post("/api/convert?to=md&filename=hi.txt&repeat=2&exclaim=true", content=b"hi ")
     assert response.status_code == 200, response.text
     assert response.content == b"HI HI !"
     assert response.headers["content-disposition"].startswith('attachment; filename="hi.md"')
     listed = (await client.get("/api/conversions")).json()["conversions"]
     assert [c["status"] for c in listed] == ["succeeded"] and listed[0]["options"] == {"repeat": 2, "exclaim": True}
+    assert (await client.get("/api/files")).json()["files"] == []  # nothing kept once the bytes are sent
     deadline = asyncio.get_running_loop().time() + 10
-    while (await client.get("/api/files")).json()["files"]:  # removed right after the bytes are sent
-        assert asyncio.get_running_loop().time() < deadline, "the one-shot files were kept"
+    while list(anclora_ctx.storage.keys()):  # the bytes go right after they are sent
+        assert asyncio.get_running_loop().time() < deadline, "the one-shot result's bytes were kept"
         await asyncio.sleep(0.05)
 
 
