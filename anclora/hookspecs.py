@@ -21,7 +21,7 @@ hookspec = pluggy.HookspecMarker("anclora")
 
 @hookspec
 def anclora_register_converters() -> Iterable["Converter"] | None:
-    """Return the converters this plugin provides (instances of `anclora.Converter`).
+    """Return the converters this plugin provides (instances of `anclora.Converter`). It takes no arguments.
 
     Called once while the plugin manager is built. Every implementation is called; the results are merged.
     Two converters with the same name are a startup error.
@@ -32,14 +32,19 @@ def anclora_register_converters() -> Iterable["Converter"] | None:
 def anclora_startup(ctx: "AppContext") -> Awaitable[None] | None:
     """The application is starting: open pools, connections, background tasks.
 
-    Called once after the database and storage are ready and before the server accepts requests.
-    May return an awaitable; the host awaits it. Every implementation is called.
+    `ctx` is the application context: keep shared services in `ctx.services`. Called once after the database and
+    storage are ready and before the server accepts requests. May return an awaitable; the host awaits it. Every
+    implementation is called.
     """
 
 
 @hookspec
 def anclora_shutdown(ctx: "AppContext") -> Awaitable[None] | None:
-    """The application is stopping: close what `anclora_startup` opened. May return an awaitable."""
+    """The application is stopping: close what `anclora_startup` opened.
+
+    `ctx` is the application context. Called once, after the server stopped accepting requests. May return an
+    awaitable; every implementation is called.
+    """
 
 
 @hookspec(firstresult=True)
@@ -48,8 +53,10 @@ def anclora_price_conversion(
 ) -> int | None:
     """Return the cost in credits of one conversion, or None to leave the price to another plugin.
 
-    Called when a conversion is quoted or created, and for `GET /api/formats` (with `input_size` 0). The first
-    non-None result wins (`firstresult`); without any, the converter's own `cost` is the price. Must not do I/O.
+    `ctx` is the application context, `identity` the caller, `converter` the Converter (for a chain, each step is
+    priced), `input_size` the input's size in bytes and `options` the validated options. Called when a conversion
+    is quoted or created, and for `GET /api/formats` (with `input_size` 0). The first non-None result wins
+    (`firstresult`); without any, the converter's own `cost` is the price. Must not do I/O.
     """
 
 
@@ -59,10 +66,11 @@ def anclora_authorize_conversion(
 ) -> Awaitable[None] | None:
     """Allow, refuse or charge a conversion before it is queued.
 
-    `conversion` holds `id`, `converter`, `from`, `to`, `input_size`, `cost`, `dry_run`. Raise an
-    `anclora.errors.AncloraError` (402 `PaymentRequired`, 429 `QuotaExceeded`, 403 `Forbidden`) to refuse; return
-    None or an awaitable to allow. Every implementation is called, in plugin order; the first raise stops the
-    conversion. An implementation that charges must make the charge idempotent on `conversion["id"]`.
+    `ctx` is the application context and `identity` the caller. `conversion` holds `id`, `converter`, `from`,
+    `to`, `input_size`, `cost`, `dry_run`. Called once per new conversion (and per quote), after pricing and before
+    the job is queued. Raise an `anclora.errors.AncloraError` (402 `PaymentRequired`, 429 `QuotaExceeded`, 403
+    `Forbidden`) to refuse; return None or an awaitable to allow. Every implementation is called, in plugin order;
+    the first raise stops the conversion. An implementation that charges must make the charge idempotent on `conversion["id"]`.
     """
 
 
@@ -70,7 +78,8 @@ def anclora_authorize_conversion(
 def anclora_authorize_upload(ctx: "AppContext", identity: "Identity", declared_size: int | None) -> int | None:
     """Return the largest upload in bytes this caller may send now, or None for no opinion.
 
-    Called in `prepare()` before any of the body is read. The smallest answer (and the server's own
+    `ctx` is the application context, `identity` the caller and `declared_size` the request's Content-Length
+    (None for a chunked body). Called in `prepare()` before any of the body is read. The smallest answer (and the server's own
     MAX_CONTENT_LENGTH) wins. Raise an AncloraError (e.g. `RateLimited`) to refuse the upload outright. Must not do
     blocking I/O.
     """
@@ -78,44 +87,71 @@ def anclora_authorize_upload(ctx: "AppContext", identity: "Identity", declared_s
 
 @hookspec
 def anclora_conversion_queued(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
-    """A conversion was accepted and queued. `conversion` is its public JSON (as `GET /api/conversions/{id}`)."""
+    """A conversion was accepted and queued.
+
+    `ctx` is the application context; `conversion` is the conversion's public JSON (as `GET /api/conversions/{id}`).
+    Called once per conversion, after its row is committed. May return an awaitable.
+    """
 
 
 @hookspec
 def anclora_conversion_started(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
-    """A conversion attempt started running on a worker."""
+    """A conversion attempt started running on a worker.
+
+    `ctx` is the application context; `conversion` is the public JSON with `status` "running". Called once per
+    attempt (a conversion re-queued after a lost worker starts again). May return an awaitable.
+    """
 
 
 @hookspec
 def anclora_conversion_progress(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
-    """A running conversion reported progress (`conversion["progress"]`, 0-100). Called at most a few times a
-    second per conversion; keep implementations cheap."""
+    """A running conversion reported progress.
+
+    `ctx` is the application context; `conversion` is the public JSON with `progress` (0-100). Called at most a
+    few times a second per conversion; keep implementations cheap. May return an awaitable.
+    """
 
 
 @hookspec
 def anclora_conversion_finished(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
-    """A conversion succeeded; `conversion["result_file_id"]` is set. Called exactly once per conversion."""
+    """A conversion succeeded.
+
+    `ctx` is the application context; `conversion` is the public JSON with `result_file_id` set. Called exactly
+    once per conversion, after the row says succeeded. May return an awaitable.
+    """
 
 
 @hookspec
 def anclora_conversion_failed(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
-    """A conversion failed for good (`conversion["error"]` says why). Called exactly once per conversion.
-    A plugin that charged for it should give the credits back here."""
+    """A conversion failed for good.
+
+    `ctx` is the application context; `conversion` is the public JSON, whose `error` says why. Called exactly
+    once per conversion. A plugin that charged for it should give the credits back here. May return an awaitable.
+    """
 
 
 @hookspec
 def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
-    """A conversion was canceled by its owner. Called exactly once per conversion."""
+    """A conversion was canceled by its owner.
+
+    `ctx` is the application context; `conversion` is the public JSON with `status` "canceled". Called exactly
+    once per conversion. A plugin that charged for it should give the credits back here. May return an awaitable.
+    """
 
 
 @hookspec
 def anclora_handlers(ctx: "AppContext") -> list[tuple] | None:
-    """Return extra Tornado routes `[(pattern, HandlerClass, kwargs), ...]` this plugin serves.
+    """Return extra Tornado routes `[(pattern, HandlerClass), ...]` (or with a kwargs dict third) this plugin serves.
 
-    Called once when the application is built. Handlers should subclass `anclora.handlers.base.APIHandler`.
+    `ctx` is the application context (handlers also receive it in `initialize`). Called once when the application
+    is built; every implementation is called. Handlers should subclass `anclora.handlers.base.APIHandler`.
     """
 
 
 @hookspec
 def anclora_me(ctx: "AppContext", identity: "Identity") -> Awaitable[dict[str, Any]] | dict[str, Any] | None:
-    """Return fields to merge into `GET /api/me` (e.g. `credits`, `limits`). Every implementation is called."""
+    """Return fields to merge into `GET /api/me` (e.g. `credits`, `limits`).
+
+    `ctx` is the application context; `identity` is the caller. Called for every `GET /api/me`; every
+    implementation is called and the dicts (or awaitables of dicts) are merged in plugin order.
+    """

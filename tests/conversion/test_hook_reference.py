@@ -34,6 +34,9 @@ def test_there_are_hooks():
 def test_hook_has_a_docstring(name, function):
     doc = inspect.getdoc(function) or ""
     assert len(doc.split()) >= 8, f"{name} needs a docstring saying what it is for and when it is called"
+    assert "Called" in doc, f"{name}'s docstring does not say when it is called"
+    missing = [argument for argument in inspect.signature(function).parameters if f"`{argument}`" not in doc]
+    assert not missing, f"{name}'s docstring does not name its arguments {missing}"
 
 
 @pytest.mark.parametrize("name,function", SPECS, ids=[name for name, _ in SPECS])
