@@ -14,6 +14,7 @@ The first line it writes is {"ready": true, "pid": <soffice pid>} (or {"ready": 
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -152,12 +153,14 @@ def main() -> int:
         return 1
     answer(ready=True, pid=office.pid)
     try:
-        serve(desktop, office)
+        serve(desktop, office)  # returns on "quit" or when stdin closes (the server went away)
     finally:
         try:
             desktop.terminate()
-        except Exception:  # already gone: the pool kills the whole group anyway
+            office.wait(timeout=10)
+        except Exception:  # already gone or stuck: the pool kills the whole group anyway
             pass
+        shutil.rmtree(profile, ignore_errors=True)  # even when the server died without cleaning up
     return 0
 
 
