@@ -10,9 +10,10 @@ from pathlib import Path
 import pypandoc
 import pytest
 
+from anclora.errors import ConversionFailed
 from anclora.sniff import sniff
 from media_samples import bundled_converters
-from samples import write_docx, write_odt
+from samples import write_docx, write_odt, write_zip_bomb_docx
 
 CONVERTER = bundled_converters()["markup"]
 PANDOC = pypandoc.get_pandoc_path()
@@ -118,6 +119,12 @@ async def test_html_iframes_to_local_files_are_not_followed(tmp_path, secret_fil
     for target in ("md", "docx"):
         content = everything_in(await convert_file(CONVERTER, src, target))
         assert "Hello" in content and SECRET not in content
+
+
+async def test_a_zip_bomb_never_reaches_pandoc(tmp_path, convert_file):
+    with pytest.raises(ConversionFailed) as refused:
+        await convert_file(CONVERTER, write_zip_bomb_docx(tmp_path / "bomb.docx"), "md")
+    assert refused.value.status == 422 and "compressed more than" in refused.value.details["reason"]
 
 
 def test_pdf_is_left_to_the_planner():

@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from anclora.conversion.office_pool import OfficePool
-from anclora.errors import ConversionFailed
+from anclora.errors import ConversionFailed, UnsupportedMediaType
 from anclora.sniff import sniff
 from media_samples import bundled_converters
 from samples import (write_csv, write_docx, write_linked_docx, write_linked_odt, write_macro_odt, write_odp,
@@ -165,3 +165,11 @@ async def test_missing_libreoffice_is_reported_with_the_install_hint(monkeypatch
     assert not availability.available and "soffice" in availability.reason
     assert "libreoffice-writer-nogui" in availability.install and "python3-uno" in availability.install
     assert CONVERTERS["office_document"].availability().available
+
+
+async def test_a_file_that_is_not_an_office_document_is_refused_by_its_bytes(pool, tmp_path, convert_file):
+    fake = tmp_path / "report.docx"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    with pytest.raises(UnsupportedMediaType) as refused:
+        await convert_file(CONVERTERS["office_document"], fake, "pdf", resources={"office_pool": pool})
+    assert refused.value.status == 415

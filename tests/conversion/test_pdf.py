@@ -149,6 +149,16 @@ async def test_garbage_is_a_clean_conversion_failure(garbage, tmp_path, convert_
             await convert_file(CONVERTERS[name], src, target)
 
 
+async def test_rasterising_more_than_100_pages_at_once_is_refused(tmp_path, convert_file):
+    src = write_pdf(tmp_path / "long.pdf", [f"Page {n}" for n in range(1, 102)])
+    with pytest.raises(ConversionFailed) as refused:
+        await convert_file(CONVERTERS["pdf_to_images"], src, "zip", {"dpi": 36})
+    assert "more than 100 pages" in refused.value.details["reason"]
+    output = await convert_file(CONVERTERS["pdf_to_images"], src, "zip", {"pages": "100-101", "dpi": 36})
+    with zipfile.ZipFile(output) as archive:
+        assert archive.namelist() == ["page-0100.png", "page-0101.png"]
+
+
 async def test_a_zip_without_pdfs_cannot_be_merged(tmp_path, convert_file):
     src = write_pdf_zip(tmp_path / "nothing.zip", {}, extra={"notes.txt": b"hello"})
     with pytest.raises(ConversionFailed) as refused:
