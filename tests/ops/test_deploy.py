@@ -104,11 +104,14 @@ def test_nginx_streams_uploads_and_limits_other_bodies(deployed):
     assert httpx.post(f"{base}/api/files", content=big, timeout=10).status_code != 413  # 500 MiB on uploads
 
 
-async def test_provision_again_changes_nothing(deployed, ops):
+async def test_provision_again_changes_nothing_and_shows_no_secret(deployed, ops):
     result = await run(ops, "provision", {"version": "v1"}, skip_tags=NOT_HERE)
     assert result["status"] == "successful", result["message"]
     assert result["stats"]["localhost"].get("changed", 0) == 0
     assert served_version(deployed[0]) == "v1"
+    events = json.dumps([event async for event in ops.events(result["id"])])
+    assert "Write the application's settings" in events  # the task that handles the password ran...
+    assert deployed[0].vars["anclora_db_password"] not in events  # ...and did not show it
 
 
 async def test_firewall_fail2ban_and_tls_in_check_mode(deployed, ops):
