@@ -25,7 +25,7 @@ from com.sun.star.beans import PropertyValue
 from com.sun.star.connection import NoConnectException
 from com.sun.star.lang import DisposedException
 
-SOFFICE = "/usr/lib/libreoffice/program/soffice"
+SOFFICE = shutil.which("soffice") or "/usr/lib/libreoffice/program/soffice"
 START_TIMEOUT = 60.0
 NEVER_EXECUTE = 0  # com.sun.star.document.MacroExecMode.NEVER_EXECUTE
 NO_UPDATE = 0  # com.sun.star.document.UpdateDocMode.NO_UPDATE
