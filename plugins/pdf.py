@@ -312,7 +312,8 @@ class PdfPages(Converter):
     sources = ("pdf",)
     targets = ("pdf",)
     limits = {"max_input_bytes": 200 * 2**20}
-    options = {"type": "object", "additionalProperties": False, "properties": {
+    options = {"type": "object", "additionalProperties": False,
+               "description": "Split or select pages (`pages`) and rotate them (`rotate`).", "properties": {
         "pages": PAGES,
         "rotate": {"type": "integer", "enum": [0, 90, 180, 270], "default": 0,
                    "description": "Clockwise rotation added to every page kept."}}}
@@ -362,6 +363,9 @@ class PdfMerge(Converter):
     sources = ("zip",)
     targets = ("pdf",)
     limits = {"max_input_bytes": 200 * 2**20}
+    options = {"type": "object", "properties": {}, "additionalProperties": False,
+               "description": f"Merges the PDFs inside the zip (at most {MAX_MERGE_FILES}) in the order of their "
+                              "entry names; entries that are not PDFs are ignored."}
 
     async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
         folder = ctx.workdir / "merge"
