@@ -29,6 +29,7 @@ class UploadHandler(APIHandler):
     upload: Upload | None = None
     refused = False
     _idle_timer = None
+    _last_activity = 0.0
 
     def upload_limit(self) -> int:
         """The caller's limit: the server's MAX_CONTENT_LENGTH, lowered by any plugin's answer."""
@@ -62,17 +63,23 @@ class UploadHandler(APIHandler):
         self._touch()
 
     def _touch(self) -> None:
+        """Note activity. One timer per upload, re-armed only when it fires early (cheaper than per chunk)."""
         loop = tornado.ioloop.IOLoop.current()
-        if self._idle_timer is not None:
-            loop.remove_timeout(self._idle_timer)
-        self._idle_timer = loop.call_later(self.ctx.settings.idle_timeout, self._stalled)
+        self._last_activity = loop.time()
+        if self._idle_timer is None:
+            self._idle_timer = loop.call_at(self._last_activity + self.ctx.settings.idle_timeout, self._check_idle)
 
     def _stop_timer(self) -> None:
         if self._idle_timer is not None:
             tornado.ioloop.IOLoop.current().remove_timeout(self._idle_timer)
             self._idle_timer = None
 
-    def _stalled(self) -> None:
+    def _check_idle(self) -> None:
+        loop = tornado.ioloop.IOLoop.current()
+        deadline = self._last_activity + self.ctx.settings.idle_timeout
+        if loop.time() < deadline:
+            self._idle_timer = loop.call_at(deadline, self._check_idle)
+            return
         self._idle_timer = None
         log.info("upload stalled for %ss; dropping the connection", self.ctx.settings.idle_timeout)
         self.discard_upload()

