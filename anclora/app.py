@@ -13,6 +13,7 @@ from .context import AppContext
 from .handlers.base import NotFoundHandler
 
 access_log = logging.getLogger("anclora.access")
+QUIET_HANDLERS = {"HealthHandler", "MetricsHandler"}
 
 
 def collect_routes(ctx: AppContext) -> list[tuple]:
@@ -28,7 +29,12 @@ def collect_routes(ctx: AppContext) -> list[tuple]:
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:
     status = handler.get_status()
-    level = logging.INFO if status < 500 else logging.ERROR
+    if status >= 500:
+        level = logging.ERROR
+    elif status < 400 and type(handler).__name__ in QUIET_HANDLERS:
+        level = logging.DEBUG  # monitors poll these; a line per probe drowns the log
+    else:
+        level = logging.INFO
     access_log.log(level, "%s %s %d %.1fms", handler.request.method, handler.request.path, status,
                    1000.0 * handler.request.request_time(),
                    extra={"request_id": getattr(handler.request, "anclora_request_id", "-")})

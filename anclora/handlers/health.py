@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from sqlalchemy import text
 
@@ -12,6 +13,7 @@ from ..metrics import CONTENT_TYPE
 from .base import APIHandler
 
 CHECK_TIMEOUT = 3.0
+REPORT_TTL = 1.0
 
 
 async def _check(probe) -> dict:
@@ -22,39 +24,52 @@ async def _check(probe) -> dict:
         return {"status": "down", "error": f"{type(error).__name__}: {error}"[:300]}
 
 
+async def collect(ctx) -> dict:
+    async def database():
+        async with ctx.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return {"backend": ctx.engine.dialect.name}
+
+    async def storage():
+        await asyncio.get_running_loop().run_in_executor(None, ctx.storage.check)
+        return {"backend": "local", "free_bytes": ctx.storage.free_bytes()}
+
+    async def cache():
+        await ctx.redis.ping()
+        return {"backend": "redis"}
+
+    checks = {"database": await _check(database), "storage": await _check(storage)}
+    checks["cache"] = await _check(cache) if ctx.redis is not None else {"status": "up", "backend": "memory"}
+    checks["engines"] = engine_status(ctx.converters)
+    if checks["database"]["status"] == "down" or checks["storage"]["status"] == "down":
+        status = "down"
+    elif checks["cache"]["status"] == "down" or any(
+            engine["status"] != "up" for engine in checks["engines"].values()):
+        status = "degraded"
+    else:
+        status = "up"
+    return {"status": status, "version": __version__, "checks": checks}
+
+
+async def shared_report(ctx) -> dict:
+    """One check at a time, its answer shared for a second: load balancers and monitors polling hard cost one
+    database round trip per second, not one per request."""
+    now = time.monotonic()
+    cached = ctx.services.get("health_report")
+    if cached is None or now - cached[0] >= REPORT_TTL:
+        cached = (now, asyncio.ensure_future(collect(ctx)))
+        ctx.services["health_report"] = cached
+    return await asyncio.shield(cached[1])
+
+
 class HealthHandler(APIHandler):
     async def prepare(self) -> None:
         pass  # no identity, no session cookie: load balancers call this
 
     async def get(self) -> None:
         """Health of the database, cache, storage and engines; 503 when the database or storage is down."""
-        ctx = self.ctx
-
-        async def database():
-            async with ctx.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-            return {"backend": ctx.engine.dialect.name}
-
-        async def storage():
-            await asyncio.get_running_loop().run_in_executor(None, ctx.storage.check)
-            return {"backend": "local", "free_bytes": ctx.storage.free_bytes()}
-
-        async def cache():
-            await ctx.redis.ping()
-            return {"backend": "redis"}
-
-        checks = {"database": await _check(database), "storage": await _check(storage)}
-        checks["cache"] = await _check(cache) if ctx.redis is not None else {"status": "up", "backend": "memory"}
-        checks["engines"] = engine_status(ctx.converters)
-        if checks["database"]["status"] == "down" or checks["storage"]["status"] == "down":
-            status = "down"
-        elif checks["cache"]["status"] == "down" or any(
-                engine["status"] != "up" for engine in checks["engines"].values()):
-            status = "degraded"
-        else:
-            status = "up"
-        self.write_json({"status": status, "version": __version__, "checks": checks},
-                        503 if status == "down" else 200)
+        report = await shared_report(self.ctx)
+        self.write_json(report, 503 if report["status"] == "down" else 200)
 
     async def head(self) -> None:
         """The health status code without a body."""
