@@ -31,6 +31,7 @@ def _load_worker_helpers():
 
 
 DATA_FORMATS = ("csv", "tsv", "json", "jsonl", "yaml", "xml", "xlsx", "ods", "parquet")
+SPREADSHEETS = ("xlsx", "ods")
 WORKER = Path(__file__).with_name("_data_worker.py")
 MEMORY_BYTES = 2 * 1024**3
 
@@ -42,6 +43,11 @@ class DataConverter(Converter):
     cost = 1
     limits = {"max_rows": 200_000, "max_columns": 1_000, "max_cell_chars": 1_000_000, "max_depth": 32,
               "timeout": 120}
+
+    def pairs(self):
+        """Every pair but spreadsheet to spreadsheet: LibreOffice keeps formatting and formulas there."""
+        return ((source, target) for source, target in super().pairs()
+                if not (source in SPREADSHEETS and target in SPREADSHEETS))
 
     async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx) -> None:
         """Read `src` as a table and write it as `ctx.target_format`."""
