@@ -11,7 +11,8 @@ from typing import Any
 
 from _data_readers import READERS
 from _data_writers import WRITERS
-from _worker import Refused, progress, serve
+
+from anclora.conversion.worker import Refused, progress, serve
 
 
 def convert(src: Path, dst: Path, source: str, target: str, options: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from _data_table import Table, as_text
 
+
 def write_delimited(table: Table, dst: Path, delimiter: str) -> None:
     with open(dst, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
@@ -96,7 +97,8 @@ def write_xlsx(table: Table, dst: Path) -> None:
 
 def write_ods(table: Table, dst: Path) -> None:
     from odf.opendocument import OpenDocumentSpreadsheet
-    from odf.table import Table as Sheet, TableCell, TableRow
+    from odf.table import Table as Sheet
+    from odf.table import TableCell, TableRow
     from odf.text import P
 
     document = OpenDocumentSpreadsheet()

@@ -9,26 +9,14 @@ container of xlsx/ods is checked before anything parses it.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 from anclora import Converter, UnsupportedMediaType, hookimpl
+from anclora.conversion import worker
 from anclora.conversion.sandbox import verify_output
 from anclora.conversion.zipcheck import ZIP_FORMATS, check_zip
 from anclora.sniff import sniff
-
-
-def _load_worker_helpers():
-    """plugins/_worker.py, shared by the plugins in this folder (file plugins are not a package)."""
-    name = "anclora_plugin__worker"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_worker.py"))
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
 
 DATA_FORMATS = ("csv", "tsv", "json", "jsonl", "yaml", "xml", "xlsx", "ods", "parquet")
 SPREADSHEETS = ("xlsx", "ods")
@@ -55,7 +43,7 @@ class DataConverter(Converter):
         if source in ZIP_FORMATS:
             await asyncio.to_thread(check_zip, src)  # it inflates every entry once: not on the event loop
         await ctx.progress(5)
-        await _load_worker_helpers().run_worker(
+        await worker.run_worker(
             WORKER, src, dst, source, options, ctx,
             memory_bytes=MEMORY_BYTES, cpu_seconds=self.limits["timeout"], timeout=self.limits["timeout"])
         verify_output(dst, ctx.target_format)

@@ -8,23 +8,12 @@ and everything else Pillow could guess at are refused before any decoder runs.
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 from anclora import Availability, Converter, UnsupportedMediaType, hookimpl
+from anclora.conversion import worker
 from anclora.sniff import sniff
-
-
-def _load_worker_helpers():
-    """plugins/_worker.py, shared by the plugins in this folder (file plugins are not a package)."""
-    name = "anclora_plugin__worker"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_worker.py"))
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
 
 IMAGE_FORMATS = ("png", "jpeg", "webp", "gif", "bmp", "tiff", "ico", "avif", "heic")
 WORKER = Path(__file__).with_name("_image_worker.py")
@@ -76,7 +65,7 @@ class ImageConverter(Converter):
         if found not in self.sources:
             raise UnsupportedMediaType(f"a {found} file is not accepted as an image")
         await ctx.progress(5)
-        await _load_worker_helpers().run_worker(
+        await worker.run_worker(
             WORKER, src, dst, found, options, ctx,
             memory_bytes=self.memory_bytes, cpu_seconds=self.limits["timeout"], timeout=self.limits["timeout"])
         verify_output(dst, ctx.target_format)

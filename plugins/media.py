@@ -10,30 +10,18 @@ rate caps and a bounded thread count.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 from anclora import Converter, UnsupportedMediaType, hookimpl
-from anclora.conversion import sandbox
+from anclora.conversion import sandbox, worker
 from anclora.errors import ConversionFailed, ServiceUnavailable
 from anclora.sniff import sniff
 
 log = logging.getLogger("anclora.plugins.media")
-
-
-def _load_worker_helpers():
-    """plugins/_worker.py, shared by the plugins in this folder (file plugins are not a package)."""
-    name = "anclora_plugin__worker"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_worker.py"))
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 # The demuxer forced for each sniffed format, and the names ffprobe must then report.
@@ -177,7 +165,7 @@ class MediaConverter(Converter):
         return args
 
     async def run_ffmpeg(self, argv: list[str], expected: float | None, ctx) -> None:
-        relay = _load_worker_helpers().ProgressRelay(ctx, scale=lambda seconds: 5 + 94 * seconds / expected)
+        relay = worker.ProgressRelay(ctx, scale=lambda seconds: 5 + 94 * seconds / expected)
 
         def on_line(line: bytes) -> None:
             key, _, value = line.decode("ascii", "replace").strip().partition("=")

@@ -7,7 +7,7 @@ writes JSON lines on stdout: `{"progress": n}` while it works and, when it refus
 `{"error": "<code>", "message": "..."}` before exiting with status 2. Anything else that kills it (the memory or
 CPU limit, a crash) is one failed conversion, never a failed server.
 
-Plugins load this file by path (a file plugin is not a package); the worker scripts import it as `_worker`.
+Plugins and their worker scripts import it as `anclora.conversion.worker`; third-party plugins may use it too.
 """
 
 from __future__ import annotations
