@@ -15,7 +15,9 @@ MAX_LENGTH = 256  # argon2 hashes anything, but an enormous password is a cheap 
 # argon2id at OWASP's recommended floor (19 MiB, 2 passes, 1 lane): a login costs tens of milliseconds and
 # 19 MiB, so concurrent logins cannot exhaust a small server's memory as 64 MiB each would.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-_DUMMY_HASH = _hasher.hash("not a real password: timing equaliser")
+# A hash of a throwaway password with the same parameters, precomputed (hashing it at import would cost every
+# process 19 MiB of peak memory at start).
+_DUMMY_HASH = "$argon2id$v=19$m=19456,t=2,p=1$VZNOxbC5warIooaEqBYaLw$xoP/FXxMdUNVibLgjPyVzNkVyub5KQyDgGUMufFqX4U"
 
 
 def check_strength(password) -> str:

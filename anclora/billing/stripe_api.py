@@ -1,11 +1,12 @@
-"""The Stripe calls billing makes: create a Checkout Session, find the session of a payment intent."""
+"""The Stripe calls billing makes: create a Checkout Session, find the session of a payment intent.
+
+The stripe SDK (about 9 MB of modules) is imported at the first call, not by every serving process.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
-
-import stripe
 
 from ..errors import ServiceUnavailable
 
@@ -15,25 +16,29 @@ if TYPE_CHECKING:
 log = logging.getLogger("anclora.billing")
 
 
-class _HTTPXClient(stripe.HTTPXClient):
-    """Stripe's async httpx client, handing httpx the encoded form body as `content` (httpx deprecates raw
-    bytes as `data`, which would warn on every call)."""
+def _http_client(stripe):
+    class HTTPXClient(stripe.HTTPXClient):
+        """Stripe's async httpx client, handing httpx the encoded form body as `content` (httpx deprecates raw
+        bytes as `data`, which would warn on every call)."""
 
-    def _get_request_args_kwargs(self, method, url, headers, post_data):
-        args, kwargs = super()._get_request_args_kwargs(method, url, headers, post_data)
-        body = kwargs.pop("data", None)
-        if body:
-            kwargs["content"] = body
-        return args, kwargs
+        def _get_request_args_kwargs(self, method, url, headers, post_data):
+            args, kwargs = super()._get_request_args_kwargs(method, url, headers, post_data)
+            body = kwargs.pop("data", None)
+            if body:
+                kwargs["content"] = body
+            return args, kwargs
+    return HTTPXClient(timeout=20)
 
 
-def client(ctx: "AppContext") -> stripe.StripeClient:
+def client(ctx: "AppContext"):
+    import stripe
+
     found = ctx.services.get("stripe")
     if found is None:
         if not ctx.settings.stripe_secret_key:
             raise ServiceUnavailable("Payments are not configured on this server.")
         base = ctx.settings.stripe_api_base.rstrip("/")
-        http = ctx.services["stripe_http"] = _HTTPXClient(timeout=20)
+        http = ctx.services["stripe_http"] = _http_client(stripe)
         found = ctx.services["stripe"] = stripe.StripeClient(
             ctx.settings.stripe_secret_key, base_addresses={"api": base} if base else None,
             http_client=http, max_network_retries=2)
@@ -48,6 +53,8 @@ async def close(ctx: "AppContext") -> None:
 
 
 async def create_checkout_session(ctx: "AppContext", params: dict[str, Any], idempotency_key: str):
+    import stripe
+
     try:
         return await client(ctx).v1.checkout.sessions.create_async(
             params, options={"idempotency_key": idempotency_key})
@@ -59,6 +66,8 @@ async def create_checkout_session(ctx: "AppContext", params: dict[str, Any], ide
 
 async def session_of_payment_intent(ctx: "AppContext", payment_intent: str) -> str | None:
     """The Checkout Session that created `payment_intent` (for charge events that arrive before the session's)."""
+    import stripe
+
     try:
         found = await client(ctx).v1.checkout.sessions.list_async({"payment_intent": payment_intent, "limit": 1})
     except stripe.StripeError as error:

@@ -11,7 +11,6 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-import stripe
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +31,8 @@ OPEN = ("open", "pending")
 
 def verify(ctx: "AppContext", payload: bytes, header: str | None) -> dict[str, Any]:
     """The event, if `Stripe-Signature` matches the raw body under one of the configured secrets."""
+    import stripe  # here, not at import time: see stripe_api
+
     secrets = ctx.settings.stripe_webhook_secret
     if not secrets:
         raise ServiceUnavailable("Stripe webhooks are not configured on this server.")
