@@ -52,9 +52,10 @@ async def prepare_database(ctx: AppContext, *, auto_migrate: bool) -> None:
 
 
 async def upgrade_in_child(database_url: str) -> None:
-    """`anclora db upgrade` in a child process, so Alembic never weighs on the serving process."""
+    """`anclora db upgrade` in a child process, so Alembic never weighs on the serving process. (`-P`: a folder
+    named `anclora` in the working directory, such as an upload folder, must not shadow the package.)"""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "anclora", "db", "upgrade", env={**os.environ, "DATABASE_URL": database_url},
+        sys.executable, "-P", "-m", "anclora", "db", "upgrade", env={**os.environ, "DATABASE_URL": database_url},
         stdout=asyncio.subprocess.DEVNULL)
     if await process.wait() != 0:
         raise StaleSchema("the schema upgrade failed (see the messages above)")
