@@ -18,7 +18,7 @@ COMMAND_MODULES = ("anclora.conversion.cli", "anclora.accounts.cli", "anclora.op
 
 def load_settings(args: argparse.Namespace, **overrides: Any) -> config.Settings:
     overrides.update({name: getattr(args, name, None) for name in ("host", "port")})
-    settings = config.load(getattr(args, "config", None), overrides=overrides)
+    settings = config.with_generated_secret(config.load(getattr(args, "config", None), overrides=overrides))
     logs.setup(settings.log_level, settings.log_file, settings.log_format)
     return settings
 

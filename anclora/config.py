@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import secrets
 import tomllib
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -268,6 +269,21 @@ def load(
         values[setting.name] = _coerce(setting, raw, source)
         sources[setting.name] = source
     return Settings(values, sources)
+
+
+def with_generated_secret(settings: Settings) -> Settings:
+    """An unset JWT secret is generated once and kept beside the data (`<upload folder>/../.jwt_secret`, mode
+    0600), so the embedded defaults run as they are. A secret that is set is used as given (and a short one still
+    refuses to start); servers sharing users must share one JWT_SECRET_KEY."""
+    if settings.jwt_secret_key:
+        return settings
+    path = Path(settings.upload_folder).resolve().parent / ".jwt_secret"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return settings.replace(jwt_secret_key=path.read_text().strip())
 
 
 def _toml_value(value: Any) -> str:

@@ -101,3 +101,28 @@ def test_committed_samples_match_the_declarations():
     root = Path(__file__).resolve().parent.parent
     assert (root / "config/anclora.example.toml").read_text() == config.sample_toml() + "\n"
     assert (root / ".env.example").read_text() == config.sample_dotenv() + "\n"
+
+
+def test_an_unset_jwt_secret_is_generated_once_and_kept_private(tmp_path):
+    import stat
+
+    settings = config.load(environ={"UPLOAD_FOLDER": str(tmp_path / "var/uploads")}, dotenv=None)
+    first = config.with_generated_secret(settings)
+    again = config.with_generated_secret(settings)
+    assert len(first.jwt_secret_key) >= 32 and first.jwt_secret_key == again.jwt_secret_key
+    kept = tmp_path / "var/.jwt_secret"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    given = config.load(environ={"UPLOAD_FOLDER": str(tmp_path / "var/uploads"), "JWT_SECRET_KEY": "s" * 40},
+                        dotenv=None)
+    assert config.with_generated_secret(given).jwt_secret_key == "s" * 40
+
+
+def test_the_embedded_defaults_serve_without_any_setting(tmp_path):
+    from server_process import ServerProcess
+
+    server = ServerProcess(tmp_path, f"sqlite:///{tmp_path}/anclora.db", JWT_SECRET_KEY="")
+    try:
+        server.wait_ready()
+    finally:
+        server.stop()
+    assert (tmp_path / ".jwt_secret").is_file()
