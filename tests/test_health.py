@@ -1,5 +1,6 @@
 """Health, metrics, request ids, the JSON error shape and the OpenAPI document."""
 
+import asyncio
 import re
 import socket
 
@@ -110,3 +111,17 @@ async def test_openapi_describes_every_route(client, anclora_ctx):
                 assert method in operations, f"{method.upper()} {pattern} missing"
                 assert operations[method]["summary"], f"{method.upper()} {pattern} has no summary"
     assert "/api/files/{file_id}/content" in document["paths"]
+
+
+async def test_ordinary_routes_refuse_big_bodies_before_reading_them(anclora_server, client):
+    from rawhttp import open_connection, request_head
+
+    reader, writer = await open_connection(anclora_server)
+    writer.write(request_head("POST", "/api/conversions", {"Content-Length": str(2 * 1024 * 1024),
+                                                           "Content-Type": "application/json"}))
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 10)  # answered from the headers alone
+    writer.close()
+    assert status_line.split()[1] == b"400"
+    upload = await client.post("/api/files", content=b"x" * (2 * 1024 * 1024))  # uploads keep their own limit
+    assert upload.status_code == 201
