@@ -14,8 +14,6 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-import ansible_runner
-
 from .playbooks import write_unsafe_vars
 
 RUN_TAG = "ANCLORA_OPS_RUN"  # in the environment of every process a run starts, so none is lost
@@ -151,6 +149,8 @@ def execute(spec: RunSpec, on_event: Callable[[dict[str, Any]], None], cancel: t
         (data_dir / "env").mkdir()
         (data_dir / "env" / "settings").write_text(json.dumps(
             {"idle_timeout": int(spec.idle_timeout), "pexpect_timeout": 0.5, "suppress_output_file": True}))
+        import ansible_runner  # here, not at import: serving processes that never run a playbook skip it
+
         result = ansible_runner.run(
             private_data_dir=str(data_dir), project_dir=str(spec.project_dir), playbook=spec.playbook_file,
             inventory=spec.inventory, cmdline=_cmdline(spec, vars_file), envvars=_environment(data_dir),

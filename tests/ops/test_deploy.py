@@ -19,6 +19,9 @@ from anclora.ops.service import OpsService
 from ops_releases import make_release
 from ops_site import Site, cli_env, make_root, psql
 
+# The playbooks do not depend on the application database: one pass of the suite runs these.
+pytestmark = pytest.mark.backend_independent
+
 ANCLORA = str(Path(sys.executable).parent / "anclora")
 NOT_HERE = "firewall,fail2ban"  # UFW needs netfilter and fail2ban a service manager: check mode only (below)
 

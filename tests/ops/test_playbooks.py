@@ -8,9 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from anclora.ops.playbooks import BUNDLED_DIR, load_catalog
+
+# The playbooks do not depend on the application database: one pass of the suite runs these.
+pytestmark = pytest.mark.backend_independent
 
 BIN = Path(sys.executable).parent
 REPO = BUNDLED_DIR.parent
