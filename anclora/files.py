@@ -29,6 +29,12 @@ ORPHAN_GRACE_SECONDS = 3600  # objects younger than this may belong to a request
 
 
 def retention_seconds(ctx: AppContext, identity: Identity) -> int:
+    """What a plugin (the caller's plan) says, else the settings' default for anonymous or signed-in callers."""
+    planned = ctx.pm.hook.anclora_file_retention(ctx=ctx, identity=identity)
+    return planned or default_retention(ctx, identity)
+
+
+def default_retention(ctx: AppContext, identity: Identity) -> int:
     settings = ctx.settings
     return settings.anonymous_retention if identity.is_anonymous else settings.user_retention
 

@@ -85,6 +85,16 @@ def anclora_authorize_upload(ctx: "AppContext", identity: "Identity", declared_s
     """
 
 
+@hookspec(firstresult=True)
+def anclora_file_retention(ctx: "AppContext", identity: "Identity") -> int | None:
+    """Return how many seconds a new file of this caller is kept, or None to leave it to another plugin.
+
+    `ctx` is the application context and `identity` the owner of the file. Called when an upload or a conversion
+    result is stored. The first non-None result wins (`firstresult`); without any, the `anonymous_retention` or
+    `user_retention` setting applies. Must not do I/O.
+    """
+
+
 @hookspec
 def anclora_conversion_queued(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
     """A conversion was accepted and queued.

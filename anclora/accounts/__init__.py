@@ -12,14 +12,15 @@ from ..identity import Identity
 from . import apikeys, tokens
 from .counters import counters
 from .hooks import (anclora_authorize_conversion, anclora_authorize_upload, anclora_conversion_canceled,
-                    anclora_conversion_failed, anclora_conversion_finished, anclora_conversion_queued, anclora_me,
-                    anclora_shutdown, anclora_startup)
+                    anclora_conversion_failed, anclora_conversion_finished, anclora_conversion_queued,
+                    anclora_file_retention, anclora_me, anclora_shutdown, anclora_startup)
 
 if TYPE_CHECKING:
     from ..context import AppContext
 
 __all__ = ["authenticate", "anclora_authorize_conversion", "anclora_authorize_upload", "anclora_conversion_canceled",
-           "anclora_conversion_failed", "anclora_conversion_finished", "anclora_conversion_queued", "anclora_me",
+           "anclora_conversion_failed", "anclora_conversion_finished", "anclora_conversion_queued",
+           "anclora_file_retention", "anclora_me",
            "anclora_shutdown", "anclora_startup"]
 
 

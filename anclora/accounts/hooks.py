@@ -30,6 +30,11 @@ def anclora_authorize_upload(ctx: "AppContext", identity: "Identity", declared_s
     return limits.authorize_upload(ctx, identity)
 
 
+@hookimpl
+def anclora_file_retention(ctx: "AppContext", identity: "Identity") -> int:
+    return limits.limits_for(ctx, identity)["retention_seconds"]
+
+
 @hookimpl(tryfirst=True)  # refuse on limits before any plugin charges
 def anclora_authorize_conversion(ctx: "AppContext", identity: "Identity", conversion: dict[str, Any]):
     return deferred(limits.authorize_conversion, ctx, identity, conversion)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..identity import Identity
 
 MB = 1024 * 1024
+DAY_SECONDS = 86400
 DEFAULT_LIMITS: dict[str, dict[str, int]] = {
     "anonymous": {"max_upload_bytes": 20 * MB, "conversions_per_day": 10, "free_conversions_per_day": 10,
                   "concurrent_jobs": 1, "uploads_per_minute": 10},
@@ -28,7 +29,7 @@ DEFAULT_LIMITS: dict[str, dict[str, int]] = {
     "level_4": {"max_upload_bytes": 300 * MB, "free_conversions_per_day": 40},
     "level_5": {"free_conversions_per_day": 80, "concurrent_jobs": 4},
     "paid": {"max_upload_bytes": 500 * MB, "conversions_per_day": 1000, "free_conversions_per_day": 20,
-             "concurrent_jobs": 4, "uploads_per_minute": 60},
+             "concurrent_jobs": 4, "uploads_per_minute": 60, "retention_seconds": 7 * DAY_SECONDS},
 }
 PENDING_SLOT_SECONDS = 60  # a slot not confirmed by a queued conversion lapses (the request was refused later)
 DAY = 86400
@@ -52,7 +53,7 @@ def limits_for(ctx: "AppContext", identity: "Identity") -> dict[str, int]:
         if identity.plan != "free":
             limits.update(plans.get(identity.plan, {}))
     limits["max_upload_bytes"] = min(limits["max_upload_bytes"], ctx.settings.max_content_length)
-    limits["retention_seconds"] = files.retention_seconds(ctx, identity)
+    limits.setdefault("retention_seconds", files.default_retention(ctx, identity))
     return limits
 
 
