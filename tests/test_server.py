@@ -31,17 +31,17 @@ async def test_sigterm_lets_in_flight_uploads_finish_and_refuses_new_connections
     writer.write(request_head("POST", "/api/files?filename=late.bin", {"Content-Length": "200000"}))
     writer.write(b"a" * 100000)
     await writer.drain()
-    async with httpx.AsyncClient(base_url=server.url) as http:
-        await eventually(lambda: any((server.log.parent / "uploads/tmp").iterdir()))
-        server.process.send_signal(signal.SIGTERM)
+    await eventually(lambda: any((server.log.parent / "uploads/tmp").iterdir()))
+    server.process.send_signal(signal.SIGTERM)
 
-        async def refuses_new_connections() -> bool:
-            try:
-                await http.get("/api/health")
-            except httpx.ConnectError:
-                return True
-            return False
-        await eventually(refuses_new_connections)
+    async def refuses_new_connections() -> bool:
+        try:  # a new connection each time: a kept-alive one would still be served
+            _, probe = await open_connection(server.url)
+        except ConnectionRefusedError:
+            return True
+        probe.close()
+        return False
+    await eventually(refuses_new_connections)
     writer.write(b"b" * 100000)
     await writer.drain()
     status, _, body = await read_response(reader)
