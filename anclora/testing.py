@@ -41,6 +41,17 @@ def _run(coro):
     return asyncio.run(coro)
 
 
+async def _on_server(server_url: str, statement: str) -> None:
+    """One statement outside a transaction (CREATE/DROP DATABASE) on the PostgreSQL server."""
+    admin = create_engine(server_url)
+    try:
+        async with admin.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(statement))
+    finally:
+        await admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def anclora_database_template(tmp_path_factory) -> str:
     """A migrated database for the session: a PostgreSQL database, or a SQLite file copied per test."""
@@ -50,14 +61,7 @@ def anclora_database_template(tmp_path_factory) -> str:
         url = f"sqlite:///{path}"
     else:
         name = f"anclora_test_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(server_url)
-
-        async def create() -> None:
-            async with admin.connect() as connection:
-                await connection.execution_options(isolation_level="AUTOCOMMIT")
-                await connection.execute(text(f'CREATE DATABASE "{name}"'))
-            await admin.dispose()
-        _run(create())
+        _run(_on_server(server_url, f'CREATE DATABASE "{name}"'))
         url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
     async def upgrade() -> None:
@@ -67,14 +71,7 @@ def anclora_database_template(tmp_path_factory) -> str:
     _run(upgrade())
     yield url
     if server_url:
-        admin = create_engine(server_url)
-
-        async def drop() -> None:
-            async with admin.connect() as connection:
-                await connection.execution_options(isolation_level="AUTOCOMMIT")
-                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await admin.dispose()
-        _run(drop())
+        _run(_on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -1,14 +1,6 @@
 """Accounts tests: a real SMTP server receives the mail the server sends."""
 
 import pytest
-from smtp_sink import SmtpSink
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
 
 
 @pytest.fixture

@@ -4,16 +4,8 @@ import json
 import uuid
 
 import pytest
-from accounts.smtp_sink import SmtpSink
 from billing_helpers import WEBHOOK_SECRETS, converter_overrides
 from fake_stripe import API_KEY, FakeStripe, event, sign
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
 
 
 @pytest.fixture

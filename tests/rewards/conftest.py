@@ -3,15 +3,8 @@
 import uuid
 
 import pytest
-from accounts.smtp_sink import SmtpSink, token_in
+from accounts.smtp_sink import token_in
 from billing.billing_helpers import converter_overrides
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
 
 
 @pytest.fixture
