@@ -72,18 +72,28 @@ class ImageConverter(Converter):
         await ctx.progress(100)
 
 
+CODEC_PROBE = """
+found = []
+try:
+    from PIL import features
+    if features.check("avif"):
+        found.append("avif")
+except Exception:
+    pass
+try:
+    import pillow_heif
+    if pillow_heif.libheif_info().get("HEIF"):
+        found.append("heic")
+except Exception:
+    pass
+print(*found)
+"""
+
+
 def codec_available(fmt: str) -> bool:
-    """Whether this machine's Pillow can decode avif, or pillow-heif can encode heic."""
-    try:
-        if fmt == "avif":
-            from PIL import features
-
-            return bool(features.check("avif"))
-        import pillow_heif
-
-        return bool(pillow_heif.libheif_info().get("HEIF"))
-    except Exception:  # a broken optional codec must not stop the plugin from loading
-        return False
+    """Whether this machine's Pillow can decode avif, or pillow-heif can encode heic. Asked of a child process
+    (once), so that the server itself never loads the image libraries; a broken codec is simply absent."""
+    return fmt in worker.probe(CODEC_PROBE).split()
 
 
 @hookimpl

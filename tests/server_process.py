@@ -46,6 +46,11 @@ class ServerProcess:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
 
+    def mapped_files(self) -> set[str]:
+        """The files (shared libraries and extension modules among them) mapped into the server process."""
+        lines = Path(f"/proc/{self.process.pid}/maps").read_text().splitlines()
+        return {line.split(None, 5)[5] for line in lines if len(line.split(None, 5)) == 6}
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

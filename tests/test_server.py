@@ -98,3 +98,17 @@ async def test_500_mb_raw_and_multipart_uploads_keep_memory_flat(server):
         assert (multipart.json()["size"], multipart.json()["sha256"]) == (BIG, expected)
         assert await download_sha256(http, raw.json()["id"]) == (BIG, expected)
     assert server.peak_rss_bytes() < 100 * 1024 * 1024
+
+
+async def test_the_serving_process_leaves_heavy_libraries_to_the_processes_that_use_them(server):
+    """Image libraries run in the sandboxed workers, and the token and playbook libraries load on first use: a
+    server that has only taken uploads has none of their compiled modules mapped."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        upload = await http.post("/api/files", params={"filename": "a.png"}, content=b"\x89PNG\r\n\x1a\n" + bytes(64))
+        assert upload.status_code == 201
+        assert (await http.get("/api/formats")).status_code == 200
+    maps = server.mapped_files()
+    assert any("/_sqlite3" in path or "/_hashlib" in path for path in maps)  # the reading itself works
+    for library in ("PIL/_imaging", "/_pillow_heif.", "cryptography/hazmat/bindings", "rpds/rpds",
+                    "yaml/_yaml"):
+        assert not any(library in path for path in maps), library

@@ -7,8 +7,6 @@ import hashlib
 import secrets
 import uuid
 
-import jwt
-
 from ..config import Settings
 from ..errors import ConfigError, Unauthorized
 
@@ -30,6 +28,8 @@ def signing_key(settings: Settings) -> bytes:
 
 
 def issue_access(settings: Settings, user_id: str, now: dt.datetime | None = None) -> str:
+    import jwt  # PyJWT loads `cryptography` (10 MiB): only processes that handle tokens pay for it
+
     now = now or dt.datetime.now(dt.timezone.utc)
     claims = {"sub": user_id, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + ACCESS_TTL,
               "jti": uuid.uuid4().hex}
@@ -38,6 +38,8 @@ def issue_access(settings: Settings, user_id: str, now: dt.datetime | None = Non
 
 def decode_access(settings: Settings, token: str) -> dict:
     """The claims of a valid access token; Unauthorized for anything else (never says why to the client)."""
+    import jwt
+
     try:
         return jwt.decode(token, signing_key(settings), algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
                           options={"require": REQUIRED_CLAIMS}, leeway=5)

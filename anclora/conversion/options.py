@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-import jsonschema
-
 from ..errors import BadRequest
 
 MAX_ERRORS = 20
@@ -17,6 +15,8 @@ def validate(schema: dict[str, Any], options: Any) -> dict[str, Any]:
         options = {}
     if not isinstance(options, dict):
         raise BadRequest("`options` must be a JSON object.", details=[{"path": "", "message": "not an object"}])
+    import jsonschema  # 3 MiB, loaded by the first conversion rather than by every process
+
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(options), key=lambda error: list(error.absolute_path))
     if errors:

