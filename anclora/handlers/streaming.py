@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Awaitable
 
 import tornado.ioloop
 import tornado.web
@@ -85,16 +86,18 @@ class UploadHandler(APIHandler):
         self.discard_upload()
         self.request.connection.close()
 
-    def data_received(self, chunk: bytes) -> None:
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        """Take one chunk; returns an awaitable when storage needs a moment before the next (Tornado waits)."""
         if self.upload is None or self._finished:
-            return
+            return None
         self._touch()
         try:
             self.upload.feed(chunk)
         except AncloraError as error:
             self.refuse(error)
-        else:
-            self.ctx.metrics.upload_bytes.inc(len(chunk))
+            return None
+        self.ctx.metrics.upload_bytes.inc(len(chunk))
+        return self.upload.writer.wait()
 
     def refuse(self, error: AncloraError) -> None:
         """Answer now, mid-body; drop the rest of the body for a moment, then close the connection."""

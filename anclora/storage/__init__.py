@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator, Awaitable, Iterator
 
 
 class StorageWriter(abc.ABC):
@@ -16,6 +16,10 @@ class StorageWriter(abc.ABC):
 
     @abc.abstractmethod
     def write(self, chunk: bytes) -> None: ...
+
+    def wait(self) -> Awaitable[None] | None:
+        """None when the next chunk may be written now; else an awaitable to wait on first (flow control)."""
+        return None
 
     @abc.abstractmethod
     async def commit(self) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import AsyncIterator, Iterator
 
 from . import Storage, StorageWriter
+from .hashing import BackgroundHash
 
 
 # Large single writes are several times slower than 64 KiB ones on common virtual disks (measured: 1 MiB writes
@@ -44,7 +45,7 @@ class LocalWriter(StorageWriter):
         self.key = _new_key()
         self._tmp = storage.tmp_dir / (self.key.replace("/", "_") + ".part")
         self._handle = open(self._tmp, "wb", buffering=0)
-        self._digest = hashlib.sha256()
+        self._hash = BackgroundHash()
         self.size = 0
         self.sha256 = ""
         self._done = False
@@ -54,14 +55,17 @@ class LocalWriter(StorageWriter):
         view = memoryview(chunk)
         for start in range(0, len(view), WRITE_SLICE):
             self._handle.write(view[start:start + WRITE_SLICE])
-        self._digest.update(chunk)
+        self._hash.update(chunk)
         self.size += len(chunk)
         if self.size - self._flushed >= FLUSH_AFTER:
             _start_writeback(self._handle.fileno(), self._flushed, self.size - self._flushed)
             self._flushed = self.size
 
+    def wait(self):
+        return self._hash.wait()
+
     async def commit(self) -> str:
-        self.sha256 = self._digest.hexdigest()
+        self.sha256 = await self._hash.hexdigest()
         final = self._storage.path(self.key)
         await asyncio.get_running_loop().run_in_executor(None, self._publish, final)
         self._done = True
@@ -78,6 +82,7 @@ class LocalWriter(StorageWriter):
         if self._done:
             return
         self._done = True
+        self._hash.close()
         self._handle.close()
         self._tmp.unlink(missing_ok=True)
 
