@@ -149,6 +149,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("job_timeout", _positive_float, 300.0, "Seconds one conversion may run before it is killed."),
     Setting("job_attempts", _positive_int, 3, "Attempts before a conversion interrupted by restarts fails."),
     Setting("sync_timeout", _positive_float, 120.0, "Seconds POST /api/convert waits before answering 504."),
+    Setting("warm_workers", _bool, True,
+            "Fork Python workers (images, data, pdf) from a warm process per worker script instead of starting "
+            "each afresh: about 0.1 s less per conversion; children share the warm process's memory layout."),
     Setting("office_pool_size", _positive_int, 2, "LibreOffice instances kept running for office conversions."),
     Setting("office_pool_prestart", _bool, False,
             "Start the LibreOffice instances with the server (else at the first office conversion)."),

@@ -136,7 +136,7 @@ class OfficeInstance:
                 *sandbox.network_isolation(), UNO_PYTHON, str(BRIDGE), str(self.profile), self.pipe,
                 cwd=self.folder, env=sandbox.clean_env(self.folder),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=engine_log,
-                start_new_session=True, preexec_fn=functools.partial(sandbox._apply_limits, self.limits),
+                start_new_session=True, preexec_fn=functools.partial(sandbox.apply_limits, self.limits),
             )
         try:
             hello = await asyncio.wait_for(self._read(), timeout)

@@ -73,7 +73,8 @@ def clean_env(workdir: Path, extra: dict[str, str] | None = None) -> dict[str, s
     return env
 
 
-def _apply_limits(limits: Limits) -> None:
+def apply_limits(limits: Limits) -> None:
+    """In the engine process, before it runs: no core files, and the CPU, file size, open files and memory caps."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
@@ -122,7 +123,7 @@ async def run(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=functools.partial(_apply_limits, limits),
+        preexec_fn=functools.partial(apply_limits, limits),
     )
     pgid = process.pid
     pumps = asyncio.gather(_pump(process.stdout, on_stdout_line), _pump(process.stderr, None))

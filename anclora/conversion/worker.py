@@ -5,7 +5,9 @@ decompression bomb would take the server with it. So a plugin runs `python <plug
 SOURCE TARGET OPTIONS` through the sandbox with a memory cap (RLIMIT_AS), a CPU limit and a timeout. The child
 writes JSON lines on stdout: `{"progress": n}` while it works and, when it refuses the input,
 `{"error": "<code>", "message": "..."}` before exiting with status 2. Anything else that kills it (the memory or
-CPU limit, a crash) is one failed conversion, never a failed server.
+CPU limit, a crash) is one failed conversion, never a failed server. In a server the child is forked from a warm
+worker that has already imported the script (`anclora.conversion.zygote`), with the same sandbox; elsewhere (the
+command line) it is spawned afresh.
 
 Plugins and their worker scripts import it as `anclora.conversion.worker`; third-party plugins may use it too.
 """
@@ -74,7 +76,7 @@ def probe(code: str, timeout: float = 60) -> str:
 async def run_worker(script: Path, src: Path, dst: Path, source: str, options: dict[str, Any], ctx, *,
                      memory_bytes: int, cpu_seconds: int, timeout: float) -> None:
     """Run one worker script on `src` → `dst`; raise the error it reported, or ConversionFailed if it died."""
-    from anclora.conversion import sandbox
+    from anclora.conversion import sandbox, zygote
     from anclora.errors import ConversionFailed, UnsupportedMediaType
 
     relay = ProgressRelay(ctx, scale=lambda value: 5 + value * 0.95)
@@ -90,11 +92,16 @@ async def run_worker(script: Path, src: Path, dst: Path, source: str, options: d
         elif isinstance(message, dict) and "error" in message:
             refusal.update(code=str(message["error"]), message=str(message.get("message", "")))
 
-    argv = [sys.executable, "-B", "-E", "-s", str(script), str(src), str(dst),
-            source, ctx.target_format, json.dumps(options)]
+    args = [str(src), str(dst), source, ctx.target_format, json.dumps(options)]
     limits = sandbox.Limits(cpu_seconds=cpu_seconds, memory_bytes=memory_bytes, open_files=64)
-    result = await sandbox.run(argv, cwd=ctx.workdir, timeout=min(timeout, ctx.timeout), limits=limits,
-                               on_stdout_line=on_line)
+    timeout = min(timeout, ctx.timeout)
+    warm = ctx.resources.get(zygote.SERVICE)
+    if warm is not None:
+        result = await warm.for_script(script).run(args, cwd=ctx.workdir, timeout=timeout, limits=limits,
+                                                   on_stdout_line=on_line)
+    else:
+        result = await sandbox.run([sys.executable, "-B", "-E", "-s", str(script), *args], cwd=ctx.workdir,
+                                   timeout=timeout, limits=limits, on_stdout_line=on_line)
     await relay.drain()
     if result.returncode == 0:
         return
@@ -118,7 +125,12 @@ class Refused(Exception):
         self.code = code or self.code
 
 
+JOB: str | None = None  # set in a warm worker's child: its lines are tagged with the job they belong to
+
+
 def emit(**message: Any) -> None:
+    if JOB is not None:
+        message["job"] = JOB
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
 
@@ -129,7 +141,12 @@ def progress(percent: float) -> None:
 
 def serve(convert: Callable[[Path, Path, str, str, dict[str, Any]], None]) -> None:
     """The worker's main: parse argv, run `convert`, report a refusal as one JSON line and exit status 2."""
-    src, dst, source, target, options = sys.argv[1:6]
+    run_convert(convert, sys.argv[1:6])
+
+
+def run_convert(convert: Callable[[Path, Path, str, str, dict[str, Any]], None], args: list[str]) -> None:
+    """Run `convert` on SRC DST SOURCE TARGET OPTIONS_JSON; a refusal is one JSON line and exit status 2."""
+    src, dst, source, target, options = args
     try:
         convert(Path(src), Path(dst), source, target, json.loads(options))
     except Refused as error:

@@ -7,10 +7,14 @@ drains it at shutdown. Block it (`plugins_block = ["jobs"]`) to run a server tha
 from __future__ import annotations
 
 from .. import hookimpl
+from ..conversion import zygote
 from .executor import Executor
+from .runner import work_root
 
 
 async def _start(ctx) -> None:
+    if ctx.settings.warm_workers:
+        ctx.services[zygote.SERVICE] = zygote.ZygotePool(work_root(ctx) / ".warm")
     executor = Executor(ctx)
     await executor.start()
     ctx.services["executor"] = executor
@@ -23,5 +27,13 @@ def anclora_startup(ctx):
 
 @hookimpl(tryfirst=True)  # before engine pools close: running jobs still need them while draining
 def anclora_shutdown(ctx):
+    return _stop(ctx)
+
+
+async def _stop(ctx) -> None:
     executor = ctx.services.pop("executor", None)
-    return executor.stop(ctx.settings.shutdown_grace) if executor is not None else None
+    if executor is not None:
+        await executor.stop(ctx.settings.shutdown_grace)
+    warm = ctx.services.pop(zygote.SERVICE, None)
+    if warm is not None:
+        await warm.close()

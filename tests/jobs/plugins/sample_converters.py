@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from anclora import ConversionFailed, Converter, hookimpl
-from anclora.conversion import sandbox
+from anclora.conversion import sandbox, worker
 from anclora.errors import PaymentRequired
 
 UPLOAD_LIMIT = 1_000_000  # what anclora_authorize_upload allows
@@ -81,6 +83,21 @@ async def _sleep_forever(ctx) -> None:
                       timeout=ctx.timeout, on_stdout_line=lambda line: PIDS.append(int(line)))
 
 
+class ProbeHtml(Converter):
+    """Runs `_probe_worker.py` the way the bundled Python converters run theirs (warm in a server)."""
+
+    name = "probe_html"
+    sources = ("html",)
+    targets = ("txt",)
+    limits = {"timeout": 2}
+    options = {"type": "object", "additionalProperties": False, "properties": {
+        "mode": {"enum": ["report", "hang"]}, "port": {"type": "integer"}, "pidfile": {"type": "string"}}}
+
+    async def convert(self, src, dst, options, ctx):
+        await worker.run_worker(Path(__file__).with_name("_probe_worker.py"), src, dst, "html", options, ctx,
+                                memory_bytes=512 * 2**20, cpu_seconds=10, timeout=self.limits["timeout"])
+
+
 class MissingEngine(Converter):
     name = "missing_engine"
     sources = ("txt",)
@@ -92,7 +109,7 @@ class MissingEngine(Converter):
 
 @hookimpl
 def anclora_register_converters():
-    return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), MissingEngine()]
+    return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), ProbeHtml(), MissingEngine()]
 
 
 def _record(hook):
