@@ -14,25 +14,35 @@ from .store import as_json
 log = logging.getLogger("anclora.jobs")
 
 
+class _Watch:
+    def __init__(self) -> None:
+        self.changed = asyncio.Event()
+        self.row: Conversion | None = None  # the row as the last notification left it, when it carried one
+
+
 class Notifier:
-    """Wakes whoever watches a conversion id in this process. The database stays the truth: a watcher also
-    re-reads the row now and then, which is how changes made by other processes arrive."""
+    """Wakes whoever watches a conversion id in this process, handing over the row as it now is. The database
+    stays the truth: a watcher also re-reads the row now and then, which is how changes made by other processes
+    arrive."""
 
     def __init__(self) -> None:
-        self._watchers: dict[str, set[asyncio.Event]] = {}
+        self._watchers: dict[str, set[_Watch]] = {}
 
-    def notify(self, conversion_id: str) -> None:
-        for event in self._watchers.get(conversion_id, ()):
-            event.set()
+    def notify(self, conversion_id: str, row: Conversion | None = None) -> None:
+        for watch in self._watchers.get(conversion_id, ()):
+            # a late notification of an earlier change must not hide that the conversion has ended
+            if watch.row is None or watch.row.status not in store.FINAL:
+                watch.row = row
+            watch.changed.set()
 
-    def watch(self, conversion_id: str) -> asyncio.Event:
-        event = asyncio.Event()
-        self._watchers.setdefault(conversion_id, set()).add(event)
-        return event
+    def watch(self, conversion_id: str) -> _Watch:
+        watch = _Watch()
+        self._watchers.setdefault(conversion_id, set()).add(watch)
+        return watch
 
-    def unwatch(self, conversion_id: str, event: asyncio.Event) -> None:
+    def unwatch(self, conversion_id: str, watch: _Watch) -> None:
         watchers = self._watchers.get(conversion_id, set())
-        watchers.discard(event)
+        watchers.discard(watch)
         if not watchers:
             self._watchers.pop(conversion_id, None)
 
@@ -47,7 +57,7 @@ def notifier_for(ctx) -> Notifier:
 async def publish(ctx, row: Conversion, event: str) -> None:
     """Wake local waiters and call `anclora_conversion_<event>` with the public JSON. A failing plugin is logged,
     never allowed to change the conversion's outcome."""
-    notifier_for(ctx).notify(row.id)
+    notifier_for(ctx).notify(row.id, row)
     try:
         await ctx.call_hook(f"anclora_conversion_{event}", ctx=ctx, conversion=as_json(row))
     except Exception:
@@ -57,17 +67,19 @@ async def publish(ctx, row: Conversion, event: str) -> None:
 async def follow(ctx, conversion_id: str, poll: float = 1.0) -> AsyncIterator[Conversion | None]:
     """The conversion's row now and after each change, until it has ended (or vanished). Use with aclosing()."""
     notifier = notifier_for(ctx)
-    changed = notifier.watch(conversion_id)
+    watch = notifier.watch(conversion_id)
     try:
+        row = await store.get(ctx, conversion_id)
         while True:
-            changed.clear()  # before reading, so a change made while we read is not missed
-            row = await store.get(ctx, conversion_id)
             yield row
             if row is None or row.status in store.FINAL:
                 return
             try:
-                await asyncio.wait_for(changed.wait(), poll)
+                await asyncio.wait_for(watch.changed.wait(), poll)
             except asyncio.TimeoutError:
                 pass
+            notified, watch.row = watch.row, None
+            watch.changed.clear()  # after taking the row: a change from now on wakes the next wait
+            row = notified if notified is not None else await store.get(ctx, conversion_id)
     finally:
-        notifier.unwatch(conversion_id, changed)
+        notifier.unwatch(conversion_id, watch)

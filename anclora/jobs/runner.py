@@ -41,8 +41,8 @@ class Progress:
 
     async def __call__(self, percent: int) -> None:
         now = time.monotonic()
-        if percent < 100 and now - self._last < PROGRESS_INTERVAL:
-            return
+        if percent >= 100 or now - self._last < PROGRESS_INTERVAL:
+            return  # (100% is written with the outcome)
         self._last = now
         row = await store.transition(self.ctx, self.row.id, store.owned_by(self.worker_id), progress=percent)
         if row is not None:
@@ -57,8 +57,9 @@ async def run_job(ctx, row: Conversion, worker_id: str) -> None:
     try:
         await events.publish(ctx, row, "started")
         try:
-            output = await _convert(ctx, row, workdir, worker_id)
-            result = await _store_result(ctx, row, output)
+            source = await _input_record(ctx, row)
+            output = await _convert(ctx, row, source, workdir, worker_id)
+            result = await _store_result(ctx, row, source, output)
         finally:  # gone before anyone can see the outcome, whatever it is
             shutil.rmtree(workdir, ignore_errors=True)
         outcome = await _succeed(ctx, row, worker_id, result)
@@ -90,34 +91,35 @@ async def _fail(ctx, row: Conversion, worker_id: str, code: str, message: str) -
     return "failed"
 
 
-async def _input_path(ctx, row: Conversion, workdir: Path) -> Path:
-    """A private copy of the input under a generated name (an engine must not be able to touch the original)."""
+async def _input_record(ctx, row: Conversion) -> File:
     async with ctx.sessionmaker() as session:
         record = await session.get(File, row.file_id) if row.file_id else None
     if record is None or record.expires_at <= utcnow():
         raise ConversionFailed("The input file no longer exists.")
+    return record
+
+
+async def _input_path(ctx, row: Conversion, record: File, workdir: Path) -> Path:
+    """A private copy of the input under a generated name (an engine must not be able to touch the original)."""
     src = workdir / f"input.{row.from_format}"
     await asyncio.get_running_loop().run_in_executor(
         None, shutil.copyfile, ctx.storage.local_path(record.storage_key), src)
     return src
 
 
-async def _convert(ctx, row: Conversion, workdir: Path, worker_id: str) -> Path:
+async def _convert(ctx, row: Conversion, source: File, workdir: Path, worker_id: str) -> Path:
     route = planner_for(ctx).resolve(row.converter, row.from_format, row.to_format, list(row.via or []))
     workdir.mkdir(parents=True, exist_ok=False)
     workdir.chmod(0o700)
-    src = await _input_path(ctx, row, workdir)
+    src = await _input_path(ctx, row, source, workdir)
     return await run_route(route, src, workdir, dict(row.options or {}), default_timeout=ctx.settings.job_timeout,
                            report=Progress(ctx, row, worker_id),
                            resources=ctx.services)
 
 
-async def _store_result(ctx, row: Conversion, output: Path) -> File:
+async def _store_result(ctx, row: Conversion, source: File, output: Path) -> File:
     """Move the output into storage as a file of the conversion's owner (same expiry policy as uploads)."""
-    async with ctx.sessionmaker() as session:
-        source = await session.get(File, row.file_id) if row.file_id else None
-    stem = source.filename.rsplit(".", 1)[0] if source is not None and "." in source.filename else (
-        source.filename if source is not None else "converted")
+    stem = source.filename.rsplit(".", 1)[0] if "." in source.filename else source.filename
     key, size, sha256 = await ctx.storage.import_file(output)
     return await files.create(ctx, store.identity_of(row), key=key, size=size, sha256=sha256,
                               filename=f"{stem}.{row.to_format}", origin="conversion", fmt=row.to_format)
