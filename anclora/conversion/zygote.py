@@ -98,10 +98,14 @@ class Zygote:
             except (ValueError, AttributeError):
                 continue
             if job is None:
+                if "pid" in message:  # a child whose job was given up before its pid arrived: nobody waits for it
+                    sandbox.kill_group(int(message["pid"]))
                 continue
             if "pid" in message and not job.pid.done():
                 job.pid.set_result(int(message["pid"]))
             elif "exit" in message and not job.exit.done():
+                if not job.pid.done():  # the fork itself failed
+                    job.pid.set_exception(ConversionFailed("the worker process could not be started"))
                 job.exit.set_result(int(message["exit"]))
             elif job.on_line is not None:
                 job.on_line(line)
@@ -118,7 +122,12 @@ class Zygote:
             request = {"job": job_id, "args": args, "cwd": str(cwd), "limits": dataclasses.asdict(limits)}
             process.stdin.write(json.dumps(request).encode() + b"\n")
             await process.stdin.drain()
-            pid = await asyncio.wait_for(asyncio.shield(job.pid), FORK_TIMEOUT)
+            try:
+                pid = await asyncio.wait_for(asyncio.shield(job.pid), FORK_TIMEOUT)
+            except BaseException:
+                if job.pid.done() and job.pid.exception() is None:
+                    sandbox.kill_group(job.pid.result())
+                raise
             try:
                 returncode = await asyncio.wait_for(asyncio.shield(job.exit), timeout)
             except asyncio.TimeoutError:
@@ -273,9 +282,13 @@ def main(script: str) -> None:
                 while b"\n" in pending:
                     line, pending = pending.split(b"\n", 1)
                     job = json.loads(line)
-                    pid = os.fork()
+                    try:
+                        pid = os.fork()
+                    except OSError:  # out of processes or memory: this job fails, the zygote stays
+                        _emit({"job": job["job"], "exit": -1})
+                        continue
                     if pid == 0:
-                        _child(job, convert, [0, *children])
+                        _child(job, convert, [0, selector.fileno(), *children])
                     pidfd = os.pidfd_open(pid)
                     children[pidfd] = (job["job"], pid)
                     selector.register(pidfd, selectors.EVENT_READ)

@@ -60,3 +60,14 @@ async def test_a_lost_warm_process_fails_its_job_and_the_next_conversion_starts_
     assert await all_dead([child, sleeper])
     after = await result_of(api, client)
     assert after["ppid"] != warm
+
+
+async def test_cancel_kills_the_warm_child_and_what_it_started(api, client, tmp_path):
+    pidfile = tmp_path / "pids"
+    job = await api.convert("page.html", PAGE, "txt", options={"mode": "hang", "pidfile": str(pidfile)})
+    await until(lambda: pidfile.exists() and len(pidfile.read_text().split()) == 3, what="the worker's pids")
+    child, sleeper, warm = map(int, pidfile.read_text().split())
+    response = await client.delete(f"/api/conversions/{job['id']}")
+    assert response.status_code == 200 and response.json()["status"] == "canceled"
+    assert await all_dead([child, sleeper])
+    assert alive(warm)
