@@ -1,8 +1,8 @@
 """sha256 of an upload, computed on a thread of its own while the next chunks arrive.
 
-hashlib releases the GIL while it hashes, so with the hash beside it the event loop only receives and writes:
-measured on 2 cores, 500 MiB uploads took about a quarter less time. At most `AHEAD` chunks wait for the thread;
-past that the writer asks its caller to wait (Tornado's flow control), so memory stays bounded.
+hashlib releases the GIL while it hashes, so with the hash beside it the event loop only receives, parses and
+writes (bench/upload.py, docs/benchmarks.md). At most `AHEAD` chunks wait for the thread; past that the writer asks
+its caller to wait (Tornado's flow control), so memory stays bounded.
 """
 
 from __future__ import annotations
