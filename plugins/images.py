@@ -42,6 +42,7 @@ class ImageConverter(Converter):
         },
     }
     cost = 1
+    final_targets = ("pdf",)  # pages of pixels: no text to extract, and pdf -> image gives the picture back
     limits = {"max_megapixels": 50, "max_frames": 100, "timeout": 120}
     memory_bytes = 1536 * 1024**2  # the worker's address space: 100 frames of 50 MP would not fit, and need not
 

@@ -71,6 +71,8 @@ class Converter:
     engine     the engine's name for /api/health (e.g. "libreoffice"); "" for pure-Python converters
     executables  programs that must be on PATH for the converter to be available
     install    what to tell an operator when an executable is missing
+    final_targets  targets no further converter should start from when chains are planned (a PDF made of
+               pixels has no text for pdf -> txt to find)
     """
 
     name: ClassVar[str] = ""
@@ -82,6 +84,7 @@ class Converter:
     engine: ClassVar[str] = ""
     executables: ClassVar[tuple[str, ...]] = ()
     install: ClassVar[str] = ""
+    final_targets: ClassVar[tuple[str, ...]] = ()
 
     def pairs(self) -> Iterable[tuple[str, str]]:
         """Every (source, target) this converter handles; override to exclude some."""

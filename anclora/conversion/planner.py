@@ -95,7 +95,7 @@ class Planner:
                 continue
             if steps:
                 best[fmt] = Route(steps)
-            if hops == MAX_STEPS:
+            if hops == MAX_STEPS or (steps and fmt in steps[-1].converter.final_targets):
                 continue
             for step in self.edges.get(fmt, ()):
                 if step.target not in best and step.target != source:

@@ -197,7 +197,7 @@ def check_sound(output: Path) -> None:
 
 def check_output(route: Route, output: Path, workdir: Path) -> None:
     """The output is of the target type by its bytes and keeps what the sample carried that the target can hold.
-    Pictures and video carry no words, so their text outputs (there is no OCR) are checked for their type only."""
+    Pictures and video carry no words, so no chain turns them into text (images mark pdf as a final target)."""
     source, target = route.source, route.target
     middle = workdir / f"step1.{route.via[0]}"
     assert sniff(output, target) == target
@@ -240,3 +240,8 @@ async def test_every_advertised_chain_converts(route, samples, resources, tmp_pa
     output = await run_route(route, src, workdir, {}, default_timeout=JOB_TIMEOUT, resources=resources)
     assert output == workdir / f"step2.{route.target}"
     check_output(route, output, workdir)
+
+
+def test_no_chain_makes_text_out_of_pixels():
+    pixels = {"png", "jpeg", "webp", "gif", "bmp", "tiff", "ico", "avif", "heic", "mp4", "webm", "mkv", "mov", "avi"}
+    assert not [route for route in CHAINS if route.source in pixels and route.target in TEXT_TARGETS - {"pdf"}]

@@ -7,9 +7,9 @@ from anclora.conversion.planner import Planner
 from anclora.errors import UnsupportedConversion
 
 
-def converter(name, sources, targets, cost=1, available=True):
+def converter(name, sources, targets, cost=1, available=True, final=()):
     attributes = {"name": name, "sources": tuple(sources), "targets": tuple(targets), "cost": cost,
-                  "executables": () if available else ("anclora-missing-engine",)}
+                  "executables": () if available else ("anclora-missing-engine",), "final_targets": tuple(final)}
     return type(name.title(), (Converter,), attributes)()
 
 
@@ -34,6 +34,16 @@ def test_cheapest_chain_wins():
     p = planner(converter("a", ["x"], ["y"], cost=1), converter("b", ["y"], ["w"], cost=3),
                 converter("d", ["x"], ["v"], cost=2), converter("e", ["v"], ["w"], cost=1))
     assert p.route("x", "w").name == "d+e"  # 3 credits beat 4
+
+
+def test_no_chain_starts_from_a_converter_s_final_target():
+    p = planner(converter("images", ["png"], ["pdf", "gif"], final=["pdf"]),
+                converter("pdftext", ["pdf"], ["txt"]), converter("gifs", ["gif"], ["webp"]))
+    with pytest.raises(UnsupportedConversion):
+        p.route("png", "txt")
+    assert p.route("png", "webp").name == "images+gifs"  # its other targets still chain
+    assert planner(converter("office", ["docx"], ["pdf"]),
+                   converter("pdftext", ["pdf"], ["txt"])).route("docx", "txt").via == ["pdf"]
 
 
 def test_chains_stop_at_two_steps():
