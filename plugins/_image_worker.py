@@ -27,6 +27,7 @@ ANIMATED = {"gif", "webp", "tiff", "pdf"}  # targets that keep every frame
 NO_ALPHA = {"jpeg", "pdf"}
 LOSSY = {"jpeg", "webp", "avif", "heic"}
 ICO_MAX_SIDE = 256
+ORIENTATION = 0x0112  # the EXIF tag
 
 
 def convert(src: Path, dst: Path, source: str, target: str, options: dict[str, Any]) -> None:
@@ -56,6 +57,9 @@ def open_image(src: Path, source: str) -> Image.Image:
 def read_frames(src: Path, source: str) -> list[Image.Image]:
     image = open_image(src, source)
     check_size(image.size)
+    if getattr(image, "n_frames", 1) == 1:  # one picture: decode it as it is, no copy
+        image.load()
+        return [image]
     frames, pixels = [], 0
     for index, frame in enumerate(ImageSequence.Iterator(image)):
         if index >= MAX_FRAMES:
@@ -79,7 +83,8 @@ def check_size(size: tuple[int, int]) -> None:
 def prepare(frame: Image.Image, target: str, options: dict[str, Any]) -> Image.Image:
     mode = frame.mode
     # Apply the EXIF orientation to the pixels, so the picture stays upright once the metadata is stripped.
-    frame = ImageOps.exif_transpose(frame)
+    if frame.getexif().get(ORIENTATION, 1) != 1:
+        frame = ImageOps.exif_transpose(frame)
     info = frame.info
     frame = resize(frame, options)
     frame = normalize_mode(frame, target, options.get("background", "#ffffff"))
@@ -116,7 +121,8 @@ def normalize_mode(frame: Image.Image, target: str, background: str) -> Image.Im
         flat.paste(rgba, mask=rgba.getchannel("A"))
         return flat
     if target in NO_ALPHA or (target in ("avif", "heic") and frame.mode not in ("RGB", "RGBA")):
-        return frame.convert("RGBA" if has_alpha and target not in NO_ALPHA else "RGB")
+        mode = "RGBA" if has_alpha and target not in NO_ALPHA else "RGB"
+        return frame if frame.mode == mode else frame.convert(mode)
     if frame.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
         return frame.convert("RGBA" if has_alpha else "RGB")
     return frame
