@@ -124,6 +124,8 @@ class Zygote:
             await process.stdin.drain()
             try:
                 pid = await asyncio.wait_for(asyncio.shield(job.pid), FORK_TIMEOUT)
+            except asyncio.TimeoutError:  # (if its pid comes later, the child is killed on arrival)
+                raise ConversionFailed("the worker process did not start") from None
             except BaseException:
                 if job.pid.done() and job.pid.exception() is None:
                     sandbox.kill_group(job.pid.result())
