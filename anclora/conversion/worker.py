@@ -1,13 +1,13 @@
 """Pure-Python conversion work in a sandboxed child process, and the line protocol both sides speak.
 
-Parsers such as Pillow, openpyxl or pyarrow run in the server's own interpreter only at their peril: a
+Parsers such as Pillow, openpyxl, pyarrow or pypdf run in the server's own interpreter only at their peril: a
 decompression bomb would take the server with it. So a plugin runs `python <plugins>/_<kind>_worker.py SRC DST
 SOURCE TARGET OPTIONS` through the sandbox with a memory cap (RLIMIT_AS), a CPU limit and a timeout. The child
 writes JSON lines on stdout: `{"progress": n}` while it works and, when it refuses the input,
-`{"error": "<code>", "message": "..."}` before exiting with status 2. Anything else that kills it (the memory or
-CPU limit, a crash) is one failed conversion, never a failed server. In a server the child is forked from a warm
-worker that has already imported the script (`anclora.conversion.zygote`), with the same sandbox; elsewhere (the
-command line) it is spawned afresh.
+`{"error": "<code>", "message": "...", "details": {...}}` (details optional) before exiting with status 2.
+Anything else that kills it (the memory or CPU limit, a crash) is one failed conversion, never a failed server.
+In a server the child is forked from a warm worker that has already imported the script
+(`anclora.conversion.zygote`), with the same sandbox; elsewhere (the command line) it is spawned afresh.
 
 Plugins and their worker scripts import it as `anclora.conversion.worker`; third-party plugins may use it too.
 """
@@ -90,7 +90,8 @@ async def run_worker(script: Path, src: Path, dst: Path, source: str, options: d
         if isinstance(message, dict) and "progress" in message:
             relay(float(message["progress"]))
         elif isinstance(message, dict) and "error" in message:
-            refusal.update(code=str(message["error"]), message=str(message.get("message", "")))
+            refusal.update(code=str(message["error"]), message=str(message.get("message", "")),
+                           details=message.get("details"))
 
     args = [str(src), str(dst), source, ctx.target_format, json.dumps(options)]
     limits = sandbox.Limits(cpu_seconds=cpu_seconds, memory_bytes=memory_bytes, open_files=64)
@@ -107,7 +108,7 @@ async def run_worker(script: Path, src: Path, dst: Path, source: str, options: d
         return
     if refusal:
         error = UnsupportedMediaType if refusal["code"] == "unsupported_media_type" else ConversionFailed
-        raise error(refusal["message"] or None)
+        raise error(refusal["message"] or None, details=refusal["details"])
     log.info("%s exited with %s: %s", script.name, result.returncode, result.stderr[-2000:].decode(errors="replace"))
     raise ConversionFailed(f"the {source} file could not be converted: it needs more memory or time "
                            "than allowed, or it is damaged")
@@ -116,13 +117,14 @@ async def run_worker(script: Path, src: Path, dst: Path, source: str, options: d
 # -- the child side ---------------------------------------------------------------------------------------------
 
 class Refused(Exception):
-    """Raised by worker code for input it will not convert; the message is shown to the user."""
+    """Raised by worker code for input it will not convert; the message (and details) are shown to the user."""
 
     code = "conversion_failed"
 
-    def __init__(self, message: str, code: str | None = None):
+    def __init__(self, message: str, code: str | None = None, details: dict[str, Any] | None = None):
         super().__init__(message)
         self.code = code or self.code
+        self.details = details
 
 
 JOB: str | None = None  # set in a warm worker's child: its lines are tagged with the job they belong to
@@ -150,7 +152,7 @@ def run_convert(convert: Callable[[Path, Path, str, str, dict[str, Any]], None],
     try:
         convert(Path(src), Path(dst), source, target, json.loads(options))
     except Refused as error:
-        _refuse(error.code, str(error))
+        _refuse(error.code, str(error), error.details)
     except MemoryError:
         _refuse("conversion_failed", f"the {source} file needs more memory than allowed")
     except RecursionError:
@@ -161,7 +163,7 @@ def run_convert(convert: Callable[[Path, Path, str, str, dict[str, Any]], None],
     progress(100)
 
 
-def _refuse(code: str, message: str) -> None:
-    emit(error=code, message=message)
+def _refuse(code: str, message: str, details: dict[str, Any] | None = None) -> None:
+    emit(error=code, message=message, **({"details": details} if details else {}))
     sys.stdout.flush()
     sys.exit(REFUSED)
