@@ -97,6 +97,7 @@ class MediaConverter(Converter):
             raise UnsupportedMediaType(f"a {found} file is not accepted as {'/'.join(self.sources)}")
         demuxer = DEMUXERS[found]
         probe = await self.probe(src, found, demuxer, ctx)
+        self.check_duration(probe, options)
         await ctx.progress(5)
         expected = self.expected_seconds(probe, options)
         argv = self.command(src, dst, demuxer, ctx.target_format, probe, options)
@@ -130,6 +131,18 @@ class MediaConverter(Converter):
                 raise ConversionFailed(f"the video is {stream['width']}x{stream['height']}: too large")
         if not any(stream.get("codec_type") in ("audio", "video") for stream in streams):
             raise ConversionFailed(f"the {found} file has no audio or video")
+
+    def check_duration(self, probe: dict[str, Any], options: dict[str, Any]) -> None:
+        """A longer input than the cap is refused unless the caller chose a part (`duration`): no silently cut
+        output. (`-t` still caps what is read, whatever the file claims.)"""
+        try:
+            length = float(probe["format"]["duration"]) - options.get("start", 0)
+        except (KeyError, TypeError, ValueError):
+            return
+        if length > self.max_duration and "duration" not in options:
+            raise ConversionFailed(
+                f"the input lasts {_hours(length)}; at most {_hours(self.max_duration)} are converted: set the "
+                "`duration` option (and `start`) to convert a part", details={"limit": "max_duration"})
 
     def expected_seconds(self, probe: dict[str, Any], options: dict[str, Any]) -> float | None:
         """How many seconds of input the conversion will read (for progress), if the probe knows."""
@@ -245,3 +258,7 @@ class AudioConverter(MediaConverter):
 @hookimpl
 def anclora_register_converters():
     return [VideoConverter(), AudioConverter()]
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds:.0f} s"

@@ -98,15 +98,18 @@ def ten_hours(tmp_path_factory) -> Path:
     return path
 
 
-async def test_a_ten_hour_input_is_cut_at_the_duration_cap(convert_file, ten_hours):
-    out = await convert_file(VIDEO, ten_hours, "mp4")
-    assert duration(out) == pytest.approx(VIDEO.max_duration, abs=15)
+async def test_an_input_longer_than_the_cap_is_refused_unless_a_part_is_chosen(convert_file, ten_hours):
     assert VIDEO.max_duration < 36000
+    error = await refused(convert_file, VIDEO, ten_hours, "mp4")
+    assert "lasts 10.0 h" in error.message and "`duration`" in error.message
+    out = await convert_file(VIDEO, ten_hours, "mp4", {"start": 7200, "duration": 120})
+    assert duration(out) == pytest.approx(120, abs=15)
 
 
-async def test_the_duration_cap_is_per_converter(convert_file, ten_hours):
+async def test_the_duration_cap_is_per_converter_and_bounds_a_chosen_part(convert_file, ten_hours):
     short = type(VIDEO)(max_duration=60)
-    out = await convert_file(short, ten_hours, "mp4")
+    assert "at most 60 s" in (await refused(convert_file, short, ten_hours, "mp4")).message
+    out = await convert_file(short, ten_hours, "mp4", {"duration": 600})
     assert duration(out) <= 70
 
 
