@@ -102,13 +102,6 @@ def word_of(source: str) -> str | None:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def pool():
-    async with OfficePool(size=2) as pool:
-        await pool.start()
-        yield pool
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def resources(pool, tmp_path_factory):
     """What a job gets: the warm LibreOffice pool and warm Python workers."""
     warm = zygote.ZygotePool(tmp_path_factory.mktemp("warm"))

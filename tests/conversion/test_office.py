@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from anclora.conversion.office_pool import OfficePool
 from anclora.errors import ConversionFailed, UnsupportedMediaType
 from anclora.sniff import sniff
 from media_samples import bundled_converters
@@ -28,13 +27,6 @@ PAIRS = sorted((name, source, target) for name, converter in CONVERTERS.items()
                for source, target in converter.pairs())
 # Old binary formats and pptx are made from the hand-written ODF samples by LibreOffice itself.
 DERIVED = {"doc": "odt", "xls": "ods", "ppt": "odp", "pptx": "odp"}
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def pool():
-    async with OfficePool(size=2) as pool:
-        await pool.start()
-        yield pool
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
