@@ -23,6 +23,8 @@ class BackgroundHash:
         self._pending: collections.deque[concurrent.futures.Future] = collections.deque()
 
     def update(self, chunk: bytes) -> None:
+        if not isinstance(chunk, bytes):
+            chunk = bytes(chunk)  # hashed later: a buffer its owner may reuse is copied now
         if self._thread is None:
             if len(chunk) < THREAD_FROM:
                 self._digest.update(chunk)
