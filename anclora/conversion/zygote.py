@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import selectors
+import shutil
 import signal
 import sys
 import time
@@ -37,6 +38,7 @@ log = logging.getLogger("anclora.sandbox")
 
 SERVICE = "warm_workers"  # the ZygotePool's name in ctx.services
 STDERR_FILE = ".worker-stderr"  # in the job's folder: the child's stderr, read back when it fails
+ZYGOTE_LOG = "zygote.log"  # in the zygote's folder: its own stderr (an import error of the script, say)
 FORK_TIMEOUT = 10.0  # seconds for the zygote to report a fork (it does nothing else)
 LINE_LIMIT = 1024 * 1024
 
@@ -66,12 +68,13 @@ class Zygote:
         async with self._starting:
             if self._reader is None or self._reader.done():
                 self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-                self.process = await asyncio.create_subprocess_exec(
-                    *sandbox.network_isolation(), sys.executable, "-P", "-B", "-E", "-s", "-m", __name__,
-                    str(self.script),
-                    cwd=self.folder, env=sandbox.clean_env(self.folder), start_new_session=True,
-                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.DEVNULL, limit=LINE_LIMIT)
+                with open(self.folder / ZYGOTE_LOG, "wb") as errors:
+                    self.process = await asyncio.create_subprocess_exec(
+                        *sandbox.network_isolation(), sys.executable, "-P", "-B", "-E", "-s", "-m", __name__,
+                        str(self.script),
+                        cwd=self.folder, env=sandbox.clean_env(self.folder), start_new_session=True,
+                        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=errors,
+                        limit=LINE_LIMIT)
                 self._reader = asyncio.create_task(self._read(self.process), name=f"zygote {self.script.name}")
                 log.info("warm worker for %s started (pid %s)", self.script.name, self.process.pid)
             return self.process
@@ -84,7 +87,11 @@ class Zygote:
         lines.cancel()
         await asyncio.gather(lines, return_exceptions=True)
         if not self._closing:
-            log.warning("warm worker for %s exited (%s)", self.script.name, process.returncode)
+            try:
+                said = (self.folder / ZYGOTE_LOG).read_bytes()[-2000:].decode(errors="replace").strip()
+            except OSError:
+                said = ""
+            log.warning("warm worker for %s exited%s", self.script.name, f": {said}" if said else "")
         for job in self.jobs.values():
             for future in (job.pid, job.exit):
                 if not future.done():
@@ -173,6 +180,7 @@ class Zygote:
             except asyncio.TimeoutError:
                 sandbox.kill_group(self.process.pid)
         await asyncio.gather(self._reader, return_exceptions=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 async def _exit_of(pid: int) -> None:

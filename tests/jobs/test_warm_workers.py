@@ -71,3 +71,11 @@ async def test_cancel_kills_the_warm_child_and_what_it_started(api, client, tmp_
     assert response.status_code == 200 and response.json()["status"] == "canceled"
     assert await all_dead([child, sleeper])
     assert alive(warm)
+
+
+async def test_a_worker_script_that_cannot_load_fails_its_jobs_and_says_why(api, caplog):
+    for _ in range(2):  # and again: each job tries a new warm process
+        job = await api.convert("doc.xml", b"<?xml version='1.0'?><a/>", "txt")
+        done = await api.wait(job["id"], "failed", timeout=20)
+        assert done["error"]["code"] == "conversion_failed"
+    assert "the broken worker's library is missing" in caplog.text

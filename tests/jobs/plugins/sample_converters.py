@@ -98,6 +98,16 @@ class ProbeHtml(Converter):
                                 memory_bytes=512 * 2**20, cpu_seconds=10, timeout=self.limits["timeout"])
 
 
+class BrokenWorkerXml(Converter):
+    name = "broken_worker_xml"
+    sources = ("xml",)
+    targets = ("txt",)
+
+    async def convert(self, src, dst, options, ctx):
+        await worker.run_worker(Path(__file__).with_name("_broken_worker.py"), src, dst, "xml", options, ctx,
+                                memory_bytes=512 * 2**20, cpu_seconds=10, timeout=10)
+
+
 class MissingEngine(Converter):
     name = "missing_engine"
     sources = ("txt",)
@@ -109,7 +119,7 @@ class MissingEngine(Converter):
 
 @hookimpl
 def anclora_register_converters():
-    return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), ProbeHtml(), MissingEngine()]
+    return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), ProbeHtml(), BrokenWorkerXml(), MissingEngine()]
 
 
 def _record(hook):
