@@ -96,56 +96,68 @@ def anclora_file_retention(ctx: "AppContext", identity: "Identity") -> int | Non
 
 
 @hookspec
-def anclora_conversion_queued(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
+def anclora_conversion_queued(ctx: "AppContext", conversion: dict[str, Any],
+                              owner: "Identity") -> Awaitable[None] | None:
     """A conversion was accepted and queued.
 
     `ctx` is the application context; `conversion` is the conversion's public JSON (as `GET /api/conversions/{id}`).
-    Called once per conversion, after its row is committed. May return an awaitable.
+    `owner` is whose conversion it is (an Identity: `user_id`, or the anonymous session). Called once per
+    conversion, after its row is committed. May return an awaitable.
     """
 
 
 @hookspec
-def anclora_conversion_started(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
+def anclora_conversion_started(ctx: "AppContext", conversion: dict[str, Any],
+                               owner: "Identity") -> Awaitable[None] | None:
     """A conversion attempt started running on a worker.
 
-    `ctx` is the application context; `conversion` is the public JSON with `status` "running". Called once per
-    attempt (a conversion re-queued after a lost worker starts again). May return an awaitable.
+    `ctx` is the application context; `conversion` is the public JSON with `status` "running". `owner` is whose
+    conversion it is (an Identity: `user_id`, or the anonymous session). Called once per attempt (a conversion re-
+    queued after a lost worker starts again). May return an awaitable.
     """
 
 
 @hookspec
-def anclora_conversion_progress(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
+def anclora_conversion_progress(ctx: "AppContext", conversion: dict[str, Any],
+                                owner: "Identity") -> Awaitable[None] | None:
     """A running conversion reported progress.
 
-    `ctx` is the application context; `conversion` is the public JSON with `progress` (0-100). Called at most a
-    few times a second per conversion; keep implementations cheap. May return an awaitable.
+    `ctx` is the application context; `conversion` is the public JSON with `progress` (0-100). `owner` is whose
+    conversion it is (an Identity: `user_id`, or the anonymous session). Called at most a few times a second per
+    conversion; keep implementations cheap. May return an awaitable.
     """
 
 
 @hookspec
-def anclora_conversion_finished(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
+def anclora_conversion_finished(ctx: "AppContext", conversion: dict[str, Any],
+                                owner: "Identity") -> Awaitable[None] | None:
     """A conversion succeeded.
 
-    `ctx` is the application context; `conversion` is the public JSON with `result_file_id` set. Called exactly
-    once per conversion, after the row says succeeded. May return an awaitable.
+    `ctx` is the application context; `conversion` is the public JSON with `result_file_id` set. `owner` is whose
+    conversion it is (an Identity: `user_id`, or the anonymous session). Called exactly once per conversion, after
+    the row says succeeded. May return an awaitable.
     """
 
 
 @hookspec
-def anclora_conversion_failed(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
+def anclora_conversion_failed(ctx: "AppContext", conversion: dict[str, Any],
+                              owner: "Identity") -> Awaitable[None] | None:
     """A conversion failed for good.
 
-    `ctx` is the application context; `conversion` is the public JSON, whose `error` says why. Called exactly
-    once per conversion. A plugin that charged for it should give the credits back here. May return an awaitable.
+    `ctx` is the application context; `conversion` is the public JSON, whose `error` says why. `owner` is whose
+    conversion it is (an Identity: `user_id`, or the anonymous session). Called exactly once per conversion. A
+    plugin that charged for it should give the credits back here. May return an awaitable.
     """
 
 
 @hookspec
-def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any]) -> Awaitable[None] | None:
+def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any],
+                                owner: "Identity") -> Awaitable[None] | None:
     """A conversion was canceled by its owner.
 
-    `ctx` is the application context; `conversion` is the public JSON with `status` "canceled". Called exactly
-    once per conversion. A plugin that charged for it should give the credits back here. May return an awaitable.
+    `ctx` is the application context; `conversion` is the public JSON with `status` "canceled". `owner` is whose
+    conversion it is (an Identity: `user_id`, or the anonymous session). Called exactly once per conversion. A
+    plugin that charged for it should give the credits back here. May return an awaitable.
     """
 
 

@@ -41,23 +41,23 @@ def anclora_authorize_conversion(ctx: "AppContext", identity: "Identity", conver
 
 
 @hookimpl
-def anclora_conversion_queued(ctx: "AppContext", conversion: dict[str, Any]):
-    return deferred(limits.hold_slot, ctx, conversion)
+def anclora_conversion_queued(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity"):
+    return deferred(limits.hold_slot, ctx, conversion, owner)
 
 
 @hookimpl
-def anclora_conversion_finished(ctx: "AppContext", conversion: dict[str, Any]):
-    return deferred(limits.free_slot, ctx, conversion)
+def anclora_conversion_finished(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity"):
+    return deferred(limits.free_slot, ctx, conversion, owner)
 
 
 @hookimpl
-def anclora_conversion_failed(ctx: "AppContext", conversion: dict[str, Any]):
-    return deferred(limits.free_slot, ctx, conversion)
+def anclora_conversion_failed(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity"):
+    return deferred(limits.free_slot, ctx, conversion, owner)
 
 
 @hookimpl
-def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any]):
-    return deferred(limits.free_slot, ctx, conversion)
+def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity"):
+    return deferred(limits.free_slot, ctx, conversion, owner)
 
 
 async def _me(ctx: "AppContext", identity: "Identity") -> dict[str, Any]:

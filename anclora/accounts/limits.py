@@ -6,10 +6,7 @@ import datetime as dt
 import time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from .. import files
-from ..db.models import Conversion
 from ..errors import QuotaExceeded, RateLimited
 from .counters import counters
 
@@ -115,24 +112,14 @@ async def _count_today(ctx: "AppContext", identity: "Identity", limit: int, dry_
                                 details={"limit": "conversions_per_day"})
 
 
-async def _owner_key(ctx: "AppContext", conversion_id: str) -> str | None:
-    async with ctx.sessionmaker() as session:
-        return (await session.execute(
-            select(Conversion.owner_key).where(Conversion.id == conversion_id))).scalar_one_or_none()
-
-
-async def hold_slot(ctx: "AppContext", conversion: dict[str, Any]) -> None:
+async def hold_slot(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity") -> None:
     """A queued conversion keeps its slot for as long as it may take."""
-    owner = await _owner_key(ctx, conversion["id"])
-    if owner:
-        longest = ctx.settings.job_timeout * ctx.settings.job_attempts + PENDING_SLOT_SECONDS
-        await counters(ctx).reserve(f"jobs:{owner}", conversion["id"], 1 << 30, longest)
+    longest = ctx.settings.job_timeout * ctx.settings.job_attempts + PENDING_SLOT_SECONDS
+    await counters(ctx).reserve(f"jobs:{owner.owner_key}", conversion["id"], 1 << 30, longest)
 
 
-async def free_slot(ctx: "AppContext", conversion: dict[str, Any]) -> None:
-    owner = await _owner_key(ctx, conversion["id"])
-    if owner:
-        await counters(ctx).release(f"jobs:{owner}", conversion["id"])
+async def free_slot(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity") -> None:
+    await counters(ctx).release(f"jobs:{owner.owner_key}", conversion["id"])
 
 
 async def usage(ctx: "AppContext", identity: "Identity") -> dict[str, int]:

@@ -18,10 +18,11 @@ from anclora import hookimpl
 from ..accounts.deferred import deferred
 from ..billing import ledger
 from ..db.base import iso, utcnow
-from ..db.models import Conversion, Purchase, User, UserReward
+from ..db.models import Purchase, User, UserReward
 
 if TYPE_CHECKING:
     from ..context import AppContext
+    from ..identity import Identity
 
 POINTS_PER_CONVERSION = 10
 MILESTONES = {1: ("first_conversion", 5), 10: ("conversions_10", 10), 100: ("conversions_100", 50),
@@ -98,14 +99,12 @@ async def _purchases(session, user: User) -> None:
                              f"{user.id}:purchase_bonus:{purchase.id}")
 
 
-async def conversion_succeeded(ctx: "AppContext", conversion: dict[str, Any]) -> None:
+async def conversion_succeeded(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity") -> None:
+    if owner.user_id is None:
+        return  # anonymous conversions earn nothing
     async with ctx.sessionmaker() as session:
-        owner = (await session.execute(
-            select(Conversion.user_id).where(Conversion.id == conversion["id"]))).scalar_one_or_none()
-        if owner is None:
-            return
-        await ledger.lock_user(session, owner)
-        user = await session.get(User, owner, populate_existing=True)
+        await ledger.lock_user(session, owner.user_id)
+        user = await session.get(User, owner.user_id, populate_existing=True)
         if not user.is_verified or not await grant(session, user.id, "conversion", conversion["id"],
                                                    points=POINTS_PER_CONVERSION):
             await session.rollback()
@@ -142,8 +141,8 @@ async def summary(ctx: "AppContext", user_id: str) -> dict[str, Any]:
 
 
 @hookimpl
-def anclora_conversion_finished(ctx: "AppContext", conversion: dict[str, Any]):
-    return deferred(conversion_succeeded, ctx, conversion)
+def anclora_conversion_finished(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity"):
+    return deferred(conversion_succeeded, ctx, conversion, owner)
 
 
 @hookimpl

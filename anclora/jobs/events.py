@@ -59,7 +59,8 @@ async def publish(ctx, row: Conversion, event: str) -> None:
     never allowed to change the conversion's outcome."""
     notifier_for(ctx).notify(row.id, row)
     try:
-        await ctx.call_hook(f"anclora_conversion_{event}", ctx=ctx, conversion=as_json(row))
+        await ctx.call_hook(f"anclora_conversion_{event}", ctx=ctx, conversion=as_json(row),
+                            owner=store.identity_of(row))
     except Exception:
         log.exception("a plugin failed in anclora_conversion_%s for conversion %s", event, row.id)
 

@@ -190,7 +190,7 @@ class LedgerMachine(RuleBasedStateMachine):
             await session.commit()
         for _ in range(2 if repeat_hook else 1):
             if outcome == "succeeded":
-                await rewards.conversion_succeeded(ctx, {**conversion, "status": outcome})
+                await rewards.conversion_succeeded(ctx, {**conversion, "status": outcome}, self.identity)
             else:
                 await charges.refund(ctx, {**conversion, "status": outcome})
 

@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import update
 
 from anclora.db.models import User
+from anclora.identity import Identity
 from billing.billing_helpers import credits, start, wait
 
 TEXT = b"some text to convert\n"
@@ -49,10 +50,11 @@ async def test_unverified_accounts_earn_nothing(client, account):
 
 
 async def test_each_conversion_counts_once(client, account, anclora_ctx):
-    headers, _ = await account()
+    headers, user = await account()
     response = await start(client, "a.txt", TEXT, "md", headers)
     done = await wait(client, response.json()["id"], "succeeded", headers=headers)
-    await anclora_ctx.call_hook("anclora_conversion_finished", ctx=anclora_ctx, conversion=done)
+    await anclora_ctx.call_hook("anclora_conversion_finished", ctx=anclora_ctx, conversion=done,
+                                owner=Identity(address="", user_id=user["id"]))
     assert (await rewards(client, headers))["points"] == 10
 
 
