@@ -6,10 +6,11 @@ Documents (docx -> pdf), each contender one document at a time, after one warm-u
   - Anclora: `POST /api/convert?to=pdf` on a running server (its warm LibreOffice pool, plugins/office.py);
   - soffice: a new `soffice --headless --convert-to pdf` process per document (a reused profile);
   - unoserver: one `unoserver` (run by LibreOffice's own Python) and its XML-RPC client.
-Images (png -> jpeg), at each of `--image-sizes` (a screen-sized picture and a 12-megapixel photo by default):
-`POST /api/convert?to=jpeg` against direct `PIL.Image.open(...).convert("RGB").save(..., quality=85)` calls in
-this process (the same output as Anclora's default). Every output is checked (PDF or JPEG magic). Prints
-per-item medians, totals, the ratios to Anclora and, for images, the API's overhead over Pillow's time.
+Images (png -> jpeg), at each of `--image-sizes` (a screen-sized picture and a 12-megapixel photo by default),
+taking turns image by image: `POST /api/convert?to=jpeg` against direct
+`PIL.Image.open(...).convert("RGB").save(..., quality=85)` calls in this process (the same output as Anclora's
+default). Every output is checked (PDF or JPEG magic). Prints per-item medians, totals, the ratios to Anclora and,
+for images, the API's overhead over Pillow's time.
 """
 
 from __future__ import annotations
@@ -98,6 +99,24 @@ def timed(items: list[Path], convert: Callable[[Path, Path], None], out_dir: Pat
         convert(item, target)
         seconds.append(time.perf_counter() - started)
         check(target, magic)
+    return seconds
+
+
+def timed_alternately(items: list[Path], contenders: dict[str, Callable[[Path, Path], None]], out_dir: Path,
+                      suffix: str, magic: bytes) -> dict[str, list[float]]:
+    """Like `timed` for several contenders, taking turns item by item, so that a change in the machine's load
+    during the run weighs on each of them alike."""
+    for name, convert in contenders.items():
+        (out_dir / name).mkdir(parents=True, exist_ok=True)
+        convert(items[0], out_dir / name / f"warmup.{suffix}")
+    seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    for item in items:
+        for name, convert in contenders.items():
+            target = out_dir / name / f"{item.stem}.{suffix}"
+            started = time.perf_counter()
+            convert(item, target)
+            seconds[name].append(time.perf_counter() - started)
+            check(target, magic)
     return seconds
 
 
@@ -220,9 +239,9 @@ def main() -> int:
         with httpx.Client(base_url=server.url, timeout=300) as http:
             doc_results = {"Anclora API (warm pool)": timed(docs, api_converter(http, "pdf"), work / "api", "pdf",
                                                             b"%PDF-")}
-            image_results = {size: {"Anclora API": timed(paths, api_converter(http, "jpeg"), work / "api-img",
-                                                         "jpg", b"\xff\xd8\xff")}
-                             for size, paths in images.items()}
+            image_results = {size: timed_alternately(
+                paths, {"Anclora API": api_converter(http, "jpeg"), "Pillow direct": pillow_converter},
+                work / f"img-{size[0]}x{size[1]}", "jpg", b"\xff\xd8\xff") for size, paths in images.items()}
         server.stop()
         server = None
         doc_results["soffice per document"] = timed(docs, soffice_converter(work / "soprofile"), work / "soffice",
@@ -232,9 +251,6 @@ def main() -> int:
         (work / "uno").mkdir()
         wait_for(uno, docs[0], work / "uno" / "first.pdf")
         doc_results["unoserver"] = timed(docs, uno, work / "uno", "pdf", b"%PDF-")
-        for size, paths in images.items():
-            image_results[size]["Pillow direct"] = timed(paths, pillow_converter, work / "pillow", "jpg",
-                                                         b"\xff\xd8\xff")
     finally:
         if server is not None:
             server.stop()
