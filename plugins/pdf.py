@@ -45,9 +45,12 @@ def caps() -> dict[str, int]:
 
 
 async def pypdf(src: Path, dst: Path, ctx: ConversionContext, operation: str, **options: Any) -> None:
-    """One operation of `_pdf_worker.py` (pypdf) in the sandbox, with this plugin's caps."""
+    """One operation of `_pdf_worker.py` (pypdf) in the sandbox, with this plugin's caps. The check before
+    rendering counts for the first 5% of the conversion's progress; the page operations for all of it."""
+    span = (0, 5) if operation == "check" else (5, 100)
     await worker.run_worker(WORKER, src, dst, "pdf", {"operation": operation, "limits": caps(), **options}, ctx,
-                            memory_bytes=PYPDF_MEMORY, cpu_seconds=int(ctx.timeout) + 1, timeout=ctx.timeout)
+                            memory_bytes=PYPDF_MEMORY, cpu_seconds=int(ctx.timeout) + 1, timeout=ctx.timeout,
+                            progress_span=span)
 
 
 async def poppler(argv: list[str], ctx: ConversionContext) -> None:

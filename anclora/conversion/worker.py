@@ -74,12 +74,15 @@ def probe(code: str, timeout: float = 60) -> str:
 
 
 async def run_worker(script: Path, src: Path, dst: Path, source: str, options: dict[str, Any], ctx, *,
-                     memory_bytes: int, cpu_seconds: int, timeout: float) -> None:
-    """Run one worker script on `src` → `dst`; raise the error it reported, or ConversionFailed if it died."""
+                     memory_bytes: int, cpu_seconds: int, timeout: float,
+                     progress_span: tuple[float, float] = (5, 100)) -> None:
+    """Run one worker script on `src` → `dst`; raise the error it reported, or ConversionFailed if it died.
+    The worker's 0-100 progress is reported as `progress_span` of the conversion's."""
     from anclora.conversion import sandbox, zygote
     from anclora.errors import ConversionFailed, UnsupportedMediaType
 
-    relay = ProgressRelay(ctx, scale=lambda value: 5 + value * 0.95)
+    low, high = progress_span
+    relay = ProgressRelay(ctx, scale=lambda value: low + value * (high - low) / 100)
     refusal: dict[str, str] = {}
 
     def on_line(line: bytes) -> None:

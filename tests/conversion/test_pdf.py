@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
+from anclora import ConversionContext
 from anclora.errors import ConversionFailed
 from anclora.sniff import sniff
 from media_samples import bundled_converters
@@ -171,3 +172,16 @@ def test_missing_poppler_is_reported_with_the_install_hint(monkeypatch):
     availability = CONVERTERS["pdf_to_image"].availability()
     assert not availability.available
     assert "pdftoppm" in availability.reason and "poppler-utils" in availability.install
+
+
+async def test_progress_follows_the_pages_rendered(three_pages, tmp_path):
+    seen: list[int] = []
+    workdir = tmp_path / "job"
+    workdir.mkdir()
+    src = workdir / "input.pdf"
+    src.write_bytes(three_pages.read_bytes())
+    ctx = ConversionContext(workdir, "pdf", "zip", report=seen.append)
+    await CONVERTERS["pdf_to_images"].convert(src, workdir / "output.zip", {}, ctx)
+    assert seen == sorted(seen) and seen[-1] == 100
+    assert seen.count(100) == 1, f"100% before the last page was rendered: {seen}"
+    assert len([value for value in seen if 5 < value < 100]) >= 2  # one step per page
