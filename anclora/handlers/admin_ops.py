@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import aclosing
 
 from tornado.iostream import StreamClosedError
@@ -66,15 +65,12 @@ class RunEventsHandler(AdminHandler):
     async def get(self, run_id: str) -> None:
         """Server-Sent Events (`event: ansible`) of the run from its start, then `event: end` with its status."""
         service = ops_service(self.ctx)
-        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.set_header("X-Accel-Buffering", "no")  # nginx must pass events through at once
+        self.start_event_stream()
         try:
             async with aclosing(service.events(run_id)) as events:
                 async for event in events:
-                    self.write(f"event: ansible\ndata: {json.dumps(event, separators=(',', ':'))}\n\n")
-                    await self.flush()
-            run = await service.wait(run_id)
-            self.write(f"event: end\ndata: {json.dumps(run, separators=(',', ':'))}\n\n")
+                    await self.send_event("ansible", event)
+            await self.send_event("end", await service.wait(run_id))
         except StreamClosedError:
             return
         self.finish()

@@ -116,6 +116,17 @@ class APIHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
 
+    def start_event_stream(self) -> None:
+        """Answer with Server-Sent Events (`send_event`); nginx must pass them through as they come."""
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("X-Accel-Buffering", "no")
+
+    async def send_event(self, event: str, data: Any) -> None:
+        """One Server-Sent Event with `data` as JSON, sent at once; `event=None` sends a keep-alive comment."""
+        self.write(f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n" if event
+                   else ": keep-alive\n\n")
+        await self.flush()
+
     # --- errors -----------------------------------------------------------------------------------------------
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:

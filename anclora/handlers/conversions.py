@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import aclosing
 
 from tornado.iostream import StreamClosedError
@@ -79,18 +78,16 @@ class ConversionEventsHandler(APIHandler):
     async def get(self, conversion_id: str) -> None:
         """Server-Sent Events (`event: status`) of status and progress changes until the conversion ends."""
         await store.get_owned(self.ctx, self.identity, conversion_id)
-        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.set_header("X-Accel-Buffering", "no")  # nginx must pass events through at once
+        self.start_event_stream()
         last = None
         try:
             async with aclosing(events.follow(self.ctx, conversion_id, poll=KEEPALIVE_SECONDS)) as rows:
                 async for row in rows:
-                    data = json.dumps(store.as_json(row), separators=(",", ":")) if row is not None else None
-                    if data is None:
+                    if row is None:
                         break
-                    self.write(f"event: status\ndata: {data}\n\n" if data != last else ": keep-alive\n\n")
+                    data = store.as_json(row)
+                    await self.send_event("status" if data != last else None, data)
                     last = data
-                    await self.flush()
         except StreamClosedError:
             return
         self.finish()
