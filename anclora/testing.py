@@ -146,15 +146,16 @@ async def client(anclora_server) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def convert_file(tmp_path):
-    """`await convert_file(converter, src_path, "pdf", options)` -> the output path, run as the server would."""
+    """`await convert_file(converter, src_path, "pdf", options)` -> the output path, run as the server would
+    (`report` receives the progress the converter reports)."""
     async def run(converter: Converter, src: Path, target: str, options: dict | None = None,
-                  resources: dict | None = None) -> Path:
+                  resources: dict | None = None, report=None) -> Path:
         workdir = tmp_path / f"job-{uuid.uuid4().hex[:8]}"
         workdir.mkdir()
         source = workdir / f"input.{src.suffix.lstrip('.') or 'bin'}"
         shutil.copy(src, source)
         dst = workdir / f"output.{target}"
-        ctx = ConversionContext(workdir, source.suffix.lstrip("."), target, resources=resources)
+        ctx = ConversionContext(workdir, source.suffix.lstrip("."), target, resources=resources, report=report)
         await converter.convert(source, dst, options or {}, ctx)
         return dst
     return run

@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from anclora import ConversionContext
 from anclora.errors import ConversionFailed
 from anclora.sniff import sniff
 from media_samples import bundled_converters
@@ -174,14 +173,9 @@ def test_missing_poppler_is_reported_with_the_install_hint(monkeypatch):
     assert "pdftoppm" in availability.reason and "poppler-utils" in availability.install
 
 
-async def test_progress_follows_the_pages_rendered(three_pages, tmp_path):
+async def test_progress_follows_the_pages_rendered(convert_file, three_pages):
     seen: list[int] = []
-    workdir = tmp_path / "job"
-    workdir.mkdir()
-    src = workdir / "input.pdf"
-    src.write_bytes(three_pages.read_bytes())
-    ctx = ConversionContext(workdir, "pdf", "zip", report=seen.append)
-    await CONVERTERS["pdf_to_images"].convert(src, workdir / "output.zip", {}, ctx)
+    await convert_file(CONVERTERS["pdf_to_images"], three_pages, "zip", report=seen.append)
     assert seen == sorted(seen) and seen[-1] == 100
     assert seen.count(100) == 1, f"100% before the last page was rendered: {seen}"
     assert len([value for value in seen if 5 < value < 100]) >= 2  # one step per page

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -67,12 +65,3 @@ def processes_with(marker: str) -> list[str]:
     """Live processes whose command line holds the marker (zombies have none)."""
     found = subprocess.run(["pgrep", "-a", "-f", marker], capture_output=True, text=True).stdout.splitlines()
     return [line for line in found if "pgrep" not in line]
-
-
-async def wait_for(condition, seconds: float = 60.0):
-    """Poll a condition until it holds; fail after the deadline."""
-    deadline = time.monotonic() + seconds
-    while not (value := condition()):
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
-    return value

@@ -10,7 +10,8 @@ import pytest
 
 from anclora.accounts import tokens
 from anclora.accounts.service import create_admin
-from ops_project import make_project, new_marker, processes_with, wait_for
+from ops_project import make_project, new_marker, processes_with
+from rawhttp import eventually
 
 PASSWORD = "correct horse battery staple"
 
@@ -93,7 +94,7 @@ async def test_concurrent_runs_conflict_and_delete_cancels(client, admin):
     run_id = first.json()["id"]
     events = [kind async for kind in _kinds_until_task(client, run_id, admin)]
     assert "playbook_on_task_start" in events
-    await wait_for(lambda: processes_with(marker))
+    await eventually(lambda: processes_with(marker), timeout=60)
     assert (await client.delete(f"/api/admin/ops/runs/{run_id}", headers=admin)).status_code == 202
     ended = await sse(client, f"/api/admin/ops/runs/{run_id}/events", admin)
     assert ended[-1][1]["status"] == "canceled"

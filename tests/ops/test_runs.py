@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from anclora.db.models.ops_run import OpsRun
 from anclora.errors import Conflict, ValidationFailed
 from anclora.ops.service import OpsService
-from ops_project import make_project, new_marker, processes_with, wait_for
+from ops_project import make_project, new_marker, processes_with
+from rawhttp import eventually
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ async def test_hung_playbook_times_out_and_leaves_no_process(ops):
     marker = new_marker()
     started = time.monotonic()
     run = await ops.start("hang", {"marker": marker})
-    await wait_for(lambda: processes_with(marker))
+    await eventually(lambda: processes_with(marker), timeout=60)
     [work_dir] = run_dir_of(marker)
     assert work_dir.stat().st_mode & 0o777 == 0o700  # private while it runs
     assert "!unsafe" in (work_dir / "admin-vars.yml").read_text()
@@ -47,7 +48,7 @@ async def test_hung_playbook_times_out_and_leaves_no_process(ops):
 async def test_second_run_is_refused_until_the_first_is_canceled(ops, tmp_path):
     marker = new_marker()
     first = await ops.start("hang", {"marker": marker})
-    await wait_for(lambda: processes_with(marker))
+    await eventually(lambda: processes_with(marker), timeout=60)
     with pytest.raises(Conflict):
         await ops.start("quick", {"word": "hello", "out": f"/tmp/anclora-quick-{marker}"})
     await ops.cancel(first["id"])
