@@ -115,10 +115,15 @@ async def get_owned(ctx: AppContext, identity: Identity, file_id: str) -> File:
 
 async def delete_owned(ctx: AppContext, identity: Identity, file_id: str) -> None:
     record = await get_owned(ctx, identity, file_id)
-    async with ctx.sessionmaker() as session:
-        await session.execute(delete(File).where(File.id == record.id))
-        await session.commit()
+    await delete_row(ctx, record.id)
     await ctx.storage.delete(record.storage_key)
+
+
+async def delete_row(ctx: AppContext, file_id: str) -> None:
+    """Remove a file's row but not its bytes (a one-shot result still being sent; cleanup reaps orphans)."""
+    async with ctx.sessionmaker() as session:
+        await session.execute(delete(File).where(File.id == file_id))
+        await session.commit()
 
 
 async def cleanup(ctx: AppContext, *, now: dt.datetime | None = None) -> dict[str, int]:

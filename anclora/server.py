@@ -44,12 +44,14 @@ def make_http_server(ctx: AppContext) -> tornado.httpserver.HTTPServer:
 
 
 async def prepare_database(ctx: AppContext, *, auto_migrate: bool) -> None:
-    if auto_migrate and await migrate.current(ctx.engine) != migrate.head():
-        await upgrade_in_child(ctx.settings.database_url)
+    head = migrate.head()
     current = await migrate.current(ctx.engine)
-    if current != migrate.head():
+    if auto_migrate and current != head:
+        await upgrade_in_child(ctx.settings.database_url)
+        current = await migrate.current(ctx.engine)
+    if current != head:
         raise StaleSchema(
-            f"the database schema is at {current or 'nothing'}, the code needs {migrate.head()}: "
+            f"the database schema is at {current or 'nothing'}, the code needs {head}: "
             "run `anclora db upgrade` (or `anclora serve --migrate`)")
 
 

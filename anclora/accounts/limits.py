@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ..identity import Identity
 
 MB = 1024 * 1024
-DAY_SECONDS = 86400
+DAY = 86400
 DEFAULT_LIMITS: dict[str, dict[str, int]] = {
     "anonymous": {"max_upload_bytes": 20 * MB, "conversions_per_day": 10, "free_conversions_per_day": 10,
                   "concurrent_jobs": 1, "uploads_per_minute": 10},
@@ -26,10 +26,9 @@ DEFAULT_LIMITS: dict[str, dict[str, int]] = {
     "level_4": {"max_upload_bytes": 300 * MB, "free_conversions_per_day": 40},
     "level_5": {"free_conversions_per_day": 80, "concurrent_jobs": 4},
     "paid": {"max_upload_bytes": 500 * MB, "conversions_per_day": 1000, "free_conversions_per_day": 20,
-             "concurrent_jobs": 4, "uploads_per_minute": 60, "retention_seconds": 7 * DAY_SECONDS},
+             "concurrent_jobs": 4, "uploads_per_minute": 60, "retention_seconds": 7 * DAY},
 }
 PENDING_SLOT_SECONDS = 60  # a slot not confirmed by a queued conversion lapses (the request was refused later)
-DAY = 86400
 
 
 def table(ctx: "AppContext") -> dict[str, dict[str, int]]:

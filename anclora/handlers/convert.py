@@ -44,7 +44,7 @@ class ConvertHandler(UploadHandler):
         finally:
             await files.delete_owned(self.ctx, self.identity, record.id)
         # keep nothing: the row goes now, the bytes once sent (so no database work is left after the answer)
-        await service.forget_file_row(self.ctx, result.id)
+        await files.delete_row(self.ctx, result.id)
         try:
             await send_file(self, result)
         finally:

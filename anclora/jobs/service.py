@@ -6,14 +6,13 @@ import asyncio
 from contextlib import aclosing
 from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from .. import files, sniff
 from ..conversion import options as conversion_options
 from ..conversion.planner import Route, planner_for, price
 from ..db.base import new_id
-from ..db.models import Conversion, File
+from ..db.models import Conversion
 from ..errors import Conflict, PayloadTooLarge, RateLimited, UnsupportedMediaType
 from ..identity import Identity
 from . import events, store
@@ -123,13 +122,6 @@ async def cancel(ctx, identity: Identity, conversion_id: str) -> dict[str, Any]:
         await executor.cancel(row.id)
     await events.publish(ctx, canceled, "canceled")
     return store.as_json(canceled)
-
-
-async def forget_file_row(ctx, file_id: str) -> None:
-    """Remove a file's row but not its bytes (a one-shot result still being sent; cleanup reaps orphans)."""
-    async with ctx.sessionmaker() as session:
-        await session.execute(delete(File).where(File.id == file_id))
-        await session.commit()
 
 
 async def wait_final(ctx, conversion_id: str, timeout: float) -> Conversion | None:
