@@ -135,22 +135,16 @@ class MediaConverter(Converter):
     def check_duration(self, probe: dict[str, Any], options: dict[str, Any]) -> None:
         """A longer input than the cap is refused unless the caller chose a part (`duration`): no silently cut
         output. (`-t` still caps what is read, whatever the file claims.)"""
-        try:
-            length = float(probe["format"]["duration"]) - options.get("start", 0)
-        except (KeyError, TypeError, ValueError):
-            return
-        if length > self.max_duration and "duration" not in options:
+        length = _remaining(probe, options)
+        if length is not None and length > self.max_duration and "duration" not in options:
             raise ConversionFailed(
                 f"the input lasts {_hours(length)}; at most {_hours(self.max_duration)} are converted: set the "
                 "`duration` option (and `start`) to convert a part", details={"limit": "max_duration"})
 
     def expected_seconds(self, probe: dict[str, Any], options: dict[str, Any]) -> float | None:
         """How many seconds of input the conversion will read (for progress), if the probe knows."""
-        try:
-            available = float(probe["format"]["duration"]) - options.get("start", 0)
-        except (KeyError, TypeError, ValueError):
-            available = None
-        limits = [value for value in (available, options.get("duration"), self.max_duration) if value]
+        limits = [value for value in (_remaining(probe, options), options.get("duration"), self.max_duration)
+                  if value]
         return max(min(limits), 0.001) if limits else None
 
     def command(self, src: Path, dst: Path, demuxer: str, target: str, probe: dict[str, Any],
@@ -258,6 +252,14 @@ class AudioConverter(MediaConverter):
 @hookimpl
 def anclora_register_converters():
     return [VideoConverter(), AudioConverter()]
+
+
+def _remaining(probe: dict[str, Any], options: dict[str, Any]) -> float | None:
+    """Seconds of input from `start` to the end, as the probe tells (None if it does not)."""
+    try:
+        return float(probe["format"]["duration"]) - options.get("start", 0)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _hours(seconds: float) -> str:
