@@ -13,7 +13,6 @@ from .context import AppContext
 from .handlers.base import NotFoundHandler
 
 access_log = logging.getLogger("anclora.access")
-QUIET_HANDLERS = {"HealthHandler", "MetricsHandler"}
 
 
 def collect_routes(ctx: AppContext) -> list[tuple]:
@@ -31,8 +30,8 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
     status = handler.get_status()
     if status >= 500:
         level = logging.ERROR
-    elif status < 400 and type(handler).__name__ in QUIET_HANDLERS:
-        level = logging.DEBUG  # monitors poll these; a line per probe drowns the log
+    elif status < 400 and getattr(handler, "quiet_access_log", False):
+        level = logging.DEBUG
     else:
         level = logging.INFO
     access_log.log(level, "%s %s %d %.1fms", handler.request.method, handler.request.path, status,

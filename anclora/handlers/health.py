@@ -63,6 +63,8 @@ async def shared_report(ctx) -> dict:
 
 
 class HealthHandler(APIHandler):
+    quiet_access_log = True  # monitors poll it; a line per successful probe drowns the log
+
     async def prepare(self) -> None:
         pass  # no identity, no session cookie: load balancers call this
 
@@ -84,6 +86,8 @@ class HealthHandler(APIHandler):
 
 
 class MetricsHandler(APIHandler):
+    quiet_access_log = True
+
     async def prepare(self) -> None:
         pass
 
