@@ -130,10 +130,10 @@ async def run(
     try:
         await asyncio.wait_for(process.wait(), timeout)
     except asyncio.TimeoutError:
-        await _terminate(process, pgid)
+        await stop_group(pgid, asyncio.ensure_future(process.wait()))
         raise ConversionTimeout(f"{Path(argv[0]).name} did not finish within {timeout:g} s") from None
     except BaseException:
-        await _terminate(process, pgid)
+        await stop_group(pgid, asyncio.ensure_future(process.wait()))
         raise
     finally:
         kill_group(pgid)
@@ -141,17 +141,18 @@ async def run(
     return Result(process.returncode, stdout, stderr, time.monotonic() - started)
 
 
-async def _terminate(process: asyncio.subprocess.Process, pgid: int) -> None:
-    kill_group(pgid, signal.SIGTERM)
-    try:
-        await asyncio.wait_for(asyncio.shield(process.wait()), KILL_GRACE)
-    except (asyncio.TimeoutError, asyncio.CancelledError):
-        pass
-    kill_group(pgid, signal.SIGKILL)
-    try:
-        await asyncio.wait_for(asyncio.shield(process.wait()), KILL_GRACE)
-    except (asyncio.TimeoutError, asyncio.CancelledError):
-        pass
+async def stop_group(pgid: int, exited: asyncio.Future, first: int = signal.SIGTERM) -> None:
+    """Signal the process group (`first`, then SIGKILL), waiting up to KILL_GRACE after each for `exited` (the
+    leader's end) to be done; a failed `exited` counts as done."""
+    for sig in dict.fromkeys((first, signal.SIGKILL)):
+        kill_group(pgid, sig)
+        try:
+            await asyncio.wait_for(asyncio.shield(exited), KILL_GRACE)
+            return
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            continue
+        except Exception:
+            return
 
 
 def verify_output(path: Path, expected_format: str) -> None:

@@ -140,10 +140,10 @@ class Zygote:
             try:
                 returncode = await asyncio.wait_for(asyncio.shield(job.exit), timeout)
             except asyncio.TimeoutError:
-                await self._stop(job, pid, signal.SIGTERM)
+                await sandbox.stop_group(pid, job.exit)
                 raise ConversionTimeout(f"{self.script.name} did not finish within {timeout:g} s") from None
             except BaseException:
-                await self._stop(job, pid, signal.SIGKILL)
+                await sandbox.stop_group(pid, job.exit, first=signal.SIGKILL)
                 raise
             finally:
                 sandbox.kill_group(pid)  # whatever the child started goes with it
@@ -158,16 +158,6 @@ class Zygote:
             except OSError:
                 pass
         return sandbox.Result(returncode, b"", stderr, time.monotonic() - started)
-
-    async def _stop(self, job: _Job, pid: int, first: int) -> None:
-        """Signal the child's group (SIGTERM first on a timeout), then SIGKILL, until the zygote reaps it."""
-        for sig in dict.fromkeys((first, signal.SIGKILL)):
-            sandbox.kill_group(pid, sig)
-            try:
-                await asyncio.wait_for(asyncio.shield(job.exit), sandbox.KILL_GRACE)
-                return
-            except (asyncio.TimeoutError, asyncio.CancelledError, ConversionFailed):
-                continue
 
     async def close(self) -> None:
         if self._reader is None:
