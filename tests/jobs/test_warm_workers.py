@@ -38,22 +38,27 @@ async def test_each_conversion_runs_in_a_fresh_sandboxed_child_of_one_warm_proce
     assert first["cwd"] != second["cwd"]
 
 
-async def test_a_hung_warm_child_times_out_without_survivors(api, tmp_path, anclora_ctx):
+async def hung_job(api, tmp_path) -> tuple[dict, int, int, int]:
+    """A conversion whose worker hangs with a child of its own: (the job, the worker's pid, its child's, and the
+    warm process's)."""
     pidfile = tmp_path / "pids"
     job = await api.convert("page.html", PAGE, "txt", options={"mode": "hang", "pidfile": str(pidfile)})
+    await until(lambda: pidfile.exists() and len(pidfile.read_text().split()) == 3, what="the worker's pids")
+    child, sleeper, warm = map(int, pidfile.read_text().split())
+    return job, child, sleeper, warm
+
+
+async def test_a_hung_warm_child_times_out_without_survivors(api, tmp_path, anclora_ctx):
+    job, child, sleeper, warm = await hung_job(api, tmp_path)
     done = await api.wait(job["id"], "failed", timeout=20)
     assert done["error"]["code"] == "conversion_timeout"
-    child, sleeper, warm = map(int, pidfile.read_text().split())
     assert await all_dead([child, sleeper])
     assert alive(warm)  # the warm process stays for the next job
     assert [p.name for p in (anclora_ctx.storage.root / "work").iterdir() if not p.name.startswith(".")] == []
 
 
 async def test_a_lost_warm_process_fails_its_job_and_the_next_conversion_starts_a_new_one(api, client, tmp_path):
-    pidfile = tmp_path / "pids"
-    job = await api.convert("page.html", PAGE, "txt", options={"mode": "hang", "pidfile": str(pidfile)})
-    await until(lambda: pidfile.exists() and len(pidfile.read_text().split()) == 3, what="the worker's pids")
-    child, sleeper, warm = map(int, pidfile.read_text().split())
+    job, child, sleeper, warm = await hung_job(api, tmp_path)
     os.kill(warm, signal.SIGKILL)
     done = await api.wait(job["id"], "failed", timeout=20)
     assert done["error"]["code"] == "conversion_failed"
@@ -63,10 +68,7 @@ async def test_a_lost_warm_process_fails_its_job_and_the_next_conversion_starts_
 
 
 async def test_cancel_kills_the_warm_child_and_what_it_started(api, client, tmp_path):
-    pidfile = tmp_path / "pids"
-    job = await api.convert("page.html", PAGE, "txt", options={"mode": "hang", "pidfile": str(pidfile)})
-    await until(lambda: pidfile.exists() and len(pidfile.read_text().split()) == 3, what="the worker's pids")
-    child, sleeper, warm = map(int, pidfile.read_text().split())
+    job, child, sleeper, warm = await hung_job(api, tmp_path)
     response = await client.delete(f"/api/conversions/{job['id']}")
     assert response.status_code == 200 and response.json()["status"] == "canceled"
     assert await all_dead([child, sleeper])
