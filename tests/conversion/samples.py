@@ -4,6 +4,7 @@ stream bombs, encrypted and truncated PDFs). Nothing here runs an engine; other 
 
 from __future__ import annotations
 
+import subprocess
 import zipfile
 import zlib
 from pathlib import Path
@@ -348,3 +349,13 @@ def write_pdf_zip(path: Path, parts: dict[str, Path], extra: dict[str, bytes] | 
         for name, data in (extra or {}).items():
             archive.writestr(name, data)
     return path
+
+
+# Old binary formats and pptx are made from the hand-written ODF samples by LibreOffice itself.
+DERIVED = {"doc": "odt", "xls": "ods", "ppt": "odp", "pptx": "odp"}
+
+
+def pdf_text(path: Path) -> str:
+    """The text of a PDF as laid out on its pages (poppler's pdftotext)."""
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True,
+                          timeout=60).stdout

@@ -28,7 +28,8 @@ from anclora.jobs.chain import run_route
 from anclora.sniff import sniff
 from media_samples import (AUDIO_SAMPLE_ARGS, NAMES, PILLOW_NAMES, RECORDS, VIDEO_SAMPLE_ARGS, audio_sample,
                            bundled_converters, data_sample, image_sample, names_in, probe, video_sample)
-from samples import write_docx, write_odp, write_ods, write_odt, write_pdf, write_pdf_zip, write_rtf, write_xlsx
+from samples import (DERIVED, pdf_text, write_docx, write_odp, write_ods, write_odt, write_pdf, write_pdf_zip, write_rtf,
+                     write_xlsx)
 
 pytestmark = pytest.mark.backend_independent
 
@@ -84,8 +85,7 @@ WRITTEN: dict[str, Callable[[Path], Path]] = {
     "pdf": lambda path: write_pdf(path, [TEXT]),
     "zip": _pdf_zip,
 }
-# ... or made by LibreOffice from one of those (old binary formats and pptx).
-DERIVED = {"doc": "odt", "xls": "ods", "ppt": "odp", "pptx": "odp"}
+# ... or made by LibreOffice from one of those (samples.DERIVED: old binary formats and pptx).
 
 # What a sample carries that an output may show: the words of documents, the rows of tables.
 TABLE_FORMATS = {"csv", "tsv", "json", "jsonl", "yaml", "xml", "parquet", "xlsx", "ods", "xls"}
@@ -132,11 +132,6 @@ async def samples(pool, tmp_path_factory) -> Samples:
 
 
 # -- reading outputs back ---------------------------------------------------------------------------------------
-
-def pdf_text(path: Path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True,
-                          timeout=60).stdout
-
 
 def text_in(path: Path, fmt: str) -> str:
     """All the text an output holds: a PDF's text, every entry of a zip container, or the file itself."""
@@ -236,5 +231,5 @@ async def test_every_advertised_chain_converts(route, samples, resources, tmp_pa
 
 
 def test_no_chain_makes_text_out_of_pixels():
-    pixels = {"png", "jpeg", "webp", "gif", "bmp", "tiff", "ico", "avif", "heic", "mp4", "webm", "mkv", "mov", "avi"}
+    pixels = set(PILLOW_NAMES) | set(VIDEO_SAMPLE_ARGS)
     assert not [route for route in CHAINS if route.source in pixels and route.target in TEXT_TARGETS - {"pdf"}]

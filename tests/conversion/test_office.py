@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import http.server
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -15,8 +14,9 @@ import pytest_asyncio
 from anclora.errors import ConversionFailed, UnsupportedMediaType
 from anclora.sniff import sniff
 from media_samples import bundled_converters
-from samples import (write_csv, write_docx, write_linked_docx, write_linked_odt, write_macro_odt, write_odp,
-                     write_ods, write_odt, write_rtf, write_webservice_xlsx, write_xlsx, write_zip_bomb_docx)
+from samples import (DERIVED, pdf_text, write_csv, write_docx, write_linked_docx, write_linked_odt, write_macro_odt,
+                     write_odp, write_ods, write_odt, write_rtf, write_webservice_xlsx, write_xlsx,
+                     write_zip_bomb_docx)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -25,8 +25,6 @@ CONVERTERS = {name: bundled_converters()[name]
               for name in ("office_document", "office_spreadsheet", "office_presentation")}
 PAIRS = sorted((name, source, target) for name, converter in CONVERTERS.items()
                for source, target in converter.pairs())
-# Old binary formats and pptx are made from the hand-written ODF samples by LibreOffice itself.
-DERIVED = {"doc": "odt", "xls": "ods", "ppt": "odp", "pptx": "odp"}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -46,11 +44,6 @@ async def office_samples(pool, tmp_path_factory) -> dict[str, Path]:
         made[fmt] = folder / f"sample.{fmt}"
         await pool.convert(made[base], made[fmt], fmt)
     return made
-
-
-def pdf_text(path: Path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
 
 
 @pytest.mark.parametrize("name,source,target", PAIRS)

@@ -4,7 +4,6 @@ the PDFs they refuse (page-count bombs, huge pages, stream bombs, giant images, 
 from __future__ import annotations
 
 import io
-import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -38,10 +37,6 @@ def pdf_zip(tmp_path_factory, three_pages) -> Path:
     second = write_pdf(folder / "second.pdf", ["Appendix"])
     return write_pdf_zip(folder / "bundle.zip", {"a/first.pdf": three_pages, "b/second.pdf": second},
                          extra={"README.txt": b"not a pdf"})
-
-
-def pdf_text(path: Path) -> str:
-    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
 @pytest.mark.parametrize("name,source,target", PAIRS)
