@@ -110,35 +110,33 @@ def _tagged_processes(tag: str) -> dict[int, tuple[int, str]]:
     return found
 
 
-def kill_leftovers(tag: str) -> int:
+def kill_leftovers(tag: str) -> None:
     """Kill what a stopped run left running. ansible-runner kills ansible-playbook's process group, but each
     Ansible worker has a session of its own, and the module it runs (a hung command) lives on in it. Services the
     run started on purpose (start-stop-daemon, systemd) sit in sessions of their own and are left alone."""
     processes = _tagged_processes(tag)
     sessions = {session for session, command in processes.values() if "ansible-playbook" in command}
-    killed = 0
     for pid, (session, _) in processes.items():
         if session in sessions:
             try:
                 os.kill(pid, signal.SIGKILL)
-                killed += 1
             except ProcessLookupError:
                 pass
-    return killed
 
 
 def execute(spec: RunSpec, on_event: Callable[[dict[str, Any]], None], cancel: threading.Event) -> RunOutcome:
     """Run the playbook to the end (blocking; call from a worker thread, never the main one)."""
     data_dir = Path(tempfile.mkdtemp(prefix="anclora-run-"))  # mode 0700, removed below whatever happens
     stats: dict[str, Any] = {}
-    failures: list[str] = []
+    last_failure: str | None = None  # the last failed task's message: what the run's record shows
 
     def handle(event: dict[str, Any]) -> bool:
+        nonlocal last_failure
         summary = summarize_event(event)
         if "stats" in summary:
             stats.update(summary["stats"])
         if "msg" in summary and not summary.get("ignore_errors"):
-            failures.append(f"{summary.get('task', '')}: {summary['msg']}")
+            last_failure = f"{summary.get('task', '')}: {summary['msg']}"
         on_event(summary)
         return False  # nothing of the run is kept on disk
 
@@ -158,6 +156,6 @@ def execute(spec: RunSpec, on_event: Callable[[dict[str, Any]], None], cancel: t
             event_handler=handle, cancel_callback=cancel.is_set, timeout=int(spec.job_timeout))
         if result.status in ("canceled", "timeout"):
             kill_leftovers(data_dir.name)
-        return RunOutcome(result.status, result.rc, stats, failures[-1] if failures else None)
+        return RunOutcome(result.status, result.rc, stats, last_failure)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
