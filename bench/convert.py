@@ -87,25 +87,10 @@ def check(path: Path, magic: bytes) -> None:
             raise RuntimeError(f"{path} is not the expected output")
 
 
-def timed(items: list[Path], convert: Callable[[Path, Path], None], out_dir: Path, suffix: str,
-          magic: bytes) -> list[float]:
-    """Seconds per item, converting one at a time (the first item twice: a warm-up that is not counted)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    convert(items[0], out_dir / f"warmup.{suffix}")
-    seconds = []
-    for item in items:
-        target = out_dir / f"{item.stem}.{suffix}"
-        started = time.perf_counter()
-        convert(item, target)
-        seconds.append(time.perf_counter() - started)
-        check(target, magic)
-    return seconds
-
-
 def timed_alternately(items: list[Path], contenders: dict[str, Callable[[Path, Path], None]], out_dir: Path,
                       suffix: str, magic: bytes) -> dict[str, list[float]]:
-    """Like `timed` for several contenders, taking turns item by item, so that a change in the machine's load
-    during the run weighs on each of them alike."""
+    """Seconds per item for each contender, converting one item at a time after one uncounted warm-up each; the
+    contenders take turns item by item, so that a change in the machine's load weighs on each of them alike."""
     for name, convert in contenders.items():
         (out_dir / name).mkdir(parents=True, exist_ok=True)
         convert(items[0], out_dir / name / f"warmup.{suffix}")
@@ -118,6 +103,12 @@ def timed_alternately(items: list[Path], contenders: dict[str, Callable[[Path, P
             seconds[name].append(time.perf_counter() - started)
             check(target, magic)
     return seconds
+
+
+def timed(items: list[Path], convert: Callable[[Path, Path], None], out_dir: Path, suffix: str,
+          magic: bytes) -> list[float]:
+    """`timed_alternately` with one contender."""
+    return timed_alternately(items, {out_dir.name: convert}, out_dir.parent, suffix, magic)[out_dir.name]
 
 
 def start_anclora(work: Path) -> Server:
