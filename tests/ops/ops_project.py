@@ -65,3 +65,9 @@ def processes_with(marker: str) -> list[str]:
     """Live processes whose command line holds the marker (zombies have none)."""
     found = subprocess.run(["pgrep", "-a", "-f", marker], capture_output=True, text=True).stdout.splitlines()
     return [line for line in found if "pgrep" not in line]
+
+
+async def run_playbook(ops, playbook: str, extravars: dict | None = None, **options) -> dict:
+    """Start a run and wait for its end; the run's record."""
+    started = await ops.start(playbook, extravars, **options)
+    return await ops.wait(started["id"])

@@ -7,12 +7,14 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
 
 import yaml
 
+ANCLORA = str(Path(sys.executable).parent / "anclora")  # the command line, as operators run it
 PSQL = ["psql", "-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-tA"]
 
 

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from anclora.ops.service import OpsService
 from ops_data import checksums, populate, row_counts
-from ops_site import psql
-
-ANCLORA = str(Path(sys.executable).parent / "anclora")
-
+from ops_project import run_playbook
+from ops_site import ANCLORA, psql
 
 def pg_url(name: str) -> str:
     return f"postgresql://postgres@127.0.0.1:5432/{name}"
@@ -28,13 +24,8 @@ def databases(*names: str) -> set[str]:
 
 
 @pytest.fixture
-def ops(anclora_ctx) -> OpsService:
-    return OpsService(anclora_ctx)
-
-
-async def run(ops: OpsService, site, playbook: str, extravars: dict | None = None) -> dict:
-    ops.vars_files = (str(site.vars_file),)
-    return await ops.wait((await ops.start(playbook, extravars))["id"])
+def anclora_overrides(anclora_overrides, site):
+    return {**anclora_overrides, "ops_vars_files": [str(site.vars_file)]}
 
 
 def use_backup_site(site, **overrides) -> None:
@@ -72,11 +63,11 @@ async def test_postgresql_backup_restores_and_corrupt_backups_are_refused(ops, s
     psql(f'CREATE DATABASE "{source}"')
     try:
         await populate(pg_url(source), site.path("anclora_upload_folder"))
-        backup = await run(ops, site, "backup")
+        backup = await run_playbook(ops, "backup")
         assert backup["status"] == "successful", backup["message"]
         stamp = only_backup(site)
 
-        restored = await run(ops, site, "restore", {"date": stamp, "target_database": target,
+        restored = await run_playbook(ops, "restore", {"date": stamp, "target_database": target,
                                                      "target_upload_folder": str(site.root / "restored")})
         assert restored["status"] == "successful", restored["message"]
         counts = await row_counts(pg_url(source))
@@ -87,7 +78,7 @@ async def test_postgresql_backup_restores_and_corrupt_backups_are_refused(ops, s
         for number, fix_manifest in enumerate((False, True)):
             bad_stamp = stamp[:-2] + f"{number}Z" if stamp[-2] != str(number) else stamp[:-2] + "9Z"
             corrupt_copy(site, stamp, bad_stamp, fix_manifest=fix_manifest)
-            result = await run(ops, site, "restore", {"date": bad_stamp, "target_database": refused,
+            result = await run_playbook(ops, "restore", {"date": bad_stamp, "target_database": refused,
                                                        "target_upload_folder": str(site.root / "refused")})
             assert result["status"] == "failed"
             # the manifest refuses the cut dump; with a manifest made to match, pg_restore reading it through does
@@ -106,13 +97,13 @@ async def test_sqlite_backup_restores_and_admin_text_is_never_templated(ops, sit
     pwned = Path(f"/tmp/anclora-pwned-{uuid.uuid4().hex}")
     payload = "{{ lookup('pipe', 'touch " + str(pwned) + "') }}"
 
-    backup = await run(ops, site, "backup", {"note": payload})
+    backup = await run_playbook(ops, "backup", {"note": payload})
     assert backup["status"] == "successful", backup["message"]
     stamp = only_backup(site)
     assert not pwned.exists()
     assert json.loads((site.path("anclora_backup_dir") / stamp / "backup.json").read_text())["note"] == payload
 
-    restored = await run(ops, site, "restore", {"date": stamp, "target_upload_folder": str(site.root / "restored")})
+    restored = await run_playbook(ops, "restore", {"date": stamp, "target_upload_folder": str(site.root / "restored")})
     assert restored["status"] == "successful", restored["message"]
     assert await row_counts(f"sqlite:///{target}") == await row_counts(f"sqlite:///{source}")
     assert checksums(site.root / "restored") == checksums(site.path("anclora_upload_folder"))
@@ -125,10 +116,10 @@ async def test_weekly_maintenance_runs_cleanup_and_catches_a_damaged_file(ops, s
                                      "UPLOAD_FOLDER": str(site.root / "uploads")})
     await populate(f"sqlite:///{database}", site.path("anclora_upload_folder"), files=2)
 
-    result = await run(ops, site, "maintenance", {"schedule": "weekly"})
+    result = await run_playbook(ops, "maintenance", {"schedule": "weekly"})
     assert result["status"] == "successful", result["message"]
 
     stored = next(path for path in site.path("anclora_upload_folder").rglob("*") if path.is_file())
     stored.write_bytes(b"bit rot")
-    result = await run(ops, site, "maintenance", {"schedule": "weekly"})
+    result = await run_playbook(ops, "maintenance", {"schedule": "weekly"})
     assert result["status"] == "failed" and "anclora verify" in result["message"]

@@ -7,22 +7,19 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
-from anclora.ops.service import OpsService
-
+from ops_project import run_playbook
 from ops_releases import make_release
-from ops_site import Site, cli_env, make_root, psql
+from ops_site import ANCLORA, Site, cli_env, make_root, psql
 
 # The playbooks do not depend on the application database: one pass of the suite runs these.
 pytestmark = pytest.mark.backend_independent
 
-ANCLORA = str(Path(sys.executable).parent / "anclora")
 NOT_HERE = "firewall,fail2ban"  # UFW needs netfilter and fail2ban a service manager: check mode only (below)
 
 
@@ -46,21 +43,11 @@ def anclora_overrides(deployed):
     return {"ops_vars_files": [str(deployed[0].vars_file)]}
 
 
-@pytest.fixture
-def ops(anclora_ctx) -> OpsService:
-    return OpsService(anclora_ctx)
-
-
 def served_version(site: Site) -> str:
     """The release answering through nginx, as a client sees it."""
     response = httpx.get(f"http://127.0.0.1:{site.http_port}/api/health", timeout=10)
     assert response.status_code == 200
     return response.json()["version"]
-
-
-async def run(ops: OpsService, playbook: str, extravars: dict | None = None, **options) -> dict:
-    started = await ops.start(playbook, extravars, **options)
-    return await ops.wait(started["id"])
 
 
 def test_provision_serves_the_first_release_through_nginx(deployed):
@@ -108,7 +95,7 @@ def test_nginx_streams_uploads_and_limits_other_bodies(deployed):
 
 
 async def test_provision_again_changes_nothing_and_shows_no_secret(deployed, ops):
-    result = await run(ops, "provision", {"version": "v1"}, skip_tags=NOT_HERE)
+    result = await run_playbook(ops, "provision", {"version": "v1"}, skip_tags=NOT_HERE)
     assert result["status"] == "successful", result["message"]
     assert result["stats"]["localhost"].get("changed", 0) == 0
     assert served_version(deployed[0]) == "v1"
@@ -118,7 +105,7 @@ async def test_provision_again_changes_nothing_and_shows_no_secret(deployed, ops
 
 
 async def test_firewall_fail2ban_and_tls_in_check_mode(deployed, ops):
-    result = await run(ops, "provision", {"domain": "converter.example.org", "admin_email": "ops@example.org"},
+    result = await run_playbook(ops, "provision", {"domain": "converter.example.org", "admin_email": "ops@example.org"},
                        check=True, tags="firewall,fail2ban,tls")
     assert result["status"] == "successful", result["message"]
     assert result["stats"]["localhost"]["changed"] > 0  # what a real run would do...
@@ -130,14 +117,14 @@ async def test_update_health_gate_and_rollbacks(deployed, ops):
     site = deployed[0]
     home = site.path("anclora_home")
 
-    result = await run(ops, "update", {"version": "v2"})
+    result = await run_playbook(ops, "update", {"version": "v2"})
     assert result["status"] == "successful", result["message"]
     assert served_version(site) == "v2"
     assert (home / "current").resolve() == home / "releases/v2"
     assert (home / "previous").resolve() == home / "releases/v1"
     assert list(site.path("anclora_backup_dir").glob("*/SHA256SUMS"))  # backed up first
 
-    result = await run(ops, "update", {"version": "v3", "update_backup_first": False})
+    result = await run_playbook(ops, "update", {"version": "v3", "update_backup_first": False})
     assert result["status"] == "failed"
     assert "rolled back to v2" in result["message"]
     assert served_version(site) == "v2"
@@ -145,6 +132,6 @@ async def test_update_health_gate_and_rollbacks(deployed, ops):
     assert (home / "previous").resolve() == home / "releases/v1"
     assert not list(home.glob("*.new"))  # links are replaced by rename, nothing half-made is left
 
-    result = await run(ops, "rollback")
+    result = await run_playbook(ops, "rollback")
     assert result["status"] == "successful", result["message"]
     assert served_version(site) == "v1"
