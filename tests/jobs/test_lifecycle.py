@@ -3,13 +3,13 @@ a job, lifecycle hooks fire in order, events stream until the end."""
 
 import asyncio
 import datetime as dt
-import json
 import socket
 import subprocess
 
 import httpx
 import pytest
 from job_api import Api, alive, all_dead, until
+from sse import sse_events
 
 from anclora.db.base import utcnow
 from anclora.db.models import Conversion, File
@@ -81,15 +81,9 @@ async def test_hooks_fire_in_order_once(api, sample):
 async def test_events_stream_until_the_final_state(api, client):
     job = await api.convert("a.txt", b"stream", "html")
     statuses = []
-    async with client.stream("GET", f"/api/conversions/{job['id']}/events") as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        event = None
-        async for line in response.aiter_lines():
-            if line.startswith("event: "):
-                event = line[7:]
-            elif line.startswith("data: "):
-                assert event == "status"
-                statuses.append(json.loads(line[6:]))
+    async for event, data in sse_events(client, f"/api/conversions/{job['id']}/events"):
+        assert event == "status"
+        statuses.append(data)
     assert statuses[-1]["status"] == "succeeded" and statuses[-1]["progress"] == 100
     assert all(s["status"] in ("queued", "running") for s in statuses[:-1])
 

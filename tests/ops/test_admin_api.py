@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import uuid
+from contextlib import aclosing
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from anclora.accounts import tokens
 from anclora.accounts.service import create_admin
 from ops_project import make_project, new_marker, processes_with
 from rawhttp import eventually
+from sse import sse_events
 
 PASSWORD = "correct horse battery staple"
 
@@ -29,16 +30,7 @@ async def admin(anclora_ctx) -> dict:
 
 async def sse(client, path: str, headers: dict) -> list[tuple[str, dict]]:
     """Every event of a Server-Sent Events stream until the server ends it."""
-    events, kind = [], None
-    async with client.stream("GET", path, headers=headers) as response:
-        assert response.status_code == 200
-        assert response.headers["Content-Type"].startswith("text/event-stream")
-        async for line in response.aiter_lines():
-            if line.startswith("event: "):
-                kind = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                events.append((kind, json.loads(line.removeprefix("data: "))))
-    return events
+    return [event async for event in sse_events(client, path, headers)]
 
 
 async def test_only_admins_may_use_operations(client, admin):
@@ -103,10 +95,8 @@ async def test_concurrent_runs_conflict_and_delete_cancels(client, admin):
 
 async def _kinds_until_task(client, run_id: str, headers: dict):
     """Follow the events until the hanging task has started."""
-    async with client.stream("GET", f"/api/admin/ops/runs/{run_id}/events", headers=headers) as response:
-        async for line in response.aiter_lines():
-            if line.startswith("data: "):
-                event = json.loads(line.removeprefix("data: "))
-                yield event.get("event")
-                if event.get("event") == "runner_on_start":
-                    return
+    async with aclosing(sse_events(client, f"/api/admin/ops/runs/{run_id}/events", headers)) as events:
+        async for _, event in events:
+            yield event.get("event")
+            if event.get("event") == "runner_on_start":
+                return
