@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from contextlib import aclosing
-
-from tornado.iostream import StreamClosedError
+from typing import AsyncIterator
 
 from ..errors import BadRequest, Forbidden, Unauthorized
 from ..ops.service import ops_service
-from .base import APIHandler
+from .base import APIHandler, event_text
 
 _RUN_OPTIONS = {"playbook": str, "extravars": dict, "check": bool, "limit": str, "tags": str, "skip_tags": str}
 
@@ -64,16 +63,13 @@ class RunHandler(AdminHandler):
 class RunEventsHandler(AdminHandler):
     async def get(self, run_id: str) -> None:
         """Server-Sent Events (`event: ansible`) of the run from its start, then `event: end` with its status."""
-        service = ops_service(self.ctx)
-        self.start_event_stream()
-        try:
-            async with aclosing(service.events(run_id)) as events:
-                async for event in events:
-                    await self.send_event("ansible", event)
-            await self.send_event("end", await service.wait(run_id))
-        except StreamClosedError:
-            return
-        self.finish()
+        await self.stream_events(self._events(ops_service(self.ctx), run_id))
+
+    async def _events(self, service, run_id: str) -> AsyncIterator[str]:
+        async with aclosing(service.events(run_id)) as events:
+            async for event in events:
+                yield event_text("ansible", event)
+        yield event_text("end", await service.wait(run_id))
 
 
 default_handlers = [

@@ -8,9 +8,11 @@ import re
 import time
 import traceback
 import uuid
-from typing import Any
+from contextlib import aclosing
+from typing import Any, AsyncIterator
 
 import tornado.web
+from tornado.iostream import StreamClosedError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -48,6 +50,13 @@ def to_api_error(error: BaseException | None, status: int) -> AncloraError:
     if isinstance(error, tornado.web.HTTPError):
         return _status_error(error.status_code)
     return _status_error(status)
+
+
+def event_text(event: str | None, data: Any = None) -> str:
+    """One Server-Sent Event with `data` as JSON; `event=None` is a keep-alive comment."""
+    if event is None:
+        return ": keep-alive\n\n"
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 class APIHandler(tornado.web.RequestHandler):
@@ -116,16 +125,19 @@ class APIHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
 
-    def start_event_stream(self) -> None:
-        """Answer with Server-Sent Events (`send_event`); nginx must pass them through as they come."""
+    async def stream_events(self, messages: AsyncIterator[str]) -> None:
+        """Answer with Server-Sent Events (`event_text`), each sent as it comes (nginx must pass them through at
+        once), then finish; a client that went away ends the stream quietly."""
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("X-Accel-Buffering", "no")
-
-    async def send_event(self, event: str, data: Any) -> None:
-        """One Server-Sent Event with `data` as JSON, sent at once; `event=None` sends a keep-alive comment."""
-        self.write(f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n" if event
-                   else ": keep-alive\n\n")
-        await self.flush()
+        try:
+            async with aclosing(messages):
+                async for message in messages:
+                    self.write(message)
+                    await self.flush()
+        except StreamClosedError:
+            return
+        self.finish()
 
     # --- errors -----------------------------------------------------------------------------------------------
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from contextlib import aclosing
-
-from tornado.iostream import StreamClosedError
+from typing import AsyncIterator
 
 from .. import files
 from ..errors import BadRequest, Conflict
 from ..jobs import events, service, store
-from .base import APIHandler
+from .base import APIHandler, event_text
 from .files import send_file
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -78,19 +77,18 @@ class ConversionEventsHandler(APIHandler):
     async def get(self, conversion_id: str) -> None:
         """Server-Sent Events (`event: status`) of status and progress changes until the conversion ends."""
         await store.get_owned(self.ctx, self.identity, conversion_id)
-        self.start_event_stream()
+        await self.stream_events(self._statuses(conversion_id))
+
+    async def _statuses(self, conversion_id: str) -> AsyncIterator[str]:
+        """The conversion as JSON after each change; a keep-alive when nothing changed for a while."""
         last = None
-        try:
-            async with aclosing(events.follow(self.ctx, conversion_id, poll=KEEPALIVE_SECONDS)) as rows:
-                async for row in rows:
-                    if row is None:
-                        break
-                    data = store.as_json(row)
-                    await self.send_event("status" if data != last else None, data)
-                    last = data
-        except StreamClosedError:
-            return
-        self.finish()
+        async with aclosing(events.follow(self.ctx, conversion_id, poll=KEEPALIVE_SECONDS)) as rows:
+            async for row in rows:
+                if row is None:
+                    return
+                data = store.as_json(row)
+                yield event_text("status" if data != last else None, data)
+                last = data
 
 
 default_handlers = [
