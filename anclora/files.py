@@ -115,14 +115,14 @@ async def get_owned(ctx: AppContext, identity: Identity, file_id: str) -> File:
 
 async def delete_owned(ctx: AppContext, identity: Identity, file_id: str) -> None:
     record = await get_owned(ctx, identity, file_id)
-    await delete_row(ctx, record.id)
+    await delete_rows(ctx, record.id)
     await ctx.storage.delete(record.storage_key)
 
 
-async def delete_row(ctx: AppContext, file_id: str) -> None:
-    """Remove a file's row but not its bytes (a one-shot result still being sent; cleanup reaps orphans)."""
+async def delete_rows(ctx: AppContext, *file_ids: str) -> None:
+    """Remove files' rows but not their bytes (a one-shot result still being sent; cleanup reaps orphans)."""
     async with ctx.sessionmaker() as session:
-        await session.execute(delete(File).where(File.id == file_id))
+        await session.execute(delete(File).where(File.id.in_(file_ids)))
         await session.commit()
 
 

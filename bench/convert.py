@@ -9,8 +9,9 @@ Documents (docx -> pdf), each contender one document at a time, after one warm-u
 Images (png -> jpeg), at each of `--image-sizes` (a screen-sized picture and a 12-megapixel photo by default),
 taking turns image by image: `POST /api/convert?to=jpeg` against direct
 `PIL.Image.open(...).convert("RGB").save(..., quality=85)` calls in this process (the same output as Anclora's
-default). Every output is checked (PDF or JPEG magic). Prints per-item medians, totals, the ratios to Anclora and,
-for images, the API's overhead over Pillow's time.
+default). Beside them, the floor any HTTP converter stands on (bench/_floor_server.py, a bare Tornado app): Pillow
+run inside the server, and Pillow run in a child forked per image. Every output is checked (PDF or JPEG magic).
+Prints per-item medians, totals, the ratios to Anclora and, for images, each one's overhead over Pillow's time.
 """
 
 from __future__ import annotations
@@ -131,6 +132,20 @@ def api_converter(http: httpx.Client, target: str) -> Callable[[Path, Path], Non
     return convert
 
 
+def floor_converter(http: httpx.Client, path: str) -> Callable[[Path, Path], None]:
+    def convert(src: Path, dst: Path) -> None:
+        response = http.post(path, content=src.read_bytes())
+        response.raise_for_status()
+        dst.write_bytes(response.content)
+    return convert
+
+
+def start_floor(work: Path) -> Server:
+    port = free_port()
+    return Server("floor", [str(VENV_BIN / "python"), str(Path(__file__).with_name("_floor_server.py")), str(port)],
+                  url=f"http://127.0.0.1:{port}", ready_path="/api/health", cwd=work, log=work / "floor.log").start()
+
+
 def soffice_converter(profile: Path) -> Callable[[Path, Path], None]:
     def convert(src: Path, dst: Path) -> None:
         subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
@@ -204,6 +219,11 @@ def summary(name: str, seconds: list[float], reference: list[float]) -> list[str
     return [name, f"{median:.3f}", f"{sum(seconds):.2f}", f"{median / ref:.2f}x"]
 
 
+def overhead(seconds: list[float], pillow: float) -> str:
+    extra = statistics.median(seconds) - pillow
+    return "" if abs(extra) < 1e-9 else f"{extra:.3f} s = {extra / pillow:.0%}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=20)
@@ -213,7 +233,7 @@ def main() -> int:
     args = parser.parse_args()
     rng = random.Random(20261128)
     work = Path(tempfile.mkdtemp(prefix="anclora-bench-convert-"))
-    server = unoserver_process = None
+    server = floor = unoserver_process = None
     try:
         docs = [work / "in" / f"doc{i:02d}.docx" for i in range(args.documents)]
         sizes = [tuple(int(side) for side in size.split("x")) for size in args.image_sizes.split(",")]
@@ -226,15 +246,19 @@ def main() -> int:
             for image in paths:
                 make_png(image, rng, size)
 
-        server = start_anclora(work)
-        with httpx.Client(base_url=server.url, timeout=300) as http:
+        server, floor = start_anclora(work), start_floor(work)
+        with httpx.Client(base_url=server.url, timeout=300) as http, \
+                httpx.Client(base_url=floor.url, timeout=300) as bare:
             doc_results = {"Anclora API (warm pool)": timed(docs, api_converter(http, "pdf"), work / "api", "pdf",
                                                             b"%PDF-")}
-            image_results = {size: timed_alternately(
-                paths, {"Anclora API": api_converter(http, "jpeg"), "Pillow direct": pillow_converter},
-                work / f"img-{size[0]}x{size[1]}", "jpg", b"\xff\xd8\xff") for size, paths in images.items()}
+            contenders = {"Anclora API": api_converter(http, "jpeg"), "Pillow direct": pillow_converter,
+                          "bare HTTP, Pillow inline": floor_converter(bare, "/inline"),
+                          "bare HTTP, fork per image": floor_converter(bare, "/forked")}
+            image_results = {size: timed_alternately(paths, contenders, work / f"img-{size[0]}x{size[1]}", "jpg",
+                                                     b"\xff\xd8\xff") for size, paths in images.items()}
         server.stop()
-        server = None
+        floor.stop()
+        server = floor = None
         doc_results["soffice per document"] = timed(docs, soffice_converter(work / "soprofile"), work / "soffice",
                                                      "pdf", b"%PDF-")
         unoserver_process, port = start_unoserver(work)
@@ -243,26 +267,27 @@ def main() -> int:
         wait_for(uno, docs[0], work / "uno" / "first.pdf")
         doc_results["unoserver"] = timed(docs, uno, work / "uno", "pdf", b"%PDF-")
     finally:
-        if server is not None:
-            server.stop()
+        for running in (server, floor):
+            if running is not None:
+                running.stop()
         if unoserver_process is not None:
             stop_group(unoserver_process)
         shutil.rmtree(work, ignore_errors=True)
 
     headers = ["contender", "median s/item", "total s", "median vs Anclora"]
+    image_headers = headers + ["overhead over Pillow (medians)"]
     doc_ref = doc_results["Anclora API (warm pool)"]
     doc_rows = [summary(name, values, doc_ref) for name, values in doc_results.items()]
-    sections = [(f"{args.documents} docx -> pdf, one at a time (os.cpu_count()={os.cpu_count()})", doc_rows, "")]
+    sections = [(f"{args.documents} docx -> pdf, one at a time (os.cpu_count()={os.cpu_count()})", headers, doc_rows)]
     for (width, height), results in image_results.items():
-        api, pillow = statistics.median(results["Anclora API"]), statistics.median(results["Pillow direct"])
-        rows = [summary(name, values, results["Anclora API"]) for name, values in results.items()]
-        sections.append((f"{args.images} png ({width}x{height}) -> jpeg, one at a time", rows,
-                         f"API overhead over Pillow: {api - pillow:.3f} s = {(api - pillow) / pillow:.0%} "
-                         "of Pillow's time (medians)"))
+        pillow = statistics.median(results["Pillow direct"])
+        rows = [summary(name, values, results["Anclora API"]) + [overhead(values, pillow)]
+                for name, values in results.items()]
+        sections.append((f"{args.images} png ({width}x{height}) -> jpeg, one at a time", image_headers, rows))
     markdown = []
-    for title, rows, note in sections:
-        print(f"\n{title}:\n{text_table(headers, rows)}" + (f"\n{note}" if note else ""))
-        markdown.append(f"{title}\n\n{markdown_table(headers, rows)}" + (f"\n\n{note}" if note else ""))
+    for title, columns, rows in sections:
+        print(f"\n{title}:\n{text_table(columns, rows)}")
+        markdown.append(f"{title}\n\n{markdown_table(columns, rows)}")
     if args.markdown:
         Path(args.markdown).write_text("\n\n".join(markdown) + "\n")
     return 0

@@ -39,12 +39,12 @@ class ConvertHandler(UploadHandler):
     async def post(self) -> None:
         """Convert the uploaded body to `?to=` and answer with the result (504 after the sync timeout)."""
         record = await self.finish_upload()
+        result = None
         try:
             result = await self._convert(record)
-        finally:
-            await files.delete_owned(self.ctx, self.identity, record.id)
-        # keep nothing: the row goes now, the bytes once sent (so no database work is left after the answer)
-        await files.delete_row(self.ctx, result.id)
+        finally:  # keep nothing: the rows go now, the bytes once sent (so no database work is left after the answer)
+            await files.delete_rows(self.ctx, record.id, *([result.id] if result else []))
+            await self.ctx.storage.delete(record.storage_key)
         try:
             await send_file(self, result)
         finally:

@@ -32,6 +32,7 @@ class Executor:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task | None = None
         self._stopping = False
+        self._backlog = False  # whether the last look for work found more than the free slots could take
 
     async def start(self) -> None:
         await self.recover()
@@ -58,18 +59,21 @@ class Executor:
                 pass
 
     async def _fill_slots(self) -> None:
-        while not self._stopping and len(self.tasks) < self.ctx.settings.workers:
-            row = await store.claim_next(self.ctx, self.worker_id, self.lease_seconds)
-            if row is None:
-                return
+        """Claim as many jobs as there are free slots, in one statement."""
+        free = 0 if self._stopping else self.ctx.settings.workers - len(self.tasks)
+        rows = await store.claim(self.ctx, self.worker_id, self.lease_seconds, limit=free) if free > 0 else []
+        self._backlog = free <= len(rows)  # every slot taken: more may be waiting for one
+        for row in rows:
             self.ctx.metrics.queue_wait.observe(max(0.0, (row.started_at - row.created_at).total_seconds()))
             task = asyncio.create_task(self._execute(row), name=f"conversion {row.id}")
             self.tasks[row.id] = task
             task.add_done_callback(lambda _task, conversion_id=row.id: self._done(conversion_id))
 
     def _done(self, conversion_id: str) -> None:
+        """A slot is free: look for work now if some may be waiting (else the next wake or poll finds it)."""
         self.tasks.pop(conversion_id, None)
-        self.wake()
+        if self._backlog:
+            self.wake()
 
     async def _execute(self, row) -> None:
         job = asyncio.current_task()

@@ -33,20 +33,35 @@ def remove_work_folders(ctx, conversion_id: str) -> None:
 
 
 class Progress:
-    """The ConversionContext callback: at most one row update and one hook call per interval."""
+    """The ConversionContext callback: at most one row update and one hook call per interval. The update runs
+    beside the conversion instead of holding it up; `settle()` waits for the last one before the outcome."""
 
     def __init__(self, ctx, row: Conversion, worker_id: str):
         self.ctx, self.row, self.worker_id = ctx, row, worker_id
         self._last = 0.0
+        self._writing: asyncio.Task | None = None
 
     async def __call__(self, percent: int) -> None:
         now = time.monotonic()
         if percent >= 100 or now - self._last < PROGRESS_INTERVAL:
             return  # (100% is written with the outcome)
+        if self._writing is not None and not self._writing.done():
+            return  # the database is slower than the interval: skip this one
         self._last = now
-        row = await store.transition(self.ctx, self.row.id, store.owned_by(self.worker_id), progress=percent)
+        self._writing = asyncio.create_task(self._write(percent), name=f"progress {self.row.id}")
+
+    async def _write(self, percent: int) -> None:
+        try:
+            row = await store.transition(self.ctx, self.row.id, store.owned_by(self.worker_id), progress=percent)
+        except Exception as error:  # progress is best effort: the job goes on
+            log.warning("could not record the progress of conversion %s: %s", self.row.id, error)
+            return
         if row is not None:
             await events.publish(self.ctx, row, "progress")
+
+    async def settle(self) -> None:
+        if self._writing is not None:
+            await asyncio.wait({self._writing})
 
 
 async def run_job(ctx, row: Conversion, worker_id: str) -> None:
@@ -54,13 +69,15 @@ async def run_job(ctx, row: Conversion, worker_id: str) -> None:
     workdir = work_root(ctx) / f"{row.id}.{row.attempts}"
     started = time.monotonic()
     outcome = "canceled"
+    progress = Progress(ctx, row, worker_id)
     try:
         await events.publish(ctx, row, "started")
         try:
             source = await _input_record(ctx, row)
-            output = await _convert(ctx, row, source, workdir, worker_id)
+            output = await _convert(ctx, row, source, workdir, progress)
             result = await _store_result(ctx, row, source, output)
         finally:  # gone before anyone can see the outcome, whatever it is
+            await progress.settle()
             shutil.rmtree(workdir, ignore_errors=True)
         outcome = await _succeed(ctx, row, worker_id, result)
     except asyncio.CancelledError:
@@ -107,13 +124,13 @@ async def _input_path(ctx, row: Conversion, record: File, workdir: Path) -> Path
     return src
 
 
-async def _convert(ctx, row: Conversion, source: File, workdir: Path, worker_id: str) -> Path:
+async def _convert(ctx, row: Conversion, source: File, workdir: Path, progress: Progress) -> Path:
     route = planner_for(ctx).resolve(row.converter, row.from_format, row.to_format, list(row.via or []))
     workdir.mkdir(parents=True, exist_ok=False)
     workdir.chmod(0o700)
     src = await _input_path(ctx, row, source, workdir)
     return await run_route(route, src, workdir, dict(row.options or {}), default_timeout=ctx.settings.job_timeout,
-                           report=Progress(ctx, row, worker_id),
+                           report=progress,
                            resources=ctx.services)
 
 

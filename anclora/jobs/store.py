@@ -111,20 +111,23 @@ async def transition(ctx, conversion_id: str, where: dict[str, Any], **values: A
     return row
 
 
-async def claim_next(ctx, worker_id: str, lease_seconds: float) -> Conversion | None:
-    """Take the oldest queued conversion for this worker, or None when nothing is queued."""
-    async with ctx.sessionmaker() as session:
-        candidates = list(await session.scalars(
-            select(Conversion.id).where(Conversion.status == QUEUED)
-            .order_by(Conversion.created_at, Conversion.id).limit(5)))
+async def claim(ctx, worker_id: str, lease_seconds: float, limit: int = 1) -> list[Conversion]:
+    """Take up to `limit` of the oldest queued conversions for this worker, oldest first. One statement; on
+    PostgreSQL, claimers running at the same moment skip the rows another one has locked and take the next."""
     now = utcnow()
-    for conversion_id in candidates:
-        row = await transition(ctx, conversion_id, {"status": QUEUED}, status=RUNNING, claimed_by=worker_id,
-                               lease_until=now + dt.timedelta(seconds=lease_seconds), started_at=now,
-                               attempts=Conversion.attempts + 1, progress=0)
-        if row is not None:
-            return row
-    return None
+    oldest = (select(Conversion.id).where(Conversion.status == QUEUED)
+              .order_by(Conversion.created_at, Conversion.id).limit(limit)
+              .with_for_update(skip_locked=True)
+              .cte("oldest").prefix_with("MATERIALIZED", dialect="postgresql"))  # (inlined, it may run per row)
+    async with ctx.sessionmaker() as session:
+        rows = list(await session.scalars(
+            update(Conversion).where(Conversion.id.in_(select(oldest.c.id)), Conversion.status == QUEUED)
+            .values(status=RUNNING, claimed_by=worker_id, lease_until=now + dt.timedelta(seconds=lease_seconds),
+                    started_at=now, attempts=Conversion.attempts + 1, progress=0)
+            .returning(Conversion),
+            execution_options={"populate_existing": True}))
+        await session.commit()
+    return sorted(rows, key=lambda row: (row.created_at, row.id))
 
 
 def owned_by(worker_id: str) -> dict[str, Any]:

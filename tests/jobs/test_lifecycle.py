@@ -100,6 +100,33 @@ async def _insert_orphan(ctx, file_id: str, attempts: int) -> str:
     return row.id
 
 
+async def test_racing_claimers_take_each_queued_job_exactly_once(api, anclora_ctx):
+    file_id = await api.upload("many.txt", b"queued")
+    async with anclora_ctx.sessionmaker() as session:
+        source = await session.get(File, file_id)
+    queued = []
+    for _ in range(12):
+        row = Conversion(user_id=None, session_id=source.session_id, owner_key=f"session:{source.session_id}",
+                         file_id=file_id, from_format="txt", to_format="md", converter="upper_text", via=[],
+                         options={}, status="queued")
+        queued.append((await store.insert(anclora_ctx, row)).id)
+
+    async def claimer(worker_id: str, slots: int) -> list[str]:
+        taken = []
+        while rows := await store.claim(anclora_ctx, worker_id, 60, limit=slots):
+            assert len(rows) <= slots
+            assert all(row.claimed_by == worker_id and row.status == "running" and row.attempts == 1 for row in rows)
+            taken += [row.id for row in rows]
+        return taken
+
+    taken = await asyncio.gather(*(claimer(f"worker-{n}", slots=n + 1) for n in range(4)))
+    claimed = [conversion_id for ids in taken for conversion_id in ids]
+    assert sorted(claimed) == sorted(queued)  # every job once, none twice, none left behind
+    for worker, ids in enumerate(taken):
+        for conversion_id in ids:
+            assert (await store.get(anclora_ctx, conversion_id)).claimed_by == f"worker-{worker}"
+
+
 async def test_restart_requeues_a_lost_job_and_it_ends_once(api, anclora_ctx, sample):
     file_id = await api.upload("lost.txt", b"again")
     conversion_id = await _insert_orphan(anclora_ctx, file_id, attempts=1)
