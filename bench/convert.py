@@ -226,14 +226,14 @@ def overhead(seconds: list[float], pillow: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--documents", type=int, default=20)
-    parser.add_argument("--images", type=int, default=20, help="images per size")
+    parser.add_argument("--documents", type=int, default=20, help="docx documents (0: images only)")
+    parser.add_argument("--images", type=int, default=20, help="images per size (0: documents only)")
     parser.add_argument("--image-sizes", default="1600x1200,4000x3000", help="comma-separated WxH")
     parser.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown to FILE")
     args = parser.parse_args()
     rng = random.Random(20261128)
     work = Path(tempfile.mkdtemp(prefix="anclora-bench-convert-"))
-    server = floor = unoserver_process = None
+    server = floor = None
     try:
         docs = [work / "in" / f"doc{i:02d}.docx" for i in range(args.documents)]
         sizes = [tuple(int(side) for side in size.split("x")) for size in args.image_sizes.split(",")]
@@ -250,35 +250,50 @@ def main() -> int:
         with httpx.Client(base_url=server.url, timeout=300) as http, \
                 httpx.Client(base_url=floor.url, timeout=300) as bare:
             doc_results = {"Anclora API (warm pool)": timed(docs, api_converter(http, "pdf"), work / "api", "pdf",
-                                                            b"%PDF-")}
+                                                            b"%PDF-")} if docs else {}
             contenders = {"Anclora API": api_converter(http, "jpeg"), "Pillow direct": pillow_converter,
                           "bare HTTP, Pillow inline": floor_converter(bare, "/inline"),
                           "bare HTTP, fork per image": floor_converter(bare, "/forked")}
             image_results = {size: timed_alternately(paths, contenders, work / f"img-{size[0]}x{size[1]}", "jpg",
-                                                     b"\xff\xd8\xff") for size, paths in images.items()}
+                                                     b"\xff\xd8\xff") for size, paths in images.items() if paths}
         server.stop()
         floor.stop()
         server = floor = None
-        doc_results["soffice per document"] = timed(docs, soffice_converter(work / "soprofile"), work / "soffice",
-                                                     "pdf", b"%PDF-")
-        unoserver_process, port = start_unoserver(work)
-        uno = unoserver_converter(port)
-        (work / "uno").mkdir()
-        wait_for(uno, docs[0], work / "uno" / "first.pdf")
-        doc_results["unoserver"] = timed(docs, uno, work / "uno", "pdf", b"%PDF-")
+        if docs:
+            doc_results.update(compared_documents(work, docs))
     finally:
         for running in (server, floor):
             if running is not None:
                 running.stop()
-        if unoserver_process is not None:
-            stop_group(unoserver_process)
         shutil.rmtree(work, ignore_errors=True)
+    print_results(args, doc_results, image_results)
+    return 0
 
+
+def compared_documents(work: Path, docs: list[Path]) -> dict[str, list[float]]:
+    """The documents through a new soffice process each, then through unoserver."""
+    results = {"soffice per document": timed(docs, soffice_converter(work / "soprofile"), work / "soffice", "pdf",
+                                             b"%PDF-")}
+    unoserver_process, port = start_unoserver(work)
+    try:
+        uno = unoserver_converter(port)
+        (work / "uno").mkdir()
+        wait_for(uno, docs[0], work / "uno" / "first.pdf")
+        results["unoserver"] = timed(docs, uno, work / "uno", "pdf", b"%PDF-")
+    finally:
+        stop_group(unoserver_process)
+    return results
+
+
+def print_results(args, doc_results: dict[str, list[float]], image_results: dict) -> None:
     headers = ["contender", "median s/item", "total s", "median vs Anclora"]
     image_headers = headers + ["overhead over Pillow (medians)"]
-    doc_ref = doc_results["Anclora API (warm pool)"]
-    doc_rows = [summary(name, values, doc_ref) for name, values in doc_results.items()]
-    sections = [(f"{args.documents} docx -> pdf, one at a time (os.cpu_count()={os.cpu_count()})", headers, doc_rows)]
+    sections = []
+    if doc_results:
+        doc_ref = doc_results["Anclora API (warm pool)"]
+        doc_rows = [summary(name, values, doc_ref) for name, values in doc_results.items()]
+        sections.append((f"{args.documents} docx -> pdf, one at a time (os.cpu_count()={os.cpu_count()})",
+                         headers, doc_rows))
     for (width, height), results in image_results.items():
         pillow = statistics.median(results["Pillow direct"])
         rows = [summary(name, values, results["Anclora API"]) + [overhead(values, pillow)]
@@ -290,7 +305,6 @@ def main() -> int:
         markdown.append(f"{title}\n\n{markdown_table(columns, rows)}")
     if args.markdown:
         Path(args.markdown).write_text("\n\n".join(markdown) + "\n")
-    return 0
 
 
 if __name__ == "__main__":
