@@ -63,8 +63,8 @@ class ConvertHandler(UploadHandler):
         except TimeoutError:
             try:
                 await service.cancel(self.ctx, self.identity, conversion["id"])
-            except Conflict:
-                pass  # it ended just now; the caller still gets the 504 it was promised
+            except Conflict:  # it ended just now; the caller still gets the 504 it was promised, and nothing is kept
+                await self._discard_result(conversion["id"])
             raise ConversionTimeout(f"The conversion did not finish within {self.ctx.settings.sync_timeout:g} s; "
                                     "use POST /api/conversions for long jobs.") from None
         if row is not None and row.status == store.FAILED:
@@ -72,6 +72,11 @@ class ConvertHandler(UploadHandler):
         if row is None or row.status != store.SUCCEEDED:
             raise ConversionFailed("The conversion was canceled.")
         return await files.get_owned(self.ctx, self.identity, row.result_file_id)
+
+    async def _discard_result(self, conversion_id: str) -> None:
+        row = await store.get(self.ctx, conversion_id)
+        if row is not None and row.result_file_id:
+            await files.delete_owned(self.ctx, self.identity, row.result_file_id)
 
 
 default_handlers = [(r"/api/convert", ConvertHandler)]

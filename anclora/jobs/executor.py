@@ -61,6 +61,7 @@ class Executor:
     async def _fill_slots(self) -> None:
         """Claim as many jobs as there are free slots, in one statement."""
         free = 0 if self._stopping else self.ctx.settings.workers - len(self.tasks)
+        self._backlog = True  # (a job ending while the claim runs must not miss work queued meanwhile)
         rows = await store.claim(self.ctx, self.worker_id, self.lease_seconds, limit=free) if free > 0 else []
         self._backlog = free <= len(rows)  # every slot taken: more may be waiting for one
         for row in rows:

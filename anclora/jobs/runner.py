@@ -34,7 +34,7 @@ def remove_work_folders(ctx, conversion_id: str) -> None:
 
 class Progress:
     """The ConversionContext callback: at most one row update and one hook call per interval. The update runs
-    beside the conversion instead of holding it up; `settle()` waits for the last one before the outcome."""
+    beside the conversion instead of holding it up."""
 
     def __init__(self, ctx, row: Conversion, worker_id: str):
         self.ctx, self.row, self.worker_id = ctx, row, worker_id
@@ -60,8 +60,14 @@ class Progress:
             await events.publish(self.ctx, row, "progress")
 
     async def settle(self) -> None:
+        """Wait for the progress write in flight, if any, so that the last progress event comes before the outcome."""
         if self._writing is not None:
             await asyncio.wait({self._writing})
+
+    def abandon(self) -> None:
+        """Cancel the progress write in flight, if any: the job ends (failed, canceled) without waiting for it."""
+        if self._writing is not None:
+            self._writing.cancel()
 
 
 async def run_job(ctx, row: Conversion, worker_id: str) -> None:
@@ -76,8 +82,9 @@ async def run_job(ctx, row: Conversion, worker_id: str) -> None:
             source = await _input_record(ctx, row)
             output = await _convert(ctx, row, source, workdir, progress)
             result = await _store_result(ctx, row, source, output)
-        finally:  # gone before anyone can see the outcome, whatever it is
             await progress.settle()
+        finally:  # gone before anyone can see the outcome, whatever it is
+            progress.abandon()
             shutil.rmtree(workdir, ignore_errors=True)
         outcome = await _succeed(ctx, row, worker_id, result)
     except asyncio.CancelledError:

@@ -37,6 +37,18 @@ async def test_cancel_kills_the_engine_process_group(api, client, sample, anclor
     assert (await client.get(f"/api/conversions/{job['id']}")).json()["status"] == "canceled"
 
 
+async def test_cancel_does_not_wait_for_a_progress_hook(api, client, sample, anclora_ctx):
+    sample.HOLD_PROGRESS.append(asyncio.Event())  # the progress hook never returns
+    job = await api.convert("held.txt", b"held", "md")
+    await until(lambda: any(event[0] == "progress" for event in sample.EVENTS), what="progress hook")
+    started = asyncio.get_running_loop().time()
+    response = await client.delete(f"/api/conversions/{job['id']}")
+    assert response.status_code == 200 and response.json()["status"] == "canceled"
+    assert asyncio.get_running_loop().time() - started < 5  # (the executor gives a cancel 15 s)
+    assert work_folders(anclora_ctx) == []
+    assert [event[0] for event in sample.EVENTS] == ["queued", "started", "progress", "canceled"]
+
+
 async def test_hung_converter_times_out_without_survivors(api, sample, anclora_ctx):
     job = await api.convert("rows.tsv", b"a\tb\n", "json")
     done = await api.wait(job["id"], "failed", timeout=20)
@@ -101,6 +113,7 @@ async def _insert_orphan(ctx, file_id: str, attempts: int) -> str:
 
 
 async def test_racing_claimers_take_each_queued_job_exactly_once(api, anclora_ctx):
+    await anclora_ctx.services.pop("executor").stop(grace=0)  # only the claimers below take jobs
     file_id = await api.upload("many.txt", b"queued")
     async with anclora_ctx.sessionmaker() as session:
         source = await session.get(File, file_id)

@@ -14,6 +14,7 @@ REFUSED_SIZE = 402  # anclora_authorize_conversion refuses inputs of exactly thi
 PIDS: list[int] = []  # engine processes started by the slow converters, for the no-survivors checks
 EVENTS: list[tuple[str, str, int]] = []  # (hook, conversion id, progress) in the order the hooks fired
 AUTHORIZED: list[dict] = []  # every `conversion` anclora_authorize_conversion was asked about
+HOLD_PROGRESS: list = []  # an asyncio.Event put here makes anclora_conversion_progress wait for it
 
 
 class UpperText(Converter):
@@ -131,7 +132,14 @@ def _record(hook):
 
 anclora_conversion_queued = _record("queued")
 anclora_conversion_started = _record("started")
-anclora_conversion_progress = _record("progress")
+
+
+@hookimpl
+def anclora_conversion_progress(ctx, conversion):
+    EVENTS.append(("progress", conversion["id"], conversion["progress"]))
+    return HOLD_PROGRESS[0].wait() if HOLD_PROGRESS else None
+
+
 anclora_conversion_finished = _record("finished")
 anclora_conversion_failed = _record("failed")
 anclora_conversion_canceled = _record("canceled")
