@@ -115,10 +115,11 @@ async def claim(ctx, worker_id: str, lease_seconds: float, limit: int = 1) -> li
     """Take up to `limit` of the oldest queued conversions for this worker, oldest first. One statement; on
     PostgreSQL, claimers running at the same moment skip the rows another one has locked and take the next."""
     now = utcnow()
+    # MATERIALIZED: as a plain subquery, PostgreSQL may run it once per row and claim more than `limit` rows
     oldest = (select(Conversion.id).where(Conversion.status == QUEUED)
               .order_by(Conversion.created_at, Conversion.id).limit(limit)
               .with_for_update(skip_locked=True)
-              .cte("oldest").prefix_with("MATERIALIZED", dialect="postgresql"))  # (inlined, it may run per row)
+              .cte("oldest").prefix_with("MATERIALIZED", dialect="postgresql"))
     async with ctx.sessionmaker() as session:
         rows = list(await session.scalars(
             update(Conversion).where(Conversion.id.in_(select(oldest.c.id)), Conversion.status == QUEUED)
