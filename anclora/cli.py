@@ -70,9 +70,11 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 async def _cleanup(ctx, args) -> int:
-    from . import files
+    from . import files, resumable
 
-    print(json.dumps(await files.cleanup(ctx)))
+    report = await files.cleanup(ctx)
+    report["expired_uploads"] = await resumable.cleanup(ctx)
+    print(json.dumps(report))
     return 0
 
 

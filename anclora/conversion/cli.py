@@ -77,31 +77,88 @@ async def _convert_locally(args: argparse.Namespace, settings) -> Path:
     return out
 
 
-async def _convert_on_server(args: argparse.Namespace) -> Path:
+PIECE = 8 * 1024 * 1024  # bytes per PATCH of a resumable upload: what a dropped connection costs at most
+RETRIES = 5  # dropped connections in a row before giving up
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def _checked(response, *expected: int):
+    if response.status_code not in expected:
+        try:
+            error = response.json().get("error", {})
+        except ValueError:
+            error = {"code": "unexpected_answer", "message": response.text[:200]}
+        raise AncloraError(f"{response.status_code} {error.get('code')}: {error.get('message')}",
+                           details=error.get("details"))
+    return response
+
+
+async def _upload(http, src: Path, progress: ProgressLine) -> str:
+    """Send `src` as a tus upload, piece by piece, resuming where the server says after a dropped connection;
+    the id of the file it becomes."""
+    import base64
+
     import httpx
 
-    src = Path(args.file)
-    out = _output_path(args, sniff.normalize(args.to))
     size = src.stat().st_size
+    metadata = f"filename {base64.b64encode(src.name.encode()).decode()}"
+    created = _checked(await http.post("/api/uploads/", headers={
+        **TUS, "Upload-Length": str(size), "Upload-Metadata": metadata}), 201)
+    location, offset, failures = created.headers["Location"], 0, 0
+    file_id = created.headers.get("Anclora-File-Id")
+    with open(src, "rb") as handle:
+        while file_id is None:
+            handle.seek(offset)
+            piece = handle.read(PIECE)
+            try:
+                response = await http.patch(location, content=piece, headers={
+                    **TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": str(offset)})
+            except httpx.TransportError as error:
+                failures += 1
+                if failures > RETRIES:
+                    raise AncloraError(f"the upload failed {failures} times in a row: {error}") from None
+                await asyncio.sleep(min(2 ** failures, 30))  # back off, then ask the server what it kept
+                offset = int(_checked(await http.head(location, headers=TUS), 200).headers["Upload-Offset"])
+                continue
+            failures = 0
+            offset = int(_checked(response, 204).headers["Upload-Offset"])
+            file_id = response.headers.get("Anclora-File-Id")
+            progress(int(50 * offset / size) if size else 50)
+    return file_id
+
+
+async def _convert_on_server(args: argparse.Namespace) -> Path:
+    """Upload resumably, queue the conversion, follow its progress, download the result."""
+    import httpx
+
+    from .options import from_query
+
+    src = Path(args.file)
+    target = sniff.normalize(args.to)
+    out = _output_path(args, target)
     progress = ProgressLine(f"{src.name} -> {args.server}")
-
-    async def body():
-        sent = 0
-        with open(src, "rb") as handle:
-            while chunk := handle.read(256 * 1024):
-                sent += len(chunk)
-                progress(int(100 * sent / size) if size else 100)
-                yield chunk
-
-    params = [("to", args.to), ("filename", src.name)] + [
-        (name, value) for name, values in _pairs(args.option).items() for value in values]
     headers = {"X-API-Key": args.api_key} if args.api_key else {}
-    async with httpx.AsyncClient(base_url=args.server, timeout=None, headers=headers) as http:
-        async with http.stream("POST", "/api/convert", params=params, content=body(),
-                               headers={"Content-Length": str(size)}) as response:
+    async with httpx.AsyncClient(base_url=args.server, timeout=300, headers=headers) as http:
+        file_id = await _upload(http, src, progress)
+        source = _checked(await http.get(f"/api/files/{file_id}"), 200).json()["format"]
+        routes = _checked(await http.get("/api/formats"), 200).json()["conversions"]
+        route = next((r for r in routes if r["from"] == source and r["to"] == target), None)
+        if route is None:
+            raise AncloraError(f"the server cannot convert {source} to {target}")
+        options = from_query(route["options"], _pairs(args.option))
+        job = _checked(await http.post("/api/conversions", json={"file_id": file_id, "to": target,
+                                                                 "options": options}), 200, 202).json()
+        while job["status"] not in ("succeeded", "failed", "canceled"):
+            progress(50 + job["progress"] // 2)
+            await asyncio.sleep(0.5)  # polling, as a client does; the server is another process
+            job = _checked(await http.get(f"/api/conversions/{job['id']}"), 200).json()
+        if job["status"] != "succeeded":
+            error = job.get("error") or {}
+            raise AncloraError(f"the conversion {job['status']}: {error.get('code')}: {error.get('message')}")
+        async with http.stream("GET", f"/api/conversions/{job['id']}/result") as response:
             if response.status_code != 200:
-                error = json.loads(await response.aread()).get("error", {})
-                raise AncloraError(f"{response.status_code} {error.get('code')}: {error.get('message')}")
+                await response.aread()
+                _checked(response, 200)
             with open(out, "wb") as handle:
                 async for chunk in response.aiter_bytes():
                     handle.write(chunk)
@@ -199,7 +256,8 @@ def add_commands(subparsers) -> None:
     convert.add_argument("-o", "--output", help="output file (default: the input's name with the new extension)")
     convert.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                          help="a converter option (see `anclora formats --json`); repeatable")
-    convert.add_argument("--server", metavar="URL", help="convert through this server's POST /api/convert")
+    convert.add_argument("--server", metavar="URL",
+                         help="convert on this server: a resumable upload, then a conversion job")
     convert.add_argument("--api-key", help="API key for --server (default: an anonymous session)")
     convert.set_defaults(func=cmd_convert)
 

@@ -8,7 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from sqlalchemy import select
 
+from anclora.db.models import ResumableUpload
 from anclora.testing import TEST_JWT_SECRET
 from sample_plugins import SAMPLE_PLUGINS, bundled_plugin_names, sample_overrides
 
@@ -65,7 +67,7 @@ def anclora_overrides(request):
     return overrides
 
 
-async def test_convert_through_a_server(anclora_server, tmp_path):
+async def test_convert_through_a_server(anclora_server, anclora_ctx, tmp_path):
     (tmp_path / "notes.txt").write_text("remote")
     process = await asyncio.create_subprocess_exec(
         *ANCLORA, "convert", "notes.txt", "--to", "md", "--option", "repeat=2", "--server", anclora_server,
@@ -74,6 +76,10 @@ async def test_convert_through_a_server(anclora_server, tmp_path):
     assert process.returncode == 0, stderr.decode()
     assert (tmp_path / "notes.md").read_text() == "REMOTEREMOTE"
     assert b"100% done" in stderr
+    async with anclora_ctx.sessionmaker() as session:  # the file went up as a resumable upload
+        [upload] = list(await session.scalars(select(ResumableUpload)))
+    assert upload.offset == upload.length == 6 and upload.file_id
+    assert upload.upload_metadata == {"filename": "notes.txt"}
 
 
 @pytest.mark.parametrize("anclora_overrides", ["queue only"], indirect=True)

@@ -5,10 +5,11 @@ from .conversion import Conversion, WebhookDelivery
 from .credentials import ApiKey, EmailToken, RefreshToken
 from .file import File
 from .ops_run import OpsRun
+from .resumable_upload import ResumableUpload
 from .reward import UserReward
 from .user import User
 
 __all__ = [
     "ApiKey", "Conversion", "ConversionTransaction", "CreditEntry", "EmailToken", "File", "OpsRun",
-    "Purchase", "RefreshToken", "StripeEvent", "User", "UserReward", "WebhookDelivery",
+    "Purchase", "RefreshToken", "ResumableUpload", "StripeEvent", "User", "UserReward", "WebhookDelivery",
 ]

@@ -1,0 +1,267 @@
+"""/api/uploads/: resumable uploads over tus 1.0.0 (core, creation, creation-with-upload, termination, checksum,
+expiration). The bytes of each request are appended at the upload's offset as they arrive; what a client that
+goes away had sent stays (unless it came with a checksum), so it can resume from `HEAD`'s `Upload-Offset`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Awaitable
+
+import tornado.web
+
+from .. import resumable
+from ..errors import AncloraError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
+from .streaming import LINGER_BYTES, UploadHandler
+
+log = logging.getLogger("anclora.uploads")
+OCTETS = "application/offset+octet-stream"
+WRITE_SLICE = 64 * 1024
+
+
+class UnsupportedVersion(AncloraError):
+    status = 412
+    code = "unsupported_version"
+    message = f"This server speaks tus {resumable.VERSION}: send `Tus-Resumable: {resumable.VERSION}`."
+
+
+class Appender:
+    """One request's bytes, written at the upload's offset; at most `room` of them."""
+
+    def __init__(self, path, offset: int, room: int, checksum):
+        self.handle = open(path, "r+b", buffering=0)
+        self.handle.seek(offset)
+        self.start, self.room, self.checksum = offset, room, checksum
+        self.written = 0
+
+    def write(self, chunk: bytes) -> None:
+        if self.written + len(chunk) > self.room:
+            raise PayloadTooLarge("The request carries more bytes than the upload has left.",
+                                  details={"remaining": self.room - self.written})
+        view = memoryview(chunk)
+        for start in range(0, len(view), WRITE_SLICE):
+            self.handle.write(view[start:start + WRITE_SLICE])
+        if self.checksum is not None:
+            self.checksum[0].update(chunk)
+        self.written += len(chunk)
+
+    async def end(self, keep: bool) -> int:
+        """Make the bytes durable and return the new offset; or, unless `keep` (and checksum-free), drop them."""
+        matches = self.checksum is None or self.checksum[0].digest() == self.checksum[1]
+        keep = keep and matches
+        await asyncio.get_running_loop().run_in_executor(None, self._settle, keep)
+        if not matches:
+            raise resumable.ChecksumMismatch()
+        return self.start + self.written if keep else self.start
+
+    def _settle(self, keep: bool) -> None:
+        try:
+            if not keep:
+                self.handle.truncate(self.start)
+            os.fsync(self.handle.fileno())
+        finally:
+            self.handle.close()
+
+
+class TusHandler(UploadHandler):
+    """What every tus route shares: the protocol version, its headers, and answers without a body to HEAD."""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Tus-Resumable", resumable.VERSION)
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.request.method not in ("OPTIONS", "GET") and \
+                self.request.headers.get("Tus-Resumable") != resumable.VERSION:
+            raise UnsupportedVersion(headers={"Tus-Version": resumable.VERSION})
+
+    def options(self, *_args) -> None:
+        """What this server speaks of tus: version, extensions, checksum algorithms and its size limit."""
+        self.set_header("Tus-Version", resumable.VERSION)
+        self.set_header("Tus-Extension", resumable.EXTENSIONS)
+        self.set_header("Tus-Checksum-Algorithm", ",".join(resumable.CHECKSUMS))
+        self.set_header("Tus-Max-Size", str(self.ctx.settings.max_content_length))
+        self.set_status(204)
+        self.finish()
+
+    # -- appending a request's body (PATCH, or POST with creation-with-upload) ----------------------------------
+
+    appender: Appender | None = None
+    row = None
+    _token = ""
+    _renewed = 0.0
+    _refusal: AncloraError | None = None
+
+    def header_int(self, name: str) -> int | None:
+        value = self.request.headers.get(name)
+        if value is None:
+            return None
+        if not value.isdigit():
+            raise BadRequest(f"{name} must be a non-negative integer.")
+        return int(value)
+
+    async def start_appending(self, upload_id: str, offset: int) -> None:
+        """Take the upload at `offset` and accept the body into it (the lock is given back if that fails)."""
+        row, token = await resumable.lock(self.ctx, self.identity, upload_id, offset)
+        try:
+            room = row.length - row.offset
+            declared = self.declared_length()
+            if declared is not None and declared > room:
+                raise PayloadTooLarge("The request carries more bytes than the upload has left.",
+                                      details={"remaining": room, "declared": declared})
+            checksum = resumable.parse_checksum(self.request.headers.get("Upload-Checksum"))
+            self.request.connection.set_max_body_size(room + LINGER_BYTES)
+            self.appender = Appender(resumable.part_path(self.ctx, row.id), row.offset, room, checksum)
+        except BaseException:
+            await resumable.release(self.ctx, row.id, token, row.offset)
+            raise
+        self.row, self._token, self._renewed = row, token, time.monotonic()
+        self._touch()
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        if self.appender is None or self._refusal is not None:
+            return None
+        self._touch()
+        if time.monotonic() - self._renewed > resumable.LOCK_SECONDS / 3:
+            return self._renew_then_write(chunk)
+        self._write(chunk)
+        return None
+
+    async def _renew_then_write(self, chunk: bytes) -> None:
+        if not await resumable.renew(self.ctx, self.row.id, self._token):
+            self._refusal = Conflict("This request stalled and lost the upload to another one.")
+            return
+        self._renewed = time.monotonic()
+        self._write(chunk)
+
+    def _write(self, chunk: bytes) -> None:
+        try:
+            self.appender.write(chunk)
+        except AncloraError as error:
+            self._refusal = error
+        else:
+            self.ctx.metrics.upload_bytes.inc(len(chunk))
+
+    async def finish_appending(self):
+        """End the body: the row at its new offset, and its file's id once the last byte is in."""
+        self._stop_timer()
+        appender, self.appender = self.appender, None
+        refusal = self._refusal
+        offset = appender.start
+        try:
+            offset = await appender.end(keep=refusal is None)
+        finally:
+            row = await resumable.release(self.ctx, self.row.id, self._token, offset)
+        if refusal is not None:
+            raise refusal
+        if row is None:
+            raise Conflict("This request lost the upload to another one.")
+        if offset == row.length:
+            record = await resumable.complete(self.ctx, self.identity, row)
+            self.set_header("Anclora-File-Id", record.id)
+        return row
+
+    def discard_upload(self) -> None:
+        """The client went away or stalled mid-body: keep what arrived (the point of resuming) and free the lock."""
+        self._stop_timer()
+        appender, self.appender = self.appender, None
+        if appender is not None:
+            asyncio.ensure_future(self._keep(appender))
+
+    async def _keep(self, appender: Appender) -> None:
+        try:
+            try:
+                offset = await appender.end(keep=self._refusal is None)
+            except resumable.ChecksumMismatch:
+                offset = appender.start
+            await resumable.release(self.ctx, self.row.id, self._token, offset)
+        except Exception:
+            log.exception("could not keep the bytes of interrupted upload %s", self.row.id)
+
+    def answer(self, row, status: int) -> None:
+        self.set_header("Upload-Offset", str(row.offset))
+        self.set_header("Upload-Expires", resumable.http_date(row.expires_at))
+        self.set_status(status)
+        self.finish()
+
+
+@tornado.web.stream_request_body
+class ResumableUploadsHandler(TusHandler):
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.request.method != "POST":
+            return
+        if self.request.headers.get("Upload-Defer-Length"):
+            raise BadRequest("Upload-Defer-Length is not supported: send Upload-Length.")
+        length = self.header_int("Upload-Length")
+        if length is None:
+            raise BadRequest("Upload-Length is required.")
+        limit = self.upload_limit()
+        if length > limit:
+            self.ctx.metrics.quota_refusals.labels("upload_size").inc()
+            raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",
+                                  details={"limit": limit, "declared": length})
+        metadata = resumable.parse_metadata(self.request.headers.get("Upload-Metadata"))
+        with_body = self.request.headers.get("Content-Type", "").split(";")[0].strip() == OCTETS
+        if with_body and (self.declared_length() or 0) > length:
+            raise PayloadTooLarge("The request carries more bytes than Upload-Length.")
+        self.row = await resumable.create(self.ctx, self.identity, length, metadata)
+        self.set_header("Location", f"/api/uploads/{self.row.id}")
+        if with_body:
+            await self.start_appending(self.row.id, 0)
+
+    async def post(self) -> None:
+        """Create an upload of `Upload-Length` bytes (with `Upload-Metadata`); its first bytes may come along."""
+        row = await self.finish_appending() if self.appender is not None else self.row
+        if row.length == 0:
+            record = await resumable.complete(self.ctx, self.identity, row)
+            self.set_header("Anclora-File-Id", record.id)
+        self.answer(row, 201)
+
+
+@tornado.web.stream_request_body
+class ResumableUploadHandler(TusHandler):
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.request.method != "PATCH":
+            return
+        if self.request.headers.get("Content-Type", "").split(";")[0].strip() != OCTETS:
+            raise UnsupportedMediaType(f"PATCH bodies must be {OCTETS}.")
+        offset = self.header_int("Upload-Offset")
+        if offset is None:
+            raise BadRequest("Upload-Offset is required.")
+        await self.start_appending(self.path_args[0], offset)
+
+    async def patch(self, upload_id: str) -> None:
+        """Append the body at `Upload-Offset`; `Upload-Checksum` (sha1 or sha256) makes it all-or-nothing."""
+        row = await self.finish_appending()
+        self.answer(row, 204)
+
+    async def head(self, upload_id: str) -> None:
+        """How many bytes the server has (`Upload-Offset`) of how many (`Upload-Length`), and until when."""
+        row = await resumable.get_owned(self.ctx, self.identity, upload_id)
+        self.set_header("Upload-Length", str(row.length))
+        if row.upload_metadata:
+            self.set_header("Upload-Metadata", resumable.metadata_header(row.upload_metadata))
+        if row.file_id:
+            self.set_header("Anclora-File-Id", row.file_id)
+        self.answer(row, 200)
+
+    async def get(self, upload_id: str) -> None:
+        """The upload as JSON: `offset`, `length`, `metadata`, `expires_at`, and `file_id` once complete."""
+        self.write_json(resumable.as_json(await resumable.get_owned(self.ctx, self.identity, upload_id)))
+
+    async def delete(self, upload_id: str) -> None:
+        """Terminate the upload: its bytes go (a file it already became stays)."""
+        await resumable.terminate(self.ctx, self.identity, upload_id)
+        self.set_status(204)
+        self.finish()
+
+
+default_handlers = [
+    (r"/api/uploads/?", ResumableUploadsHandler),
+    (r"/api/uploads/([0-9a-f-]{36})", ResumableUploadHandler),
+]
