@@ -132,14 +132,15 @@ async def lock(ctx, identity: Identity, upload_id: str, offset: int) -> tuple[Re
     async with ctx.sessionmaker() as session:
         locked = await session.scalar(
             update(ResumableUpload)
-            .where(ResumableUpload.id == row.id, ResumableUpload.offset == offset, ResumableUpload.file_id.is_(None),
+            .where(ResumableUpload.id == row.id, ResumableUpload.offset == offset,
+                   ResumableUpload.offset < ResumableUpload.length, ResumableUpload.file_id.is_(None),
                    or_(ResumableUpload.locked_until.is_(None), ResumableUpload.locked_until < now))
             .values(lock_token=token, locked_until=now + dt.timedelta(seconds=LOCK_SECONDS))
             .returning(ResumableUpload), execution_options={"populate_existing": True})
         await session.commit()
     if locked is not None:
         return locked, token
-    if row.file_id is not None:
+    if row.file_id is not None or row.offset == row.length:
         raise Conflict("The upload is already complete.", details={"offset": row.offset})
     if row.offset != offset:
         raise Conflict("Upload-Offset is not the upload's offset.", details={"offset": row.offset},
@@ -157,30 +158,42 @@ async def renew(ctx, upload_id: str, token: str) -> bool:
     return renewed.rowcount == 1
 
 
-async def release(ctx, upload_id: str, token: str, offset: int) -> ResumableUpload | None:
-    """Record `offset` bytes as safely written and free the upload for the next PATCH; None if the lock was lost."""
+async def release(ctx, upload_id: str, token: str, offset: int, file_id: str | None = None
+                  ) -> ResumableUpload | None:
+    """Record `offset` bytes as safely written (and the file they became, if `file_id`) and free the upload for
+    the next PATCH; None if the lock was lost."""
     async with ctx.sessionmaker() as session:
         row = await session.scalar(
             update(ResumableUpload).where(ResumableUpload.id == upload_id, ResumableUpload.lock_token == token)
-            .values(offset=offset, lock_token=None, locked_until=None).returning(ResumableUpload),
+            .values(offset=offset, file_id=file_id, lock_token=None, locked_until=None).returning(ResumableUpload),
             execution_options={"populate_existing": True})
         await session.commit()
     return row
 
 
 async def complete(ctx, identity: Identity, row: ResumableUpload) -> File:
-    """Turn a fully received upload into a file of its owner (hashed, moved into storage)."""
+    """Turn a fully received upload into a file of its owner (hashed, moved into storage). The caller holds the
+    upload's lock (or it has no bytes at all), so nothing else touches its bytes meanwhile."""
     key, size, sha256 = await ctx.storage.import_file(part_path(ctx, row.id))
     metadata = row.upload_metadata or {}
-    record = await files.create(ctx, identity, key=key, size=size, sha256=sha256,
-                                filename=sanitize_filename(metadata.get("filename")),
-                                declared_type=metadata.get("filetype"))
+    return await files.create(ctx, identity, key=key, size=size, sha256=sha256,
+                              filename=sanitize_filename(metadata.get("filename")),
+                              declared_type=metadata.get("filetype"))
+
+
+async def record_file(ctx, upload_id: str, file_id: str) -> None:
+    """An empty upload became its file without any PATCH."""
     async with ctx.sessionmaker() as session:
-        await session.execute(update(ResumableUpload).where(ResumableUpload.id == row.id)
-                              .values(file_id=record.id))
+        await session.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id).values(file_id=file_id))
         await session.commit()
-    row.file_id = record.id
-    return record
+
+
+async def forget(ctx, upload_id: str) -> None:
+    """Remove an upload's row and bytes, whatever its state (its completion failed half-way)."""
+    async with ctx.sessionmaker() as session:
+        await session.execute(delete(ResumableUpload).where(ResumableUpload.id == upload_id))
+        await session.commit()
+    part_path(ctx, upload_id).unlink(missing_ok=True)
 
 
 async def terminate(ctx, identity: Identity, upload_id: str) -> None:
@@ -211,7 +224,10 @@ async def cleanup(ctx, now: dt.datetime | None = None) -> int:
             part_path(ctx, upload_id).unlink(missing_ok=True)
         cutoff = time.time() - files.ORPHAN_GRACE_SECONDS  # (a younger one may belong to an upload being created)
         for part in folder(ctx).glob("*.part"):
-            if part.name[:-len(".part")] not in known and part.stat().st_mtime < cutoff:
-                part.unlink(missing_ok=True)
+            try:
+                if part.name[:-len(".part")] not in known and part.stat().st_mtime < cutoff:
+                    part.unlink(missing_ok=True)
+            except FileNotFoundError:  # terminated meanwhile
+                pass
     await asyncio.get_running_loop().run_in_executor(None, remove)
     return len(expired)

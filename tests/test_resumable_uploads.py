@@ -86,6 +86,23 @@ async def test_creation_with_upload_takes_the_whole_body(client):
     assert (await client.get(f"/api/files/{file_id}/content")).content == body
 
 
+@pytest.mark.parametrize("with_body", [False, True])
+async def test_an_empty_upload_is_a_file_at_once(client, with_body):
+    headers = {**(OCTETS if with_body else TUS), "Upload-Length": "0", "Upload-Metadata": f"filename {b64('e.txt')}"}
+    response = await client.post("/api/uploads/", content=b"", headers=headers)
+    assert response.status_code == 201
+    record = (await client.get(f"/api/files/{response.headers['Anclora-File-Id']}")).json()
+    assert record["size"] == 0 and record["filename"] == "e.txt"
+    assert (await client.get(response.headers["Location"])).json()["file_id"] == record["id"]
+
+
+async def test_method_override_lets_a_post_append(client):
+    location = await create(client, 3)
+    response = await client.post(location, content=b"abc", headers={
+        **OCTETS, "Upload-Offset": "0", "X-HTTP-Method-Override": "PATCH"})
+    assert response.status_code == 204 and response.headers["Anclora-File-Id"]
+
+
 async def test_protocol_mistakes_get_the_tus_answers(client):
     location = await create(client, 10)
     wrong_offset = await client.patch(location, content=b"abc", headers={**OCTETS, "Upload-Offset": "5"})
@@ -99,6 +116,8 @@ async def test_protocol_mistakes_get_the_tus_answers(client):
     assert no_version.status_code == 412 and no_version.headers["Tus-Version"] == "1.0.0"
     too_long = await client.patch(location, content=b"x" * 11, headers={**OCTETS, "Upload-Offset": "0"})
     assert too_long.status_code == 413
+    huge = await client.patch(location, content=b"abc", headers={**OCTETS, "Upload-Offset": "9" * 20})
+    assert huge.status_code == 400 and huge.json()["error"]["code"] == "bad_request"
     no_length = await client.post("/api/uploads/", headers=TUS)
     assert no_length.status_code == 400
     bad_metadata = await client.post("/api/uploads/", headers={**TUS, "Upload-Length": "1",

@@ -113,15 +113,21 @@ async def _upload(http, src: Path, progress: ProgressLine) -> str:
             try:
                 response = await http.patch(location, content=piece, headers={
                     **TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": str(offset)})
+                if response.status_code == 409 and failures:  # the dropped request may still hold the upload
+                    raise httpx.TransportError("the server still holds the interrupted request")
+                offset = int(_checked(response, 204).headers["Upload-Offset"])
             except httpx.TransportError as error:
                 failures += 1
                 if failures > RETRIES:
                     raise AncloraError(f"the upload failed {failures} times in a row: {error}") from None
                 await asyncio.sleep(min(2 ** failures, 30))  # back off, then ask the server what it kept
-                offset = int(_checked(await http.head(location, headers=TUS), 200).headers["Upload-Offset"])
+                try:
+                    head = _checked(await http.head(location, headers=TUS), 200)
+                except httpx.TransportError:
+                    continue  # the next attempt says
+                offset, file_id = int(head.headers["Upload-Offset"]), head.headers.get("Anclora-File-Id")
                 continue
             failures = 0
-            offset = int(_checked(response, 204).headers["Upload-Offset"])
             file_id = response.headers.get("Anclora-File-Id")
             progress(int(50 * offset / size) if size else 50)
     return file_id

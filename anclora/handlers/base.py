@@ -166,6 +166,13 @@ class APIHandler(tornado.web.RequestHandler):
         else:
             log.error("%s %s failed", self.request.method, self.request.path, exc_info=(typ, value, tb))
 
+    def on_connection_close(self) -> None:
+        """The client went away: its request no longer holds up a graceful shutdown."""
+        if getattr(self, "_counted", False):
+            self.ctx.in_flight -= 1
+            self._counted = False
+        super().on_connection_close()
+
     def on_finish(self) -> None:
         if getattr(self, "_counted", False):
             self.ctx.in_flight -= 1

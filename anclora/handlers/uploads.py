@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from typing import Awaitable
 
@@ -19,6 +20,8 @@ from .streaming import LINGER_BYTES, UploadHandler
 log = logging.getLogger("anclora.uploads")
 OCTETS = "application/offset+octet-stream"
 WRITE_SLICE = 64 * 1024
+_COUNT = re.compile(r"[0-9]{1,18}")  # ASCII digits only, and within a 64-bit column
+OVERRIDABLE = ("PATCH", "DELETE")  # tus core: X-HTTP-Method-Override on a POST, for clients that cannot send these
 
 
 class UnsupportedVersion(AncloraError):
@@ -41,8 +44,8 @@ class Appender:
             raise PayloadTooLarge("The request carries more bytes than the upload has left.",
                                   details={"remaining": self.room - self.written})
         view = memoryview(chunk)
-        for start in range(0, len(view), WRITE_SLICE):
-            self.handle.write(view[start:start + WRITE_SLICE])
+        while view:  # (a full disk may take fewer bytes than offered)
+            view = view[self.handle.write(view[:WRITE_SLICE]):]
         if self.checksum is not None:
             self.checksum[0].update(chunk)
         self.written += len(chunk)
@@ -55,6 +58,9 @@ class Appender:
         if not matches:
             raise resumable.ChecksumMismatch()
         return self.start + self.written if keep else self.start
+
+    def close(self) -> None:
+        self.handle.close()
 
     def _settle(self, keep: bool) -> None:
         try:
@@ -73,6 +79,9 @@ class TusHandler(UploadHandler):
         self.set_header("Tus-Resumable", resumable.VERSION)
 
     async def prepare(self) -> None:
+        override = self.request.headers.get("X-HTTP-Method-Override", "").upper()
+        if self.request.method == "POST" and override in OVERRIDABLE:
+            self.request.method = override
         await super().prepare()
         if self.request.method not in ("OPTIONS", "GET") and \
                 self.request.headers.get("Tus-Resumable") != resumable.VERSION:
@@ -94,12 +103,13 @@ class TusHandler(UploadHandler):
     _token = ""
     _renewed = 0.0
     _refusal: AncloraError | None = None
+    _lost = False  # the lock ran out and another request took the upload: its bytes are not ours to touch
 
     def header_int(self, name: str) -> int | None:
         value = self.request.headers.get(name)
         if value is None:
             return None
-        if not value.isdigit():
+        if not _COUNT.fullmatch(value):
             raise BadRequest(f"{name} must be a non-negative integer.")
         return int(value)
 
@@ -132,6 +142,7 @@ class TusHandler(UploadHandler):
 
     async def _renew_then_write(self, chunk: bytes) -> None:
         if not await resumable.renew(self.ctx, self.row.id, self._token):
+            self._lost = True
             self._refusal = Conflict("This request stalled and lost the upload to another one.")
             return
         self._renewed = time.monotonic()
@@ -146,23 +157,34 @@ class TusHandler(UploadHandler):
             self.ctx.metrics.upload_bytes.inc(len(chunk))
 
     async def finish_appending(self):
-        """End the body: the row at its new offset, and its file's id once the last byte is in."""
+        """End the body: the upload at its new offset and, once the last byte is in, the file it became (made
+        while this request still holds the upload)."""
         self._stop_timer()
         appender, self.appender = self.appender, None
-        refusal = self._refusal
-        offset = appender.start
+        if self._lost:
+            appender.close()
+            raise self._refusal
+        refusal, offset, record = self._refusal, appender.start, None
         try:
             offset = await appender.end(keep=refusal is None)
+            if refusal is None and offset == self.row.length:
+                record = await self._complete()
         finally:
-            row = await resumable.release(self.ctx, self.row.id, self._token, offset)
+            row = await resumable.release(self.ctx, self.row.id, self._token, offset, record and record.id)
         if refusal is not None:
             raise refusal
         if row is None:
             raise Conflict("This request lost the upload to another one.")
-        if offset == row.length:
-            record = await resumable.complete(self.ctx, self.identity, row)
+        if record is not None:
             self.set_header("Anclora-File-Id", record.id)
         return row
+
+    async def _complete(self):
+        try:
+            return await resumable.complete(self.ctx, self.identity, self.row)
+        except BaseException:
+            await resumable.forget(self.ctx, self.row.id)  # its bytes may be half moved: the client starts again
+            raise
 
     def discard_upload(self) -> None:
         """The client went away or stalled mid-body: keep what arrived (the point of resuming) and free the lock."""
@@ -172,6 +194,9 @@ class TusHandler(UploadHandler):
             asyncio.ensure_future(self._keep(appender))
 
     async def _keep(self, appender: Appender) -> None:
+        if self._lost:
+            appender.close()
+            return
         try:
             try:
                 offset = await appender.end(keep=self._refusal is None)
@@ -205,9 +230,10 @@ class ResumableUploadsHandler(TusHandler):
             raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",
                                   details={"limit": limit, "declared": length})
         metadata = resumable.parse_metadata(self.request.headers.get("Upload-Metadata"))
-        with_body = self.request.headers.get("Content-Type", "").split(";")[0].strip() == OCTETS
+        with_body = self.request.headers.get("Content-Type", "").split(";")[0].strip() == OCTETS and length > 0
         if with_body and (self.declared_length() or 0) > length:
             raise PayloadTooLarge("The request carries more bytes than Upload-Length.")
+        resumable.parse_checksum(self.request.headers.get("Upload-Checksum"))  # (refused before anything exists)
         self.row = await resumable.create(self.ctx, self.identity, length, metadata)
         self.set_header("Location", f"/api/uploads/{self.row.id}")
         if with_body:
@@ -216,8 +242,9 @@ class ResumableUploadsHandler(TusHandler):
     async def post(self) -> None:
         """Create an upload of `Upload-Length` bytes (with `Upload-Metadata`); its first bytes may come along."""
         row = await self.finish_appending() if self.appender is not None else self.row
-        if row.length == 0:
+        if row.length == 0:  # nothing to wait for: the file exists at once
             record = await resumable.complete(self.ctx, self.identity, row)
+            await resumable.record_file(self.ctx, row.id, record.id)
             self.set_header("Anclora-File-Id", record.id)
         self.answer(row, 201)
 
