@@ -33,9 +33,27 @@ from .uploads import sanitize_filename
 VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
 CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
-LOCK_SECONDS = 60.0  # a PATCH holds the upload this long past its last renewal
+LOCK_SECONDS = 15.0  # a PATCH holds the upload this long past its last renewal (after a crash: until then)
 _METADATA_KEY = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
 MAX_METADATA_BYTES = 4096
+HASHES = "resumable_hashes"  # in ctx.services: upload id -> (offset, sha256 object) for uploads this process follows
+MAX_HASHES = 10_000
+
+
+def hash_so_far(ctx, upload_id: str, offset: int):
+    """The sha256 object of the upload's first `offset` bytes when this process has seen them all (else None: the
+    file is hashed when it completes)."""
+    if offset == 0:
+        return hashlib.sha256()
+    known = ctx.services.setdefault(HASHES, {}).pop(upload_id, None)
+    return known[1] if known is not None and known[0] == offset else None
+
+
+def remember_hash(ctx, upload_id: str, offset: int, digest) -> None:
+    hashes = ctx.services.setdefault(HASHES, {})
+    if len(hashes) >= MAX_HASHES:  # abandoned uploads: forget the oldest
+        del hashes[next(iter(hashes))]
+    hashes[upload_id] = (offset, digest)
 
 
 class ChecksumMismatch(AncloraError):
@@ -171,10 +189,10 @@ async def release(ctx, upload_id: str, token: str, offset: int, file_id: str | N
     return row
 
 
-async def complete(ctx, identity: Identity, row: ResumableUpload) -> File:
-    """Turn a fully received upload into a file of its owner (hashed, moved into storage). The caller holds the
-    upload's lock (or it has no bytes at all), so nothing else touches its bytes meanwhile."""
-    key, size, sha256 = await ctx.storage.import_file(part_path(ctx, row.id))
+async def complete(ctx, identity: Identity, row: ResumableUpload, sha256: str | None = None) -> File:
+    """Turn a fully received upload into a file of its owner (hashed unless `sha256` is known, moved into storage).
+    The caller holds the upload's lock (or it has no bytes at all), so nothing else touches its bytes meanwhile."""
+    key, size, sha256 = await ctx.storage.import_file(part_path(ctx, row.id), sha256)
     metadata = row.upload_metadata or {}
     return await files.create(ctx, identity, key=key, size=size, sha256=sha256,
                               filename=sanitize_filename(metadata.get("filename")),

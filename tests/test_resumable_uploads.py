@@ -169,7 +169,19 @@ async def test_a_cut_upload_resumes_from_what_the_server_kept(client, anclora_se
     assert 0 < offset <= 1024 * 1024
     rest = await client.patch(location, content=body[offset:], headers={**OCTETS, "Upload-Offset": str(offset)})
     assert rest.status_code == 204
-    assert (await client.get(f"/api/files/{rest.headers['Anclora-File-Id']}/content")).content == body
+    file_id = rest.headers["Anclora-File-Id"]
+    assert (await client.get(f"/api/files/{file_id}/content")).content == body
+    assert (await client.get(f"/api/files/{file_id}")).json()["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+async def test_pieces_sent_to_different_processes_still_get_the_right_sha256(client, anclora_ctx):
+    body = os.urandom(100_000)
+    location = await create(client, len(body))
+    await client.patch(location, content=body[:40_000], headers={**OCTETS, "Upload-Offset": "0"})
+    anclora_ctx.services[resumable.HASHES].clear()  # as if the next piece went to another server process
+    last = await client.patch(location, content=body[40_000:], headers={**OCTETS, "Upload-Offset": "40000"})
+    record = (await client.get(f"/api/files/{last.headers['Anclora-File-Id']}")).json()
+    assert record["sha256"] == hashlib.sha256(body).hexdigest()
 
 
 async def test_one_request_appends_at_a_time(client, anclora_server, anclora_ctx):

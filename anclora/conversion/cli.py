@@ -77,8 +77,8 @@ async def _convert_locally(args: argparse.Namespace, settings) -> Path:
     return out
 
 
-PIECE = 8 * 1024 * 1024  # bytes per PATCH of a resumable upload: what a dropped connection costs at most
 RETRIES = 5  # dropped connections in a row before giving up
+READ_SIZE = 1024 * 1024
 TUS = {"Tus-Resumable": "1.0.0"}
 
 
@@ -94,8 +94,8 @@ def _checked(response, *expected: int):
 
 
 async def _upload(http, src: Path, progress: ProgressLine) -> str:
-    """Send `src` as a tus upload, piece by piece, resuming where the server says after a dropped connection;
-    the id of the file it becomes."""
+    """Send `src` as a tus upload in one PATCH, and after a dropped connection the rest from where the server says
+    it got to (it keeps what arrived); the id of the file it becomes."""
     import base64
 
     import httpx
@@ -106,30 +106,37 @@ async def _upload(http, src: Path, progress: ProgressLine) -> str:
         **TUS, "Upload-Length": str(size), "Upload-Metadata": metadata}), 201)
     location, offset, failures = created.headers["Location"], 0, 0
     file_id = created.headers.get("Anclora-File-Id")
-    with open(src, "rb") as handle:
-        while file_id is None:
-            handle.seek(offset)
-            piece = handle.read(PIECE)
+
+    async def rest(start: int):
+        with open(src, "rb") as handle:
+            handle.seek(start)
+            sent = start
+            while chunk := handle.read(READ_SIZE):
+                sent += len(chunk)
+                progress(int(50 * sent / size))
+                yield chunk
+
+    while file_id is None:
+        try:
+            response = await http.patch(location, content=rest(offset), headers={
+                **TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": str(offset),
+                "Content-Length": str(size - offset)})
+            if response.status_code == 409 and failures:  # the dropped request may still hold the upload
+                raise httpx.TransportError("the server still holds the interrupted request")
+            offset = int(_checked(response, 204).headers["Upload-Offset"])
+        except httpx.TransportError as error:
+            failures += 1
+            if failures > RETRIES:
+                raise AncloraError(f"the upload failed {failures} times in a row: {error}") from None
+            await asyncio.sleep(min(2 ** failures, 30))  # back off, then ask the server what it kept
             try:
-                response = await http.patch(location, content=piece, headers={
-                    **TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": str(offset)})
-                if response.status_code == 409 and failures:  # the dropped request may still hold the upload
-                    raise httpx.TransportError("the server still holds the interrupted request")
-                offset = int(_checked(response, 204).headers["Upload-Offset"])
-            except httpx.TransportError as error:
-                failures += 1
-                if failures > RETRIES:
-                    raise AncloraError(f"the upload failed {failures} times in a row: {error}") from None
-                await asyncio.sleep(min(2 ** failures, 30))  # back off, then ask the server what it kept
-                try:
-                    head = _checked(await http.head(location, headers=TUS), 200)
-                except httpx.TransportError:
-                    continue  # the next attempt says
-                offset, file_id = int(head.headers["Upload-Offset"]), head.headers.get("Anclora-File-Id")
-                continue
-            failures = 0
-            file_id = response.headers.get("Anclora-File-Id")
-            progress(int(50 * offset / size) if size else 50)
+                head = _checked(await http.head(location, headers=TUS), 200)
+            except httpx.TransportError:
+                continue  # the next attempt says
+            offset, file_id = int(head.headers["Upload-Offset"]), head.headers.get("Anclora-File-Id")
+            continue
+        failures = 0
+        file_id = response.headers.get("Anclora-File-Id")
     return file_id
 
 

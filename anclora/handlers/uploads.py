@@ -15,6 +15,7 @@ import tornado.web
 
 from .. import resumable
 from ..errors import AncloraError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
+from ..storage.hashing import BackgroundHash
 from .streaming import LINGER_BYTES, UploadHandler
 
 log = logging.getLogger("anclora.uploads")
@@ -31,12 +32,14 @@ class UnsupportedVersion(AncloraError):
 
 
 class Appender:
-    """One request's bytes, written at the upload's offset; at most `room` of them."""
+    """One request's bytes, written at the upload's offset; at most `room` of them. `sha256`: the whole upload's
+    hash so far, carried on beside the event loop (None when this process has not seen every earlier byte)."""
 
-    def __init__(self, path, offset: int, room: int, checksum):
+    def __init__(self, path, offset: int, room: int, checksum, sha256=None):
         self.handle = open(path, "r+b", buffering=0)
         self.handle.seek(offset)
         self.start, self.room, self.checksum = offset, room, checksum
+        self.hash = BackgroundHash(sha256) if sha256 is not None else None
         self.written = 0
 
     def write(self, chunk: bytes) -> None:
@@ -48,18 +51,33 @@ class Appender:
             view = view[self.handle.write(view[:WRITE_SLICE]):]
         if self.checksum is not None:
             self.checksum[0].update(chunk)
+        if self.hash is not None:
+            self.hash.update(chunk)
         self.written += len(chunk)
+
+    def wait(self):
+        """None, or an awaitable to let the hashing thread catch up before more bytes come (flow control)."""
+        return self.hash.wait() if self.hash is not None else None
 
     async def end(self, keep: bool) -> int:
         """Make the bytes durable and return the new offset; or, unless `keep` (and checksum-free), drop them."""
         matches = self.checksum is None or self.checksum[0].digest() == self.checksum[1]
         keep = keep and matches
+        if not keep and self.hash is not None:
+            self.hash.close()  # (it has taken bytes that are dropped now)
+            self.hash = None
         await asyncio.get_running_loop().run_in_executor(None, self._settle, keep)
         if not matches:
             raise resumable.ChecksumMismatch()
         return self.start + self.written if keep else self.start
 
+    async def sha256(self):
+        """The upload's sha256 object so far, once every byte kept is in it; None when unknown."""
+        return await self.hash.state() if self.hash is not None else None
+
     def close(self) -> None:
+        if self.hash is not None:
+            self.hash.close()
         self.handle.close()
 
     def _settle(self, keep: bool) -> None:
@@ -124,7 +142,8 @@ class TusHandler(UploadHandler):
                                       details={"remaining": room, "declared": declared})
             checksum = resumable.parse_checksum(self.request.headers.get("Upload-Checksum"))
             self.request.connection.set_max_body_size(room + LINGER_BYTES)
-            self.appender = Appender(resumable.part_path(self.ctx, row.id), row.offset, room, checksum)
+            self.appender = Appender(resumable.part_path(self.ctx, row.id), row.offset, room, checksum,
+                                     resumable.hash_so_far(self.ctx, row.id, row.offset))
         except BaseException:
             await resumable.release(self.ctx, row.id, token, row.offset)
             raise
@@ -138,7 +157,7 @@ class TusHandler(UploadHandler):
         if time.monotonic() - self._renewed > resumable.LOCK_SECONDS / 3:
             return self._renew_then_write(chunk)
         self._write(chunk)
-        return None
+        return self.appender.wait()
 
     async def _renew_then_write(self, chunk: bytes) -> None:
         if not await resumable.renew(self.ctx, self.row.id, self._token):
@@ -146,7 +165,11 @@ class TusHandler(UploadHandler):
             self._refusal = Conflict("This request stalled and lost the upload to another one.")
             return
         self._renewed = time.monotonic()
+        if self.appender is None:  # the client went away meanwhile
+            return
         self._write(chunk)
+        if (waiting := self.appender.wait()) is not None:
+            await waiting
 
     def _write(self, chunk: bytes) -> None:
         try:
@@ -167,8 +190,11 @@ class TusHandler(UploadHandler):
         refusal, offset, record = self._refusal, appender.start, None
         try:
             offset = await appender.end(keep=refusal is None)
+            sha256 = await appender.sha256()
             if refusal is None and offset == self.row.length:
-                record = await self._complete()
+                record = await self._complete(sha256 and sha256.hexdigest())
+            elif sha256 is not None:
+                resumable.remember_hash(self.ctx, self.row.id, offset, sha256)
         finally:
             row = await resumable.release(self.ctx, self.row.id, self._token, offset, record and record.id)
         if refusal is not None:
@@ -179,9 +205,9 @@ class TusHandler(UploadHandler):
             self.set_header("Anclora-File-Id", record.id)
         return row
 
-    async def _complete(self):
+    async def _complete(self, sha256: str | None):
         try:
-            return await resumable.complete(self.ctx, self.identity, self.row)
+            return await resumable.complete(self.ctx, self.identity, self.row, sha256)
         except BaseException:
             await resumable.forget(self.ctx, self.row.id)  # its bytes may be half moved: the client starts again
             raise
@@ -202,6 +228,9 @@ class TusHandler(UploadHandler):
                 offset = await appender.end(keep=self._refusal is None)
             except resumable.ChecksumMismatch:
                 offset = appender.start
+            sha256 = await appender.sha256()
+            if sha256 is not None:
+                resumable.remember_hash(self.ctx, self.row.id, offset, sha256)
             await resumable.release(self.ctx, self.row.id, self._token, offset)
         except Exception:
             log.exception("could not keep the bytes of interrupted upload %s", self.row.id)

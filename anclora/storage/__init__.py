@@ -44,8 +44,8 @@ class Storage(abc.ABC):
         """A path an engine can read; converters work on files."""
 
     @abc.abstractmethod
-    async def import_file(self, path: Path) -> tuple[str, int, str]:
-        """Move a finished local file into storage; return (key, size, sha256)."""
+    async def import_file(self, path: Path, sha256: str | None = None) -> tuple[str, int, str]:
+        """Move a finished local file into storage; return (key, size, sha256). Pass `sha256` when it is known."""
 
     @abc.abstractmethod
     async def delete(self, key: str) -> None: ...

@@ -17,8 +17,9 @@ THREAD_FROM = 64 * 1024  # a smaller first chunk is hashed at once: a thread for
 
 
 class BackgroundHash:
-    def __init__(self) -> None:
-        self._digest = hashlib.sha256()
+    def __init__(self, start=None) -> None:
+        """`start`: a sha256 object to go on from (the bytes before these), else a new one."""
+        self._digest = start if start is not None else hashlib.sha256()
         self._thread: concurrent.futures.ThreadPoolExecutor | None = None
         self._pending: collections.deque[concurrent.futures.Future] = collections.deque()
 
@@ -46,9 +47,13 @@ class BackgroundHash:
             self._pending.popleft()
 
     async def hexdigest(self) -> str:
+        return (await self.state()).hexdigest()
+
+    async def state(self):
+        """The sha256 object once every chunk is in (it can take more bytes later)."""
         await self._catch_up(0)
         self.close()
-        return self._digest.hexdigest()
+        return self._digest
 
     def close(self) -> None:
         if self._thread is not None:

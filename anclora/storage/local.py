@@ -134,12 +134,13 @@ class LocalStorage(Storage):
     def local_path(self, key: str) -> Path:
         return self.path(key)
 
-    async def import_file(self, path: Path) -> tuple[str, int, str]:
+    async def import_file(self, path: Path, sha256: str | None = None) -> tuple[str, int, str]:
+        """Move a file into storage; (its key, size, sha256). `sha256`: already known, so not computed again."""
         key = _new_key()
         final = self.path(key)
 
         def move() -> tuple[int, str]:
-            size, sha = hash_file(path)
+            size, sha = (path.stat().st_size, sha256) if sha256 else hash_file(path)
             final.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.tmp_dir / (key.replace("/", "_") + ".part")
             shutil.move(str(path), tmp)
