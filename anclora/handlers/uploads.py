@@ -14,7 +14,8 @@ from typing import Awaitable
 import tornado.web
 
 from .. import resumable
-from ..errors import AncloraError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
+from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable,
+                      UnsupportedMediaType)
 from ..storage.hashing import BackgroundHash
 from .streaming import LINGER_BYTES, UploadHandler
 
@@ -47,8 +48,11 @@ class Appender:
             raise PayloadTooLarge("The request carries more bytes than the upload has left.",
                                   details={"remaining": self.room - self.written})
         view = memoryview(chunk)
-        while view:  # (a full disk may take fewer bytes than offered)
-            view = view[self.handle.write(view[:WRITE_SLICE]):]
+        try:
+            while view:  # (a nearly full disk may take fewer bytes than offered)
+                view = view[self.handle.write(view[:WRITE_SLICE]):]
+        except OSError as error:
+            raise ServiceUnavailable(f"The upload could not be written: {error.strerror}.") from None
         if self.checksum is not None:
             self.checksum[0].update(chunk)
         if self.hash is not None:
