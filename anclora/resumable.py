@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 
 from . import files
-from .db.base import utcnow
+from .db.base import iso, utcnow
 from .db.models import File, ResumableUpload
 from .errors import AncloraError, BadRequest, Conflict, NotFound
 from .identity import Identity
@@ -115,7 +115,7 @@ def http_date(moment: dt.datetime) -> str:
 
 def as_json(row: ResumableUpload) -> dict[str, Any]:
     return {"id": row.id, "length": row.length, "offset": row.offset, "metadata": row.upload_metadata,
-            "file_id": row.file_id, "created_at": row.created_at.isoformat(), "expires_at": row.expires_at.isoformat()}
+            "file_id": row.file_id, "created_at": iso(row.created_at), "expires_at": iso(row.expires_at)}
 
 
 async def create(ctx, identity: Identity, length: int, metadata: dict[str, str]) -> ResumableUpload:

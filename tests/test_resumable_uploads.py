@@ -72,7 +72,9 @@ async def test_upload_in_pieces_becomes_a_file(client):
     assert record["filename"] == "données.txt" and record["size"] == len(body)
     assert record["sha256"] == hashlib.sha256(body).hexdigest()
     assert (await client.get(f"/api/files/{file_id}/content")).content == body
-    assert (await client.get(location)).json()["file_id"] == file_id
+    described = (await client.get(location)).json()
+    assert described["file_id"] == file_id and described["offset"] == described["length"] == len(body)
+    assert described["expires_at"].endswith("Z") and described["metadata"]["filename"] == "données.txt"
     again = await client.patch(location, content=b"x", headers={**OCTETS, "Upload-Offset": str(len(body))})
     assert again.status_code == 409
 
