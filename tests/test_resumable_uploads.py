@@ -151,6 +151,16 @@ async def test_checksums_make_a_piece_all_or_nothing(client):
     assert (await client.get(f"/api/files/{file_id}/content")).content == b"abcdefgh"
 
 
+async def test_a_refused_first_piece_still_names_the_upload(client):
+    response = await client.post("/api/uploads/", content=b"abcd", headers={
+        **OCTETS, "Upload-Length": "8", "Upload-Checksum": f"sha256 {base64.b64encode(b'0' * 32).decode()}"})
+    assert response.status_code == 460 and response.json()["error"]["code"] == "checksum_mismatch"
+    location = response.headers["Location"]
+    assert await offset_of(client, location) == 0
+    rest = await client.patch(location, content=b"abcdefgh", headers={**OCTETS, "Upload-Offset": "0"})
+    assert rest.status_code == 204 and rest.headers["Anclora-File-Id"]
+
+
 async def test_a_cut_upload_resumes_from_what_the_server_kept(client, anclora_server, anclora_ctx):
     body = os.urandom(2 * 1024 * 1024)
     location = await create(client, len(body))

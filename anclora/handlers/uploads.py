@@ -248,6 +248,11 @@ class TusHandler(UploadHandler):
 
 @tornado.web.stream_request_body
 class ResumableUploadsHandler(TusHandler):
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        if self.row is not None:  # (also on an error after creation: the client can still resume or terminate)
+            self.set_header("Location", f"/api/uploads/{self.row.id}")
+
     async def prepare(self) -> None:
         await super().prepare()
         if self.request.method != "POST":
@@ -268,7 +273,7 @@ class ResumableUploadsHandler(TusHandler):
             raise PayloadTooLarge("The request carries more bytes than Upload-Length.")
         resumable.parse_checksum(self.request.headers.get("Upload-Checksum"))  # (refused before anything exists)
         self.row = await resumable.create(self.ctx, self.identity, length, metadata)
-        self.set_header("Location", f"/api/uploads/{self.row.id}")
+        self.set_default_headers()
         if with_body:
             await self.start_appending(self.row.id, 0)
 
