@@ -62,10 +62,14 @@ class ChecksumMismatch(AncloraError):
     message = "The bytes sent do not match their Upload-Checksum; they were discarded."
 
 
+class UnsupportedVersion(AncloraError):
+    status = 412
+    code = "unsupported_version"
+    message = f"This server speaks tus {VERSION}: send `Tus-Resumable: {VERSION}`."
+
+
 def folder(ctx) -> Path:
-    path = ctx.storage.root / "resumable"
-    path.mkdir(mode=0o700, exist_ok=True)
-    return path
+    return ctx.storage.root / "resumable"
 
 
 def part_path(ctx, upload_id: str) -> Path:
@@ -126,6 +130,7 @@ async def create(ctx, identity: Identity, length: int, metadata: dict[str, str])
     async with ctx.sessionmaker() as session:
         session.add(row)
         await session.commit()
+    folder(ctx).mkdir(mode=0o700, exist_ok=True)
     fd = os.open(part_path(ctx, row.id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(fd)
     return row
@@ -144,13 +149,13 @@ async def get_owned(ctx, identity: Identity, upload_id: str) -> ResumableUpload:
 
 async def lock(ctx, identity: Identity, upload_id: str, offset: int) -> tuple[ResumableUpload, str]:
     """Take the upload for one PATCH at `offset`; (the row, the lock's token). Conflict when the offset is not the
-    upload's, or another request holds the lock."""
-    row = await get_owned(ctx, identity, upload_id)
+    upload's, or another request holds the lock. One statement; the row is read only to explain a refusal."""
     now, token = utcnow(), uuid.uuid4().hex
     async with ctx.sessionmaker() as session:
         locked = await session.scalar(
             update(ResumableUpload)
-            .where(ResumableUpload.id == row.id, ResumableUpload.offset == offset,
+            .where(ResumableUpload.id == upload_id, ResumableUpload.owner_key == identity.owner_key,
+                   ResumableUpload.expires_at > now, ResumableUpload.offset == offset,
                    ResumableUpload.offset < ResumableUpload.length, ResumableUpload.file_id.is_(None),
                    or_(ResumableUpload.locked_until.is_(None), ResumableUpload.locked_until < now))
             .values(lock_token=token, locked_until=now + dt.timedelta(seconds=LOCK_SECONDS))
@@ -158,6 +163,7 @@ async def lock(ctx, identity: Identity, upload_id: str, offset: int) -> tuple[Re
         await session.commit()
     if locked is not None:
         return locked, token
+    row = await get_owned(ctx, identity, upload_id)
     if row.file_id is not None or row.offset == row.length:
         raise Conflict("The upload is already complete.", details={"offset": row.offset})
     if row.offset != offset:

@@ -17,19 +17,13 @@ from .. import resumable
 from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable,
                       UnsupportedMediaType)
 from ..storage.hashing import BackgroundHash
+from ..storage.local import WRITE_SLICE
 from .streaming import LINGER_BYTES, UploadHandler
 
 log = logging.getLogger("anclora.uploads")
 OCTETS = "application/offset+octet-stream"
-WRITE_SLICE = 64 * 1024
 _COUNT = re.compile(r"[0-9]{1,18}")  # ASCII digits only, and within a 64-bit column
 OVERRIDABLE = ("PATCH", "DELETE")  # tus core: X-HTTP-Method-Override on a POST, for clients that cannot send these
-
-
-class UnsupportedVersion(AncloraError):
-    status = 412
-    code = "unsupported_version"
-    message = f"This server speaks tus {resumable.VERSION}: send `Tus-Resumable: {resumable.VERSION}`."
 
 
 class Appender:
@@ -42,6 +36,7 @@ class Appender:
         self.start, self.room, self.checksum = offset, room, checksum
         self.hash = BackgroundHash(sha256) if sha256 is not None else None
         self.written = 0
+        self.checksum_failed = False
 
     def write(self, chunk: bytes) -> None:
         if self.written + len(chunk) > self.room:
@@ -63,21 +58,17 @@ class Appender:
         """None, or an awaitable to let the hashing thread catch up before more bytes come (flow control)."""
         return self.hash.wait() if self.hash is not None else None
 
-    async def end(self, keep: bool) -> int:
-        """Make the bytes durable and return the new offset; or, unless `keep` (and checksum-free), drop them."""
-        matches = self.checksum is None or self.checksum[0].digest() == self.checksum[1]
-        keep = keep and matches
+    async def end(self, keep: bool) -> tuple[int, object]:
+        """Make the bytes durable, or drop them unless `keep` (and their checksum matches): (the upload's new
+        offset, its sha256 object so far or None)."""
+        self.checksum_failed = self.checksum is not None and self.checksum[0].digest() != self.checksum[1]
+        keep = keep and not self.checksum_failed
         if not keep and self.hash is not None:
             self.hash.close()  # (it has taken bytes that are dropped now)
             self.hash = None
         await asyncio.get_running_loop().run_in_executor(None, self._settle, keep)
-        if not matches:
-            raise resumable.ChecksumMismatch()
-        return self.start + self.written if keep else self.start
-
-    async def sha256(self):
-        """The upload's sha256 object so far, once every byte kept is in it; None when unknown."""
-        return await self.hash.state() if self.hash is not None else None
+        sha256 = await self.hash.state() if self.hash is not None else None
+        return (self.start + self.written if keep else self.start), sha256
 
     def close(self) -> None:
         if self.hash is not None:
@@ -107,7 +98,7 @@ class TusHandler(UploadHandler):
         await super().prepare()
         if self.request.method not in ("OPTIONS", "GET") and \
                 self.request.headers.get("Tus-Resumable") != resumable.VERSION:
-            raise UnsupportedVersion(headers={"Tus-Version": resumable.VERSION})
+            raise resumable.UnsupportedVersion(headers={"Tus-Version": resumable.VERSION})
 
     def options(self, *_args) -> None:
         """What this server speaks of tus: version, extensions, checksum algorithms and its size limit."""
@@ -126,6 +117,9 @@ class TusHandler(UploadHandler):
     _renewed = 0.0
     _refusal: AncloraError | None = None
     _lost = False  # the lock ran out and another request took the upload: its bytes are not ours to touch
+
+    def sends_octets(self) -> bool:
+        return self.request.headers.get("Content-Type", "").split(";")[0].strip() == OCTETS
 
     def header_int(self, name: str) -> int | None:
         value = self.request.headers.get(name)
@@ -188,26 +182,34 @@ class TusHandler(UploadHandler):
         while this request still holds the upload)."""
         self._stop_timer()
         appender, self.appender = self.appender, None
-        if self._lost:
-            appender.close()
-            raise self._refusal
-        refusal, offset, record = self._refusal, appender.start, None
+        offset, record = appender.start, None
         try:
-            offset = await appender.end(keep=refusal is None)
-            sha256 = await appender.sha256()
-            if refusal is None and offset == self.row.length:
+            offset, sha256 = await self._settle(appender)
+            if self._refusal is None and offset == self.row.length:
                 record = await self._complete(sha256 and sha256.hexdigest())
-            elif sha256 is not None:
-                resumable.remember_hash(self.ctx, self.row.id, offset, sha256)
         finally:
-            row = await resumable.release(self.ctx, self.row.id, self._token, offset, record and record.id)
-        if refusal is not None:
-            raise refusal
+            row = None if self._lost else await resumable.release(
+                self.ctx, self.row.id, self._token, offset, record and record.id)
+        if self._refusal is not None:
+            raise self._refusal
         if row is None:
             raise Conflict("This request lost the upload to another one.")
         if record is not None:
             self.set_header("Anclora-File-Id", record.id)
         return row
+
+    async def _settle(self, appender: Appender) -> tuple[int, object]:
+        """Keep what this request wrote (unless refused, or its checksum fails) and remember the hash so far; a
+        request that lost the upload leaves the bytes alone."""
+        if self._lost:
+            appender.close()
+            return appender.start, None
+        offset, sha256 = await appender.end(keep=self._refusal is None)
+        if appender.checksum_failed:
+            self._refusal = resumable.ChecksumMismatch()
+        if sha256 is not None and offset < self.row.length:
+            resumable.remember_hash(self.ctx, self.row.id, offset, sha256)
+        return offset, sha256
 
     async def _complete(self, sha256: str | None):
         try:
@@ -224,18 +226,10 @@ class TusHandler(UploadHandler):
             asyncio.ensure_future(self._keep(appender))
 
     async def _keep(self, appender: Appender) -> None:
-        if self._lost:
-            appender.close()
-            return
         try:
-            try:
-                offset = await appender.end(keep=self._refusal is None)
-            except resumable.ChecksumMismatch:
-                offset = appender.start
-            sha256 = await appender.sha256()
-            if sha256 is not None:
-                resumable.remember_hash(self.ctx, self.row.id, offset, sha256)
-            await resumable.release(self.ctx, self.row.id, self._token, offset)
+            offset, _ = await self._settle(appender)
+            if not self._lost:
+                await resumable.release(self.ctx, self.row.id, self._token, offset)
         except Exception:
             log.exception("could not keep the bytes of interrupted upload %s", self.row.id)
 
@@ -268,7 +262,7 @@ class ResumableUploadsHandler(TusHandler):
             raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",
                                   details={"limit": limit, "declared": length})
         metadata = resumable.parse_metadata(self.request.headers.get("Upload-Metadata"))
-        with_body = self.request.headers.get("Content-Type", "").split(";")[0].strip() == OCTETS and length > 0
+        with_body = self.sends_octets() and length > 0
         if with_body and (self.declared_length() or 0) > length:
             raise PayloadTooLarge("The request carries more bytes than Upload-Length.")
         resumable.parse_checksum(self.request.headers.get("Upload-Checksum"))  # (refused before anything exists)
@@ -293,7 +287,7 @@ class ResumableUploadHandler(TusHandler):
         await super().prepare()
         if self.request.method != "PATCH":
             return
-        if self.request.headers.get("Content-Type", "").split(";")[0].strip() != OCTETS:
+        if not self.sends_octets():
             raise UnsupportedMediaType(f"PATCH bodies must be {OCTETS}.")
         offset = self.header_int("Upload-Offset")
         if offset is None:
