@@ -166,17 +166,18 @@ class APIHandler(tornado.web.RequestHandler):
         else:
             log.error("%s %s failed", self.request.method, self.request.path, exc_info=(typ, value, tb))
 
-    def on_connection_close(self) -> None:
-        """The client went away: its request no longer holds up a graceful shutdown."""
+    def _uncount(self) -> None:
+        """This request no longer holds up a graceful shutdown (it ended, or its client went away)."""
         if getattr(self, "_counted", False):
             self.ctx.in_flight -= 1
             self._counted = False
+
+    def on_connection_close(self) -> None:
+        self._uncount()
         super().on_connection_close()
 
     def on_finish(self) -> None:
-        if getattr(self, "_counted", False):
-            self.ctx.in_flight -= 1
-            self._counted = False
+        self._uncount()
         route = type(self).__name__
         status = str(self.get_status())
         self.ctx.metrics.requests.labels(route, self.request.method, status).inc()
