@@ -137,9 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:
-        from .server import StaleSchema
+        from .server import StartupError
 
-        if isinstance(error, StaleSchema):
+        if isinstance(error, StartupError):
             print(f"anclora: {error}", file=sys.stderr)
             return 3
         raise

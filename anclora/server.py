@@ -27,8 +27,22 @@ HEADER_BUFFER = 2 * 1024 * 1024  # Tornado's read buffer: headers and one body c
 JSON_BODY_LIMIT = 1024 * 1024
 
 
-class StaleSchema(Exception):
+class StartupError(Exception):
+    """The server cannot start; the message is one line for the operator (no traceback)."""
+
+
+class StaleSchema(StartupError):
     pass
+
+
+def unreachable_database(database_url: str, error: Exception) -> StartupError:
+    """One line naming DATABASE_URL (its password hidden) and the reason, without the driver's traceback."""
+    from sqlalchemy.engine import make_url
+
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0] if str(error).strip() else \
+        type(error).__name__
+    shown = make_url(database_url).render_as_string(hide_password=True)
+    return StartupError(f"cannot reach the database at DATABASE_URL={shown}: {reason}")
 
 
 def make_http_server(ctx: AppContext) -> tornado.httpserver.HTTPServer:
@@ -44,8 +58,13 @@ def make_http_server(ctx: AppContext) -> tornado.httpserver.HTTPServer:
 
 
 async def prepare_database(ctx: AppContext, *, auto_migrate: bool) -> None:
+    from sqlalchemy.exc import DBAPIError
+
     head = migrate.head()
-    current = await migrate.current(ctx.engine)
+    try:
+        current = await migrate.current(ctx.engine)
+    except (OSError, DBAPIError) as error:
+        raise unreachable_database(ctx.settings.database_url, error) from None
     if auto_migrate and current != head:
         await upgrade_in_child(ctx.settings.database_url)
         current = await migrate.current(ctx.engine)

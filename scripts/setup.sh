@@ -13,6 +13,15 @@ TEST_PACKAGES=(postgresql redis-server
   # the operations tests provision this machine into a staging root and check what they write
   nginx cron sqlite3 logrotate systemd postgresql-client)
 
+# A stamp of the packaging files (and this script, which lists the Debian packages): when it matches the one the
+# last successful run left, there is nothing to install, and a second `scripts/serve.sh` starts at once.
+stamp_file=".venv/.setup-stamp$([ "$WANT_TEST" = 1 ] && echo -test)"
+stamp="$(cat setup.cfg setup.py scripts/setup.sh | sha256sum | cut -d' ' -f1) $(${PYTHON:-python3} -V 2>&1)"
+if [ -x .venv/bin/anclora ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; then
+  exit 0
+fi
+rm -f .venv/.setup-stamp .venv/.setup-stamp-test
+
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO="none"; fi
 
 missing=()
@@ -40,3 +49,6 @@ extras="bench"
 [ "$WANT_TEST" = 1 ] && extras="test,bench"
 .venv/bin/python -m pip install -q -e ".[${extras}]" 2>&1 | grep -vE '^WARNING: Location|^\s*$' | grep -v 'WheelFile' || true
 echo "setup: ready ($(.venv/bin/anclora --version))"
+echo "$stamp" > .venv/.setup-stamp
+[ "$WANT_TEST" = 1 ] && echo "$stamp" > .venv/.setup-stamp-test
+true

@@ -13,7 +13,7 @@ from .files import send_file
 from .streaming import UploadHandler
 
 RESERVED_ARGUMENTS = ("to", "filename")
-STATUS_BY_CODE = {"conversion_timeout": 504}
+STATUS_BY_CODE = {"conversion_timeout": 504, "insufficient_storage": 507}
 
 
 def _error_of(row) -> AncloraError:

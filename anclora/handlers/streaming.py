@@ -11,7 +11,7 @@ import tornado.ioloop
 import tornado.web
 
 from .. import files
-from ..errors import AncloraError, BadRequest, PayloadTooLarge
+from ..errors import AncloraError, BadRequest, InsufficientStorage, PayloadTooLarge
 from ..uploads import Upload, filename_from_disposition, sanitize_filename
 from .base import APIHandler
 
@@ -56,12 +56,23 @@ class UploadHandler(APIHandler):
             self.ctx.metrics.quota_refusals.labels("upload_size").inc()
             raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",
                                   details={"limit": limit, "declared": declared})
+        self.check_room(declared)
         # Tornado drops the connection without an answer past this size, so leave room to answer and linger.
         self.request.connection.set_max_body_size(body_limit + LINGER_BYTES)
         name = self.get_query_argument("filename", None) or filename_from_disposition(
             self.request.headers.get("Content-Disposition"))
         self.upload = Upload(self.ctx.storage, content_type, limit, filename=name)
         self._touch()
+
+    def check_room(self, size: int | None) -> None:
+        """Refuse at once an upload that would eat into the storage's reserve (`storage_min_free_bytes`)."""
+        if size is None:
+            return
+        room = self.ctx.storage.free_bytes() - self.ctx.settings.storage_min_free_bytes
+        if size > room:
+            self.ctx.metrics.quota_refusals.labels("storage_full").inc()
+            raise InsufficientStorage(f"The server has no room for {size} more bytes now; try again later.",
+                                      details={"declared": size}, headers={"Retry-After": "60"})
 
     def _touch(self) -> None:
         """Note activity. One timer per upload, re-armed only when it fires early (cheaper than per chunk)."""
@@ -101,6 +112,8 @@ class UploadHandler(APIHandler):
 
     def refuse(self, error: AncloraError) -> None:
         """Answer now, mid-body; drop the rest of the body for a moment, then close the connection."""
+        log.warning("%s %s refused mid-body: %s %s", self.request.method, self.request.path, error.status,
+                    error.code)
         self.discard_upload()
         self.refused = True
         self.clear()

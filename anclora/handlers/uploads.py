@@ -14,8 +14,9 @@ from typing import Awaitable
 import tornado.web
 
 from .. import resumable
-from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable,
+from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge,
                       UnsupportedMediaType)
+from ..storage import storage_error
 from ..storage.hashing import BackgroundHash
 from ..storage.local import WRITE_SLICE
 from .streaming import LINGER_BYTES, UploadHandler
@@ -47,7 +48,7 @@ class Appender:
             while view:  # (a nearly full disk may take fewer bytes than offered)
                 view = view[self.handle.write(view[:WRITE_SLICE]):]
         except OSError as error:
-            raise ServiceUnavailable(f"The upload could not be written: {error.strerror}.") from None
+            raise storage_error(error) from None
         if self.checksum is not None:
             self.checksum[0].update(chunk)
         if self.hash is not None:
@@ -261,6 +262,7 @@ class ResumableUploadsHandler(TusHandler):
             self.ctx.metrics.quota_refusals.labels("upload_size").inc()
             raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",
                                   details={"limit": limit, "declared": length})
+        self.check_room(length)
         metadata = resumable.parse_metadata(self.request.headers.get("Upload-Metadata"))
         with_body = self.sends_octets() and length > 0
         if with_body and (self.declared_length() or 0) > length:
