@@ -11,7 +11,9 @@ RUNTIME_PACKAGES=(python3 python3-venv python3-dev gcc libreoffice-writer-nogui 
   libreoffice-impress-nogui python3-uno ffmpeg poppler-utils fonts-dejavu-core util-linux)
 TEST_PACKAGES=(postgresql redis-server
   # the operations tests provision this machine into a staging root and check what they write
-  nginx cron sqlite3 logrotate systemd postgresql-client)
+  nginx cron sqlite3 logrotate systemd postgresql-client
+  # the README's "Try it" block, run as written by tests/test_readme.py
+  curl jq)
 
 # A stamp of the packaging files (and this script, which lists the Debian packages): when it matches the one the
 # last successful run left, there is nothing to install, and a second `scripts/serve.sh` starts at once.
