@@ -17,6 +17,7 @@ from .app import make_app
 from .config import Settings
 from .context import AppContext, build_context
 from .db import migrate
+from .request_head import HEAD_BUFFER, HeadLimits
 
 log = logging.getLogger("anclora")
 
@@ -47,9 +48,10 @@ def unreachable_database(database_url: str, error: Exception) -> StartupError:
 
 def make_http_server(ctx: AppContext) -> tornado.httpserver.HTTPServer:
     return tornado.httpserver.HTTPServer(
-        make_app(ctx),
+        HeadLimits(make_app(ctx)),
         max_body_size=JSON_BODY_LIMIT,
         max_buffer_size=HEADER_BUFFER,
+        max_header_size=HEAD_BUFFER,
         chunk_size=READ_CHUNK,
         idle_connection_timeout=ctx.settings.idle_timeout,
         xheaders=False,  # client addresses come from anclora.identity.client_address, for trusted proxies only

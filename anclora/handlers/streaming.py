@@ -11,7 +11,7 @@ import tornado.ioloop
 import tornado.web
 
 from .. import files
-from ..errors import AncloraError, BadRequest, InsufficientStorage, PayloadTooLarge
+from ..errors import AncloraError, BadRequest, InsufficientStorage, PayloadTooLarge, RequestTimeout
 from ..uploads import Upload, filename_from_disposition, sanitize_filename
 from .base import APIHandler
 
@@ -93,9 +93,8 @@ class UploadHandler(APIHandler):
             self._idle_timer = loop.call_at(deadline, self._check_idle)
             return
         self._idle_timer = None
-        log.info("upload stalled for %ss; dropping the connection", self.ctx.settings.idle_timeout)
-        self.discard_upload()
-        self.request.connection.close()
+        # a client that stalls its sending may still be reading: tell it, then close
+        self.refuse(RequestTimeout(f"No part of the body arrived for {self.ctx.settings.idle_timeout:g} s."))
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         """Take one chunk; returns an awaitable when storage needs a moment before the next (Tornado waits)."""
@@ -112,8 +111,7 @@ class UploadHandler(APIHandler):
 
     def refuse(self, error: AncloraError) -> None:
         """Answer now, mid-body; drop the rest of the body for a moment, then close the connection."""
-        log.warning("%s %s refused mid-body: %s %s", self.request.method, self.request.path, error.status,
-                    error.code)
+        log.warning("%s %s -> %s %s (mid-body)", self.request.method, self.request.path, error.status, error.code)
         self.discard_upload()
         self.refused = True
         self.clear()
