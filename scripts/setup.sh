@@ -17,7 +17,9 @@ TEST_PACKAGES=(postgresql redis-server
 
 # A stamp of the packaging files (and this script, which lists the Debian packages): when it matches the one the
 # last successful run left, there is nothing to install, and a second `scripts/serve.sh` starts at once.
-stamp_file=".venv/.setup-stamp$([ "$WANT_TEST" = 1 ] && echo -test)"
+suffix=""
+[ "$WANT_TEST" = 1 ] && suffix="-test"
+stamp_file=".venv/.setup-stamp$suffix"
 stamp="$(cat setup.cfg setup.py scripts/setup.sh | sha256sum | cut -d' ' -f1) $(${PYTHON:-python3} -V 2>&1)"
 if [ -x .venv/bin/anclora ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; then
   exit 0
