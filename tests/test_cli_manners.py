@@ -12,8 +12,7 @@ import pytest
 from anclora.cli import EXAMPLES, build_parser, commands
 from anclora.testing import TEST_JWT_SECRET
 
-LISTINGS = [["formats"], ["formats", "--json"], ["plugins"], ["plugins", "--json"], ["config-sample"],
-            ["config-sample", "--env"], ["ops", "list"]]
+LISTINGS = [["formats"], ["plugins", "--json"], ["config-sample"], ["ops", "list"]]
 
 
 def environment(database_url: str) -> dict:
