@@ -1,6 +1,7 @@
 """A full disk: every upload path and a conversion's output answer 507 insufficient_storage, leave nothing behind,
 log one line without a traceback, and the server goes on serving once there is room again."""
 
+import asyncio
 import io
 import json
 import logging
@@ -25,8 +26,10 @@ def small_disk(tmp_path):
 
 
 @pytest.fixture
-def anclora_overrides(small_disk):
-    return {"upload_folder": str(small_disk), "storage_min_free_bytes": 0, "log_level": "INFO"}
+def anclora_overrides(request, small_disk):
+    """The upload folder on the small disk; no reserve unless a test asks for one (indirect parameter)."""
+    reserve = getattr(request, "param", 0)
+    return {"upload_folder": str(small_disk), "storage_min_free_bytes": reserve, "log_level": "INFO"}
 
 
 async def chunks(total: int, size: int = 256 * 1024):
@@ -125,3 +128,24 @@ async def test_a_conversion_whose_output_fills_the_disk(client, small_disk, capl
     assert leftovers(small_disk) == []
     small = await client.post("/api/convert?to=bmp&filename=flat.png", content=flat_png(100, 100))
     assert small.status_code == 200 and small.content.startswith(b"BM")
+
+
+@pytest.mark.parametrize("anclora_overrides", [4 * MiB], indirect=True)
+async def test_below_the_reserve_health_is_degraded_and_uploads_that_would_eat_into_it_are_refused(
+        client, small_disk):
+    storage = (await client.get("/api/health")).json()["checks"]["storage"]
+    assert storage["status"] == "up" and storage["min_free_bytes"] == 4 * MiB
+    assert (await client.post("/api/files?filename=fits.bin", content=b"f" * MiB)).status_code == 201
+    (small_disk / "ballast").write_bytes(b"\0" * (4 * MiB))  # another tenant of the disk: 3 MiB left
+
+    async def degraded():
+        return (await client.get("/api/health")).json()
+    deadline = asyncio.get_running_loop().time() + 10
+    while (report := await degraded())["checks"]["storage"]["status"] != "degraded":
+        assert asyncio.get_running_loop().time() < deadline, report
+        await asyncio.sleep(0.2)
+    assert report["status"] == "degraded"
+    assert_full(await client.post("/api/files?filename=small.bin", content=b"s" * 1024))
+    (small_disk / "ballast").unlink()
+    assert (await client.post("/api/files?filename=small.bin", content=b"s" * 1024)).status_code == 201
+
