@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from anclora import Converter, UnsupportedMediaType, hookimpl
-from anclora.conversion import worker
-from anclora.conversion.sandbox import verify_output
-from anclora.conversion.zipcheck import ZIP_FORMATS, check_zip
+from anclora.engines import worker
+from anclora.engines.sandbox import verify_output
+from anclora.engines.zipcheck import ZIP_FORMATS, check_zip
 from anclora.sniff import sniff
 
 DATA_FORMATS = ("csv", "tsv", "json", "jsonl", "yaml", "xml", "xlsx", "ods", "parquet")

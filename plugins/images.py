@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from anclora import Availability, Converter, UnsupportedMediaType, hookimpl
-from anclora.conversion import worker
+from anclora.engines import worker
 from anclora.sniff import sniff
 
 IMAGE_FORMATS = ("png", "jpeg", "webp", "gif", "bmp", "tiff", "ico", "avif", "heic")
@@ -60,7 +60,7 @@ class ImageConverter(Converter):
 
     async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx) -> None:
         """Decode `src` as the format its bytes show, encode `ctx.target_format` into `dst`."""
-        from anclora.conversion.sandbox import verify_output
+        from anclora.engines.sandbox import verify_output
 
         found = sniff(src, ctx.source_format)
         if found not in self.sources:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from anclora import Availability, ConversionContext, ConversionFailed, Converter, UnsupportedMediaType, hookimpl
-from anclora.conversion import sandbox, zipcheck
+from anclora.engines import sandbox, zipcheck
 from anclora.sniff import sniff
 
 READERS = {

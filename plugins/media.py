@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from anclora import Converter, UnsupportedMediaType, hookimpl
-from anclora.conversion import sandbox, worker
+from anclora.engines import sandbox, worker
 from anclora.errors import ConversionFailed, ServiceUnavailable
 from anclora.sniff import sniff
 

@@ -1,6 +1,6 @@
 """LibreOffice converters: documents, spreadsheets and presentations to PDF and between their formats.
 
-Conversions run on the warm pool of `anclora.conversion.office_pool` that `anclora_startup` puts in
+Conversions run on the warm pool of `anclora.engines.office_pool` that `anclora_startup` puts in
 `ctx.services["office_pool"]` (jobs receive it as `ConversionContext.resources`). Without a pool (the command
 line, plugin tests) a one-off instance with a fresh hardened profile is started in the job's folder.
 Zip containers go through `zipcheck` before LibreOffice sees them; the output is checked by its bytes.
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from anclora import Availability, ConversionContext, Converter, UnsupportedMediaType, hookimpl
-from anclora.conversion import sandbox, zipcheck
-from anclora.conversion.office_pool import ENGINE, UNO_PYTHON, OfficePool
+from anclora.engines import sandbox, zipcheck
+from anclora.engines.office_pool import ENGINE, UNO_PYTHON, OfficePool
 from anclora.sniff import sniff
 
 POOL = "office_pool"

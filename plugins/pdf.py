@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from anclora import ConversionContext, ConversionFailed, Converter, hookimpl
-from anclora.conversion import sandbox, worker
+from anclora.engines import sandbox, worker
 
 MAX_PAGES = 2000  # pages in one document (or in a merge)
 MAX_RENDER_PAGES = 100  # pages rasterised by one conversion

@@ -185,7 +185,7 @@ async def test_hostile_filenames_are_sanitised(client, anclora_ctx, hostile):
     ("C:\\Windows\\system32\\cmd.exe", "cmd.exe"),
 ])
 def test_sanitize_filename(hostile, expected):
-    from anclora.uploads import sanitize_filename
+    from anclora.uploads.plain import sanitize_filename
 
     assert sanitize_filename(hostile) == expected
 

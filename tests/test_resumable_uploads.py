@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from anclora import resumable
+from anclora.uploads import tus as resumable
 from anclora.db.base import utcnow
 from anclora.db.models import ResumableUpload
 from rawhttp import eventually, open_connection, read_response, request_head

@@ -10,7 +10,7 @@ from ..db.models import User
 from ..errors import Unauthorized
 from ..identity import Identity
 from . import apikeys, tokens
-from .counters import counters
+from ..counters import counters
 from .hooks import (anclora_authorize_conversion, anclora_authorize_upload, anclora_conversion_canceled,
                     anclora_conversion_failed, anclora_conversion_finished, anclora_conversion_queued,
                     anclora_file_retention, anclora_me, anclora_shutdown, anclora_startup)

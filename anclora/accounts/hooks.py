@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import hookimpl
 from . import limits, mail, tokens
-from .counters import counters
+from ..counters import counters
 from .deferred import deferred
 
 if TYPE_CHECKING:

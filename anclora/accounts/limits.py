@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import files
 from ..errors import QuotaExceeded, RateLimited
-from .counters import counters
+from ..counters import counters
 
 if TYPE_CHECKING:
     from ..context import AppContext

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import RateLimited
-from .counters import counters
+from ..counters import counters
 
 if TYPE_CHECKING:
     from ..context import AppContext

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..accounts.counters import counters
+from ..counters import counters
 from ..accounts.limits import day_keys, limits_for, seconds_to_midnight
 from ..db.base import iso, utcnow
 from ..db.models import ConversionTransaction

@@ -12,7 +12,7 @@ from .. import __version__
 from ..plugins import ENTRYPOINT_GROUP
 from .converter import Converter
 from .planner import Planner, describe
-from .sandbox import network_isolation
+from ..engines.sandbox import network_isolation
 
 
 def formats(ctx, identity, planner: Planner) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..accounts import service, sessions, tokens
-from ..accounts.counters import counters
+from ..counters import counters
 from ..errors import Unauthorized
 from .base import APIHandler
 

@@ -8,7 +8,7 @@ import tornado.web
 
 from .. import files
 from ..errors import RangeNotSatisfiable
-from ..uploads import content_disposition
+from ..uploads.plain import content_disposition
 from .base import APIHandler
 from .streaming import UploadHandler
 

@@ -12,7 +12,7 @@ import tornado.web
 
 from .. import files
 from ..errors import AncloraError, BadRequest, PayloadTooLarge
-from ..uploads import Upload, filename_from_disposition, sanitize_filename
+from ..uploads.plain import Upload, filename_from_disposition, sanitize_filename
 from .base import APIHandler
 
 log = logging.getLogger("anclora.uploads")

@@ -7,7 +7,7 @@ drains it at shutdown. Block it (`plugins_block = ["jobs"]`) to run a server tha
 from __future__ import annotations
 
 from .. import hookimpl
-from ..conversion import zygote
+from ..engines import zygote
 from .executor import Executor
 from .runner import work_root
 

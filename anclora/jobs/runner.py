@@ -14,7 +14,7 @@ from ..db.base import utcnow
 from ..db.models import Conversion, File
 from ..errors import AncloraError, ConversionFailed
 from . import events, store
-from .chain import run_route
+from ..conversion.chain import run_route
 
 log = logging.getLogger("anclora.jobs")
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes for one job

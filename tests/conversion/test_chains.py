@@ -21,10 +21,10 @@ import pytest_asyncio
 from PIL import Image
 from pypdf import PdfReader
 
-from anclora.conversion import zygote
-from anclora.conversion.office_pool import OfficePool
+from anclora.engines import zygote
+from anclora.engines.office_pool import OfficePool
 from anclora.conversion.planner import Planner, Route
-from anclora.jobs.chain import run_route
+from anclora.conversion.chain import run_route
 from anclora.sniff import sniff
 from media_samples import (AUDIO_SAMPLE_ARGS, NAMES, PILLOW_NAMES, RECORDS, VIDEO_SAMPLE_ARGS, audio_sample,
                            bundled_converters, data_sample, image_sample, names_in, probe, video_sample)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from anclora import ConversionFailed, Converter, hookimpl
-from anclora.conversion import sandbox, worker
+from anclora.engines import sandbox, worker
 from anclora.errors import PaymentRequired
 
 UPLOAD_LIMIT = 1_000_000  # what anclora_authorize_upload allows

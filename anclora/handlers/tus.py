@@ -13,7 +13,7 @@ from typing import Awaitable
 
 import tornado.web
 
-from .. import resumable
+from ..uploads import tus
 from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable,
                       UnsupportedMediaType)
 from ..storage.hashing import BackgroundHash
@@ -89,7 +89,7 @@ class TusHandler(UploadHandler):
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
-        self.set_header("Tus-Resumable", resumable.VERSION)
+        self.set_header("Tus-Resumable", tus.VERSION)
 
     async def prepare(self) -> None:
         override = self.request.headers.get("X-HTTP-Method-Override", "").upper()
@@ -97,14 +97,14 @@ class TusHandler(UploadHandler):
             self.request.method = override
         await super().prepare()
         if self.request.method not in ("OPTIONS", "GET") and \
-                self.request.headers.get("Tus-Resumable") != resumable.VERSION:
-            raise resumable.UnsupportedVersion(headers={"Tus-Version": resumable.VERSION})
+                self.request.headers.get("Tus-Resumable") != tus.VERSION:
+            raise tus.UnsupportedVersion(headers={"Tus-Version": tus.VERSION})
 
     def options(self, *_args) -> None:
         """What this server speaks of tus: version, extensions, checksum algorithms and its size limit."""
-        self.set_header("Tus-Version", resumable.VERSION)
-        self.set_header("Tus-Extension", resumable.EXTENSIONS)
-        self.set_header("Tus-Checksum-Algorithm", ",".join(resumable.CHECKSUMS))
+        self.set_header("Tus-Version", tus.VERSION)
+        self.set_header("Tus-Extension", tus.EXTENSIONS)
+        self.set_header("Tus-Checksum-Algorithm", ",".join(tus.CHECKSUMS))
         self.set_header("Tus-Max-Size", str(self.ctx.settings.max_content_length))
         self.set_status(204)
         self.finish()
@@ -131,19 +131,19 @@ class TusHandler(UploadHandler):
 
     async def start_appending(self, upload_id: str, offset: int) -> None:
         """Take the upload at `offset` and accept the body into it (the lock is given back if that fails)."""
-        row, token = await resumable.lock(self.ctx, self.identity, upload_id, offset)
+        row, token = await tus.lock(self.ctx, self.identity, upload_id, offset)
         try:
             room = row.length - row.offset
             declared = self.declared_length()
             if declared is not None and declared > room:
                 raise PayloadTooLarge("The request carries more bytes than the upload has left.",
                                       details={"remaining": room, "declared": declared})
-            checksum = resumable.parse_checksum(self.request.headers.get("Upload-Checksum"))
+            checksum = tus.parse_checksum(self.request.headers.get("Upload-Checksum"))
             self.request.connection.set_max_body_size(room + LINGER_BYTES)
-            self.appender = Appender(resumable.part_path(self.ctx, row.id), row.offset, room, checksum,
-                                     resumable.hash_so_far(self.ctx, row.id, row.offset))
+            self.appender = Appender(tus.part_path(self.ctx, row.id), row.offset, room, checksum,
+                                     tus.hash_so_far(self.ctx, row.id, row.offset))
         except BaseException:
-            await resumable.release(self.ctx, row.id, token, row.offset)
+            await tus.release(self.ctx, row.id, token, row.offset)
             raise
         self.row, self._token, self._renewed = row, token, time.monotonic()
         self._touch()
@@ -152,13 +152,13 @@ class TusHandler(UploadHandler):
         if self.appender is None or self._refusal is not None:
             return None
         self._touch()
-        if time.monotonic() - self._renewed > resumable.LOCK_SECONDS / 3:
+        if time.monotonic() - self._renewed > tus.LOCK_SECONDS / 3:
             return self._renew_then_write(chunk)
         self._write(chunk)
         return self.appender.wait()
 
     async def _renew_then_write(self, chunk: bytes) -> None:
-        if not await resumable.renew(self.ctx, self.row.id, self._token):
+        if not await tus.renew(self.ctx, self.row.id, self._token):
             self._lost = True
             self._refusal = Conflict("This request stalled and lost the upload to another one.")
             return
@@ -188,7 +188,7 @@ class TusHandler(UploadHandler):
             if self._refusal is None and offset == self.row.length:
                 record = await self._complete(sha256 and sha256.hexdigest())
         finally:
-            row = None if self._lost else await resumable.release(
+            row = None if self._lost else await tus.release(
                 self.ctx, self.row.id, self._token, offset, record and record.id)
         if self._refusal is not None:
             raise self._refusal
@@ -206,16 +206,16 @@ class TusHandler(UploadHandler):
             return appender.start, None
         offset, sha256 = await appender.end(keep=self._refusal is None)
         if appender.checksum_failed:
-            self._refusal = resumable.ChecksumMismatch()
+            self._refusal = tus.ChecksumMismatch()
         if sha256 is not None and offset < self.row.length:
-            resumable.remember_hash(self.ctx, self.row.id, offset, sha256)
+            tus.remember_hash(self.ctx, self.row.id, offset, sha256)
         return offset, sha256
 
     async def _complete(self, sha256: str | None):
         try:
-            return await resumable.complete(self.ctx, self.identity, self.row, sha256)
+            return await tus.complete(self.ctx, self.identity, self.row, sha256)
         except BaseException:
-            await resumable.forget(self.ctx, self.row.id)  # its bytes may be half moved: the client starts again
+            await tus.forget(self.ctx, self.row.id)  # its bytes may be half moved: the client starts again
             raise
 
     def discard_upload(self) -> None:
@@ -229,13 +229,13 @@ class TusHandler(UploadHandler):
         try:
             offset, _ = await self._settle(appender)
             if not self._lost:
-                await resumable.release(self.ctx, self.row.id, self._token, offset)
+                await tus.release(self.ctx, self.row.id, self._token, offset)
         except Exception:
             log.exception("could not keep the bytes of interrupted upload %s", self.row.id)
 
     def answer(self, row, status: int) -> None:
         self.set_header("Upload-Offset", str(row.offset))
-        self.set_header("Upload-Expires", resumable.http_date(row.expires_at))
+        self.set_header("Upload-Expires", tus.http_date(row.expires_at))
         self.set_status(status)
         self.finish()
 
@@ -261,12 +261,12 @@ class ResumableUploadsHandler(TusHandler):
             self.ctx.metrics.quota_refusals.labels("upload_size").inc()
             raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",
                                   details={"limit": limit, "declared": length})
-        metadata = resumable.parse_metadata(self.request.headers.get("Upload-Metadata"))
+        metadata = tus.parse_metadata(self.request.headers.get("Upload-Metadata"))
         with_body = self.sends_octets() and length > 0
         if with_body and (self.declared_length() or 0) > length:
             raise PayloadTooLarge("The request carries more bytes than Upload-Length.")
-        resumable.parse_checksum(self.request.headers.get("Upload-Checksum"))  # (refused before anything exists)
-        self.row = await resumable.create(self.ctx, self.identity, length, metadata)
+        tus.parse_checksum(self.request.headers.get("Upload-Checksum"))  # (refused before anything exists)
+        self.row = await tus.create(self.ctx, self.identity, length, metadata)
         self.set_default_headers()
         if with_body:
             await self.start_appending(self.row.id, 0)
@@ -275,8 +275,8 @@ class ResumableUploadsHandler(TusHandler):
         """Create an upload of `Upload-Length` bytes (with `Upload-Metadata`); its first bytes may come along."""
         row = await self.finish_appending() if self.appender is not None else self.row
         if row.length == 0:  # nothing to wait for: the file exists at once
-            record = await resumable.complete(self.ctx, self.identity, row)
-            await resumable.record_file(self.ctx, row.id, record.id)
+            record = await tus.complete(self.ctx, self.identity, row)
+            await tus.record_file(self.ctx, row.id, record.id)
             self.set_header("Anclora-File-Id", record.id)
         self.answer(row, 201)
 
@@ -301,21 +301,21 @@ class ResumableUploadHandler(TusHandler):
 
     async def head(self, upload_id: str) -> None:
         """How many bytes the server has (`Upload-Offset`) of how many (`Upload-Length`), and until when."""
-        row = await resumable.get_owned(self.ctx, self.identity, upload_id)
+        row = await tus.get_owned(self.ctx, self.identity, upload_id)
         self.set_header("Upload-Length", str(row.length))
         if row.upload_metadata:
-            self.set_header("Upload-Metadata", resumable.metadata_header(row.upload_metadata))
+            self.set_header("Upload-Metadata", tus.metadata_header(row.upload_metadata))
         if row.file_id:
             self.set_header("Anclora-File-Id", row.file_id)
         self.answer(row, 200)
 
     async def get(self, upload_id: str) -> None:
         """The upload as JSON: `offset`, `length`, `metadata`, `expires_at`, and `file_id` once complete."""
-        self.write_json(resumable.as_json(await resumable.get_owned(self.ctx, self.identity, upload_id)))
+        self.write_json(tus.as_json(await tus.get_owned(self.ctx, self.identity, upload_id)))
 
     async def delete(self, upload_id: str) -> None:
         """Terminate the upload: its bytes go (a file it already became stays)."""
-        await resumable.terminate(self.ctx, self.identity, upload_id)
+        await tus.terminate(self.ctx, self.identity, upload_id)
         self.set_status(204)
         self.finish()
 

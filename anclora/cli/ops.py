@@ -30,7 +30,7 @@ def _print_event(event: dict) -> None:
 
 
 async def _list(ctx, args) -> int:
-    from .service import ops_service
+    from ..ops.service import ops_service
 
     for playbook in ops_service(ctx).catalog():
         print(f"{playbook['name']:12} {playbook['summary']}")
@@ -41,8 +41,8 @@ async def _list(ctx, args) -> int:
 
 
 async def _run(ctx, args) -> int:
-    from . import playbooks
-    from .service import ops_service
+    from ..ops import playbooks
+    from ..ops.service import ops_service
 
     service = ops_service(ctx)
     try:
@@ -64,7 +64,7 @@ async def _run(ctx, args) -> int:
 
 def add_commands(subparsers) -> None:
     """`anclora ops list` and `anclora ops run PLAYBOOK [-e k=v] [--check] [--inventory] [--limit]`."""
-    from ..cli import with_context
+    from . import with_context
 
     ops = subparsers.add_parser("ops", help="run the bundled operations playbooks (ansible-runner)")
     sub = ops.add_subparsers(dest="ops_command", metavar="ACTION", required=True)

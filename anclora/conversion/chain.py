@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from ..conversion.converter import ConversionContext
-from ..conversion.planner import Route
-from ..conversion.sandbox import verify_output
+from .converter import ConversionContext
+from .planner import Route
+from ..engines.sandbox import verify_output
 from ..errors import ConversionTimeout
 
 Report = Callable[[int], Awaitable[None] | None]

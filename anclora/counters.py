@@ -11,10 +11,10 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from ..errors import ServiceUnavailable
+from .errors import ServiceUnavailable
 
 if TYPE_CHECKING:
-    from ..context import AppContext
+    from .context import AppContext
 
 log = logging.getLogger("anclora.limits")
 

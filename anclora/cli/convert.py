@@ -17,7 +17,7 @@ from ..errors import AncloraError, ConfigError
 
 
 def _settings(args: argparse.Namespace):
-    from ..cli import load_settings
+    from . import load_settings
 
     return load_settings(args)
 
@@ -54,11 +54,11 @@ def _output_path(args: argparse.Namespace, target: str) -> Path:
 
 
 async def _convert_locally(args: argparse.Namespace, settings) -> Path:
-    from ..jobs.chain import run_route
+    from ..conversion.chain import run_route
     from ..plugins import make_plugin_manager
-    from .options import from_query, validate
-    from .planner import Planner
-    from .registry import collect_converters
+    from ..conversion.options import from_query, validate
+    from ..conversion.planner import Planner
+    from ..conversion.registry import collect_converters
 
     planner = Planner.from_available(collect_converters(make_plugin_manager(settings)))
     src = Path(args.file)
@@ -144,7 +144,7 @@ async def _convert_on_server(args: argparse.Namespace) -> Path:
     """Upload resumably, queue the conversion, follow its progress, download the result."""
     import httpx
 
-    from .options import from_query
+    from ..conversion.options import from_query
 
     src = Path(args.file)
     target = sniff.normalize(args.to)
@@ -196,8 +196,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 async def _formats(args: argparse.Namespace) -> list[dict[str, Any]]:
     from ..context import build_context
     from ..identity import Identity
-    from .catalog import formats
-    from .planner import planner_for
+    from ..conversion.catalog import formats
+    from ..conversion.planner import planner_for
 
     ctx = build_context(_settings(args))
     try:  # prices come from the pricing plugins, quoted as for an anonymous caller
@@ -219,8 +219,8 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     from ..plugins import make_plugin_manager
-    from .catalog import plugins
-    from .registry import collect_converters
+    from ..conversion.catalog import plugins
+    from ..conversion.registry import collect_converters
 
     pm = make_plugin_manager(_settings(args))
     data = plugins(pm, collect_converters(pm))

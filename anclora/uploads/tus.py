@@ -23,12 +23,12 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
-from . import files
-from .db.base import iso, utcnow
-from .db.models import File, ResumableUpload
-from .errors import AncloraError, BadRequest, Conflict, NotFound
-from .identity import Identity
-from .uploads import sanitize_filename
+from .. import files
+from ..db.base import iso, utcnow
+from ..db.models import File, ResumableUpload
+from ..errors import AncloraError, BadRequest, Conflict, NotFound
+from ..identity import Identity
+from .plain import sanitize_filename
 
 VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
