@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from . import sniff
+from . import plugins, sniff
 from .context import AppContext
 from .db.base import iso, utcnow
 from .db.models import File
@@ -30,7 +30,7 @@ ORPHAN_GRACE_SECONDS = 3600  # objects younger than this may belong to a request
 
 def retention_seconds(ctx: AppContext, identity: Identity) -> int:
     """What a plugin (the caller's plan) says, else the settings' default for anonymous or signed-in callers."""
-    planned = ctx.pm.hook.anclora_file_retention(ctx=ctx, identity=identity)
+    planned = plugins.first(ctx.pm, "anclora_file_retention", ctx=ctx, identity=identity)
     return planned or default_retention(ctx, identity)
 
 

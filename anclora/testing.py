@@ -27,12 +27,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from . import config
-from .context import AppContext, build_context
+from .context import AppContext
 from .conversion.converter import ConversionContext, Converter
 from .db import create_engine
 from .db import migrate
 from .db.base import Base
-from .server import make_http_server
+from .server import build_context, close, make_http_server, start
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 
@@ -118,11 +118,11 @@ async def anclora_ctx(anclora_settings) -> AsyncIterator[AppContext]:
     ctx = build_context(anclora_settings)
     if ctx.redis is not None:
         await ctx.redis.flushdb()
-    await ctx.start()
+    await start(ctx)
     try:
         yield ctx
     finally:
-        await ctx.close()
+        await close(ctx)
 
 
 @pytest.fixture

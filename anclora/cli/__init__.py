@@ -9,7 +9,8 @@ import json
 import sys
 from typing import Any, Callable
 
-from .. import __version__, config, logs
+from ..version import __version__
+from .. import config, logs
 from ..errors import ConfigError
 
 # Feature packages add their own subcommands through `add_commands(subparsers)`.
@@ -26,8 +27,7 @@ def load_settings(args: argparse.Namespace, **overrides: Any) -> config.Settings
 def with_context(coroutine_fn: Callable) -> Callable[[argparse.Namespace], int]:
     """A command body `async def body(ctx, args) -> int` run with a fresh AppContext on an up-to-date schema."""
     def command(args: argparse.Namespace) -> int:
-        from ..context import build_context
-        from ..server import prepare_database
+        from ..server import build_context, close, prepare_database
 
         async def main() -> int:
             ctx = build_context(load_settings(args))
@@ -35,7 +35,7 @@ def with_context(coroutine_fn: Callable) -> Callable[[argparse.Namespace], int]:
                 await prepare_database(ctx, auto_migrate=False)
                 return await coroutine_fn(ctx, args)
             finally:
-                await ctx.close()
+                await close(ctx)
         return asyncio.run(main())
     return command
 

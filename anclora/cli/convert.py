@@ -71,7 +71,7 @@ async def _convert_locally(args: argparse.Namespace, settings) -> Path:
         workdir = Path(folder)
         shutil.copyfile(src, workdir / f"input.{route.source}")
         result = await run_route(route, workdir / f"input.{route.source}", workdir, options,
-                                 default_timeout=settings.job_timeout, report=progress, resources={})
+                                 default_timeout=settings.job_timeout, report=progress)
         shutil.move(result, out)
     progress.done(f"done, {out.stat().st_size} bytes")
     return out
@@ -194,16 +194,15 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 async def _formats(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from ..context import build_context
     from ..identity import Identity
+    from ..server import build_context, close
     from ..conversion.catalog import formats
-    from ..conversion.planner import planner_for
 
     ctx = build_context(_settings(args))
     try:  # prices come from the pricing plugins, quoted as for an anonymous caller
-        return formats(ctx, Identity(address="cli", session_id="cli"), planner_for(ctx))
+        return formats(ctx, Identity(address="cli", session_id="cli"), ctx.planner)
     finally:
-        await ctx.close()
+        await close(ctx)
 
 
 def cmd_formats(args: argparse.Namespace) -> int:
@@ -238,23 +237,23 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 async def _work(settings) -> int:
-    from ..context import build_context
-    from ..server import prepare_database
+    from ..jobs.executor import executor_for
+    from ..server import build_context, close, prepare_database, start
 
     ctx = build_context(settings)
     try:
         if ctx.pm.is_blocked("jobs"):
             raise ConfigError("the `jobs` plugin is blocked: a worker would run nothing")
         await prepare_database(ctx, auto_migrate=False)
-        await ctx.start()
+        await start(ctx)
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        executor = ctx.services["executor"]
+        executor = executor_for(ctx)
         print(f"worker {executor.worker_id}: {settings.workers} slot(s); SIGTERM drains", file=sys.stderr)
         await stop.wait()
     finally:
-        await ctx.close()
+        await close(ctx)
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Awaitable
 import tornado.web
 
 from ..uploads import tus
+from ..uploads.limit import upload_limit
 from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable,
                       UnsupportedMediaType)
 from ..storage.hashing import BackgroundHash
@@ -105,7 +106,7 @@ class TusHandler(UploadHandler):
         self.set_header("Tus-Version", tus.VERSION)
         self.set_header("Tus-Extension", tus.EXTENSIONS)
         self.set_header("Tus-Checksum-Algorithm", ",".join(tus.CHECKSUMS))
-        self.set_header("Tus-Max-Size", str(self.ctx.settings.max_content_length))
+        self.set_header("Tus-Max-Size", str(upload_limit(self.ctx, self.identity, None, starting=False)))
         self.set_status(204)
         self.finish()
 
@@ -256,7 +257,7 @@ class ResumableUploadsHandler(TusHandler):
         length = self.header_int("Upload-Length")
         if length is None:
             raise BadRequest("Upload-Length is required.")
-        limit = self.upload_limit()
+        limit = upload_limit(self.ctx, self.identity, length)
         if length > limit:
             self.ctx.metrics.quota_refusals.labels("upload_size").inc()
             raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",

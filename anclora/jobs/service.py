@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from .. import files, sniff
+from .. import files, plugins, sniff
 from ..conversion import options as conversion_options
-from ..conversion.planner import Route, planner_for, price
+from ..conversion.planner import Route, price
 from ..db.base import new_id
 from ..db.models import Conversion
 from ..errors import Conflict, PayloadTooLarge, RateLimited, UnsupportedMediaType
@@ -24,7 +24,7 @@ IDEMPOTENT_WAIT = 10.0  # seconds a repeated request waits for the first one to 
 def plan(ctx, source: str | None, target: str) -> Route:
     if not source:
         raise UnsupportedMediaType("The type of this file could not be recognised from its contents.")
-    return planner_for(ctx).route(source, sniff.normalize(target))
+    return ctx.planner.route(source, sniff.normalize(target))
 
 
 def quote(ctx, identity: Identity, record, target: str, options: Any) -> tuple[Route, dict[str, Any], dict]:
@@ -42,7 +42,14 @@ def quote(ctx, identity: Identity, record, target: str, options: Any) -> tuple[R
 
 
 async def authorize(ctx, identity: Identity, conversion: dict[str, Any]) -> None:
-    await ctx.call_hook("anclora_authorize_conversion", ctx=ctx, identity=identity, conversion=conversion)
+    """Ask the plugins; after a refusal every plugin hears of it, so what the ones asked first held is given back."""
+    try:
+        await plugins.authorize(ctx.pm, "anclora_authorize_conversion", ctx=ctx, identity=identity,
+                                conversion=conversion)
+    except Exception:
+        await plugins.notify(ctx.pm, "anclora_conversion_refused", ctx=ctx, identity=identity,
+                             conversion=conversion)
+        raise
 
 
 async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any = None, dry_run: bool = False,
@@ -84,7 +91,7 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
         await authorize(ctx, identity, conversion)
     except BaseException:
         await store.delete(ctx, row.id)
-        events.notifier_for(ctx).notify(row.id)
+        ctx.events.notify(row.id)
         raise
     queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED)
     if queued is None:  # canceled while being authorized

@@ -177,7 +177,7 @@ class OpsService:
 
 def ops_service(ctx) -> OpsService:
     """The context's one OpsService, made on first use."""
-    service = ctx.services.get("ops")
-    if service is None:
-        service = ctx.services["ops"] = OpsService(ctx)
-    return service
+    state = ctx.state("ops")
+    if "service" not in state:
+        state["service"] = OpsService(ctx)
+    return state["service"]

@@ -36,7 +36,7 @@ CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 LOCK_SECONDS = 15.0  # a PATCH holds the upload this long past its last renewal (after a crash: until then)
 _METADATA_KEY = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
 MAX_METADATA_BYTES = 4096
-HASHES = "resumable_hashes"  # in ctx.services: upload id -> (offset, sha256 object) for uploads this process follows
+HASHES = "hashes"  # in ctx.state("tus"): upload id -> (offset, sha256 object) for uploads this process follows
 MAX_HASHES = 10_000
 
 
@@ -45,12 +45,12 @@ def hash_so_far(ctx, upload_id: str, offset: int):
     file is hashed when it completes)."""
     if offset == 0:
         return hashlib.sha256()
-    known = ctx.services.setdefault(HASHES, {}).pop(upload_id, None)
+    known = ctx.state("tus").setdefault(HASHES, {}).pop(upload_id, None)
     return known[1] if known is not None and known[0] == offset else None
 
 
 def remember_hash(ctx, upload_id: str, offset: int, digest) -> None:
-    hashes = ctx.services.setdefault(HASHES, {})
+    hashes = ctx.state("tus").setdefault(HASHES, {})
     if len(hashes) >= MAX_HASHES:  # abandoned uploads: forget the oldest
         del hashes[next(iter(hashes))]
     hashes[upload_id] = (offset, digest)

@@ -225,7 +225,8 @@ async def test_every_advertised_chain_converts(route, samples, resources, tmp_pa
     workdir.mkdir()
     src = workdir / f"input.{route.source}"
     shutil.copyfile(await samples.get(route.source), src)
-    output = await run_route(route, src, workdir, {}, default_timeout=JOB_TIMEOUT, resources=resources)
+    output = await run_route(route, src, workdir, {}, default_timeout=JOB_TIMEOUT,
+                             pools=lambda converter_name: resources)
     assert output == workdir / f"step2.{route.target}"
     check_output(route, output, workdir)
 

@@ -12,14 +12,15 @@ from sqlalchemy import select
 
 from anclora.db.models import ResumableUpload
 from anclora.testing import TEST_JWT_SECRET
-from sample_plugins import SAMPLE_PLUGINS, bundled_plugin_names, sample_overrides
+from plugin_folders import JOBS, bundled_plugin_names
+from sample_plugins import sample_overrides
 
 ANCLORA = [sys.executable, "-m", "anclora"]
 
 
 def cli_env(**extra) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ANCLORA_", "DATABASE_URL"))}
-    env.update(ANCLORA_PLUGINS_DIRS=str(SAMPLE_PLUGINS), ANCLORA_PLUGINS_BLOCK=",".join(bundled_plugin_names()),
+    env.update(ANCLORA_PLUGINS_DIRS=str(JOBS), ANCLORA_PLUGINS_BLOCK=",".join(bundled_plugin_names()),
                ANCLORA_PLUGINS_ENTRYPOINTS="false", JWT_SECRET_KEY=TEST_JWT_SECRET, LOG_LEVEL="WARNING", **extra)
     return env
 

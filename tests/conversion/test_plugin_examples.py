@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sample_plugins import bundled_plugin_names
+from plugin_folders import bundled_plugin_names
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 

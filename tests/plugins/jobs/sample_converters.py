@@ -153,5 +153,5 @@ def anclora_authorize_conversion(ctx, identity, conversion):
 
 
 @hookimpl
-def anclora_authorize_upload(ctx, identity, declared_size):
+def anclora_authorize_upload(ctx, identity, declared_size, starting):
     return UPLOAD_LIMIT
