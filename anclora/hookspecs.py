@@ -20,6 +20,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .context import AppContext
+    from .config import Setting
     from .conversion.converter import Converter
     from .identity import Identity
 
@@ -34,6 +35,18 @@ def anclora_register_converters() -> Iterable["Converter"] | None:
     Two converters with the same name are a startup error.
     Called by `anclora.conversion.registry`, one implementation at a time (to know which plugin registered
     each converter).
+    """
+
+
+@hookspec
+def anclora_settings() -> Iterable["Setting"] | None:
+    """Declare this plugin's own settings: `anclora.config.Setting(name, type, default, help)` each.
+
+    Takes no arguments. Operators set them in TOML under `[plugins.<plugin name>]` or in the environment as
+    `ANCLORA_PLUGINS__<PLUGIN NAME>__<SETTING NAME>`; a bad value or an unknown name stops the start naming
+    `plugins.<plugin name>.<setting>`. The plugin reads them with `ctx.settings.plugin("<plugin name>")`. Called
+    once when the application is built, one implementation at a time (by `anclora.plugins.declared_settings`),
+    and by `anclora config-sample`.
     """
 
 

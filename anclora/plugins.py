@@ -15,7 +15,8 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .config import Settings
+from .config import Setting, Settings
+from .config import load as load_settings
 
 log = logging.getLogger("anclora.plugins")
 
@@ -62,6 +63,18 @@ def make_plugin_manager(settings: Settings) -> pluggy.PluginManager:
 
     pm.check_pending()
     return pm
+
+
+def declared_settings(pm: pluggy.PluginManager) -> dict[str, tuple[Setting, ...]]:
+    """Each loaded plugin's own settings (`anclora_settings`), by plugin name."""
+    return {implementation.plugin_name: tuple(implementation.function() or ())
+            for implementation in _implementations(pm, "anclora_settings")}
+
+
+def bundled_settings() -> dict[str, tuple[Setting, ...]]:
+    """The settings of the built-in and bundled plugins, for the sample configuration files."""
+    defaults = load_settings(environ={}, dotenv=None, overrides={"plugins_entrypoints": False})
+    return declared_settings(make_plugin_manager(defaults))
 
 
 def _register(pm: pluggy.PluginManager, plugin, name: str, origin: str) -> None:

@@ -48,6 +48,7 @@ def build_context(settings: Settings) -> AppContext:
 
         redis = aioredis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
     pm = plugins.make_plugin_manager(settings)
+    settings = settings.with_plugins(plugins.declared_settings(pm))
     converters = collect_converters(pm)
     return AppContext(
         settings=settings,

@@ -12,7 +12,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from anclora import Availability, ConversionContext, Converter, UnsupportedMediaType, hookimpl
+from anclora import Availability, ConversionContext, Converter, UnsupportedMediaType, config, hookimpl
+from anclora.config import Setting
 from anclora.engines import zipcheck
 from anclora.engines.office_pool import ENGINE, UNO_PYTHON, OfficePool
 from anclora.sniff import sniff
@@ -85,12 +86,27 @@ def anclora_register_converters():
 
 
 @hookimpl
+def anclora_settings():
+    old = "Also read as office_{0} / ANCLORA_OFFICE_{1}."
+    return [
+        Setting("pool_size", config.positive_int, 2, "LibreOffice instances kept running for office conversions. "
+                + old.format("pool_size", "POOL_SIZE")),
+        Setting("pool_prestart", config.boolean, False, "Start the LibreOffice instances with the server (else at "
+                "the first office conversion). " + old.format("pool_prestart", "POOL_PRESTART")),
+        Setting("recycle_after", config.positive_int, 200, "Conversions after which a LibreOffice instance is "
+                "replaced by a fresh one (memory creep). " + old.format("recycle_after", "RECYCLE_AFTER")),
+        Setting("max_rss_mb", config.positive_int, 1024, "Memory (RSS of all its processes, MiB) above which a "
+                "LibreOffice instance is replaced. " + old.format("max_rss_mb", "MAX_RSS_MB")),
+    ]
+
+
+@hookimpl
 def anclora_startup(ctx):
-    settings = ctx.settings
-    pool = OfficePool(size=settings.office_pool_size, recycle_after=settings.office_recycle_after,
-                      max_rss_bytes=settings.office_max_rss_mb * 2**20, metrics=ctx.metrics)
+    settings = ctx.settings.plugin("office")
+    pool = OfficePool(size=settings["pool_size"], recycle_after=settings["recycle_after"],
+                      max_rss_bytes=settings["max_rss_mb"] * 2**20, metrics=ctx.metrics)
     ctx.engine_pools.register(POOL, pool, [converter.name for converter in anclora_register_converters()])
-    if settings.office_pool_prestart and _missing() is None:
+    if settings["pool_prestart"] and _missing() is None:
         return pool.start()
     return None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import files
+from .. import files, policy
 from ..counters import DAY, day_keys, seconds_to_midnight
 from ..errors import QuotaExceeded, RateLimited
 
@@ -12,26 +12,11 @@ if TYPE_CHECKING:
     from ..context import AppContext
     from ..identity import Identity
 
-MB = 1024 * 1024
-DEFAULT_LIMITS: dict[str, dict[str, int]] = {
-    "anonymous": {"max_upload_bytes": 20 * MB, "conversions_per_day": 10, "free_conversions_per_day": 10,
-                  "concurrent_jobs": 1, "uploads_per_minute": 10},
-    "free": {"max_upload_bytes": 100 * MB, "conversions_per_day": 100, "free_conversions_per_day": 5,
-             "concurrent_jobs": 2, "uploads_per_minute": 30},
-    "level_2": {"max_upload_bytes": 200 * MB, "free_conversions_per_day": 10},
-    "level_3": {"free_conversions_per_day": 20, "concurrent_jobs": 3},
-    "level_4": {"max_upload_bytes": 300 * MB, "free_conversions_per_day": 40},
-    "level_5": {"free_conversions_per_day": 80, "concurrent_jobs": 4},
-    "paid": {"max_upload_bytes": 500 * MB, "conversions_per_day": 1000, "free_conversions_per_day": 20,
-             "concurrent_jobs": 4, "uploads_per_minute": 60, "retention_seconds": 7 * DAY},
-}
 PENDING_SLOT_SECONDS = 60  # a slot not confirmed by a queued conversion lapses (the request was refused later)
 
 
 def table(ctx: "AppContext") -> dict[str, dict[str, int]]:
-    configured = ctx.settings.plan_limits or {}
-    return {name: {**DEFAULT_LIMITS.get(name, {}), **configured.get(name, {})}
-            for name in {*DEFAULT_LIMITS, *configured}}
+    return policy.merged_plans(ctx.settings.plan_limits)
 
 
 def limits_for(ctx: "AppContext", identity: "Identity") -> dict[str, int]:

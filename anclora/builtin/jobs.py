@@ -6,11 +6,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .. import hookimpl
+from .. import config, hookimpl
+from ..config import Setting
 from ..jobs import executor
 
 if TYPE_CHECKING:
     from ..context import AppContext
+
+
+@hookimpl
+def anclora_settings():
+    return [Setting("warm_workers", config.boolean, True,
+                    "Fork Python workers (images, data, pdf) from a warm process per worker script instead of "
+                    "starting each afresh: about 0.1 s less per conversion; children share the warm process's "
+                    "memory layout. Also read as warm_workers / ANCLORA_WARM_WORKERS.")]
 
 
 @hookimpl(trylast=True)  # after engine pools have opened

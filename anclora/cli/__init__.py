@@ -90,7 +90,10 @@ async def _verify(ctx, args) -> int:
 
 
 def cmd_config_sample(args: argparse.Namespace) -> int:
-    print(config.sample_dotenv() if args.env else config.sample_toml())
+    from ..plugins import bundled_settings
+
+    declared = bundled_settings()
+    print(config.sample_dotenv(declared) if args.env else config.sample_toml(declared))
     return 0
 
 

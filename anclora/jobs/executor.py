@@ -159,7 +159,7 @@ def worker_is_dead(worker_id: str) -> bool:
 async def start(ctx) -> None:
     """Start this process's executor (and the warm workers its Python engines fork from), kept in the `jobs`
     state."""
-    if ctx.settings.warm_workers:
+    if ctx.settings.plugin("jobs")["warm_workers"]:
         warm = zygote.ZygotePool(runner.work_root(ctx) / ".warm")
         ctx.engine_pools.register(zygote.SERVICE, warm)  # every converter's worker scripts may fork from it
     executor = Executor(ctx)
