@@ -7,6 +7,8 @@ import tornado.web
 from .. import files, sniff
 from ..conversion import options as conversion_options
 
+from ..db.models import File
+from ..db.owned import get_owned
 from ..errors import AncloraError, BadRequest, Conflict, ConversionFailed, ConversionTimeout, UnsupportedConversion
 from ..jobs import service, store
 from .files import send_file
@@ -71,7 +73,7 @@ class ConvertHandler(UploadHandler):
             raise _error_of(row)
         if row is None or row.status != store.SUCCEEDED:
             raise ConversionFailed("The conversion was canceled.")
-        return await files.get_owned(self.ctx, self.identity, row.result_file_id)
+        return await get_owned(self.ctx, File, self.identity, row.result_file_id)
 
     async def _discard_result(self, conversion_id: str) -> None:
         row = await store.get(self.ctx, conversion_id)

@@ -13,6 +13,8 @@ from typing import Awaitable
 
 import tornado.web
 
+from ..db.models import ResumableUpload
+from ..db.owned import get_owned
 from ..uploads import tus
 from ..uploads.limit import upload_limit
 from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable,
@@ -302,7 +304,7 @@ class ResumableUploadHandler(TusHandler):
 
     async def head(self, upload_id: str) -> None:
         """How many bytes the server has (`Upload-Offset`) of how many (`Upload-Length`), and until when."""
-        row = await tus.get_owned(self.ctx, self.identity, upload_id)
+        row = await get_owned(self.ctx, ResumableUpload, self.identity, upload_id)
         self.set_header("Upload-Length", str(row.length))
         if row.upload_metadata:
             self.set_header("Upload-Metadata", tus.metadata_header(row.upload_metadata))
@@ -312,7 +314,7 @@ class ResumableUploadHandler(TusHandler):
 
     async def get(self, upload_id: str) -> None:
         """The upload as JSON: `offset`, `length`, `metadata`, `expires_at`, and `file_id` once complete."""
-        self.write_json(tus.as_json(await tus.get_owned(self.ctx, self.identity, upload_id)))
+        self.write_json(tus.as_json(await get_owned(self.ctx, ResumableUpload, self.identity, upload_id)))
 
     async def delete(self, upload_id: str) -> None:
         """Terminate the upload: its bytes go (a file it already became stays)."""

@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from .. import files, plugins, sniff
+from .. import plugins, sniff
 from ..conversion import options as conversion_options
 from ..conversion.planner import Route, price
 from ..db.base import new_id
-from ..db.models import Conversion
+from ..db.models import Conversion, File
+from ..db.owned import get_owned
 from ..errors import Conflict, PayloadTooLarge, RateLimited, UnsupportedMediaType
 from ..identity import Identity
 from . import events, store
@@ -59,7 +60,7 @@ async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any
         existing = await _replay(ctx, identity, idempotency_key)
         if existing is not None:
             return store.as_json(existing), False
-    record = await files.get_owned(ctx, identity, file_id)
+    record = await get_owned(ctx, File, identity, file_id)
     route, options, conversion = quote(ctx, identity, record, to, options)
     if dry_run:
         conversion["dry_run"] = True
@@ -120,7 +121,7 @@ async def _replay(ctx, identity: Identity, key: str) -> Conversion | None:
 
 async def cancel(ctx, identity: Identity, conversion_id: str) -> dict[str, Any]:
     """Cancel a queued or running conversion; its engine is killed before this returns (when it runs here)."""
-    row = await store.get_owned(ctx, identity, conversion_id)
+    row = await get_owned(ctx, Conversion, identity, conversion_id)
     canceled = None if row.status in store.FINAL else await store.cancel(ctx, row.id)
     if canceled is None:
         raise Conflict(f"The conversion has already ended ({(await store.get(ctx, row.id)).status}).")

@@ -26,7 +26,8 @@ from sqlalchemy import delete, or_, select, update
 from .. import files
 from ..db.base import iso, utcnow
 from ..db.models import File, ResumableUpload
-from ..errors import AncloraError, BadRequest, Conflict, NotFound
+from ..db.owned import get_owned
+from ..errors import AncloraError, BadRequest, Conflict
 from ..identity import Identity
 from .plain import sanitize_filename
 
@@ -136,17 +137,6 @@ async def create(ctx, identity: Identity, length: int, metadata: dict[str, str])
     return row
 
 
-async def get_owned(ctx, identity: Identity, upload_id: str) -> ResumableUpload:
-    """The caller's unexpired upload, or NotFound (the same whether it belongs to someone else or not)."""
-    async with ctx.sessionmaker() as session:
-        row = await session.scalar(select(ResumableUpload).where(
-            ResumableUpload.id == upload_id, ResumableUpload.owner_key == identity.owner_key,
-            ResumableUpload.expires_at > utcnow()))
-    if row is None:
-        raise NotFound("No such upload.")
-    return row
-
-
 async def lock(ctx, identity: Identity, upload_id: str, offset: int) -> tuple[ResumableUpload, str]:
     """Take the upload for one PATCH at `offset`; (the row, the lock's token). Conflict when the offset is not the
     upload's, or another request holds the lock. One statement; the row is read only to explain a refusal."""
@@ -163,7 +153,7 @@ async def lock(ctx, identity: Identity, upload_id: str, offset: int) -> tuple[Re
         await session.commit()
     if locked is not None:
         return locked, token
-    row = await get_owned(ctx, identity, upload_id)
+    row = await get_owned(ctx, ResumableUpload, identity, upload_id)
     if row.file_id is not None or row.offset == row.length:
         raise Conflict("The upload is already complete.", details={"offset": row.offset})
     if row.offset != offset:
@@ -222,7 +212,7 @@ async def forget(ctx, upload_id: str) -> None:
 
 async def terminate(ctx, identity: Identity, upload_id: str) -> None:
     """Forget an upload and its bytes (its file, if it was completed, stays). Conflict while a PATCH writes."""
-    row = await get_owned(ctx, identity, upload_id)
+    row = await get_owned(ctx, ResumableUpload, identity, upload_id)
     async with ctx.sessionmaker() as session:
         gone = await session.execute(delete(ResumableUpload).where(
             ResumableUpload.id == row.id,
