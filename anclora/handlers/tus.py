@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import time
 from typing import Awaitable
@@ -17,74 +16,14 @@ from ..db.models import ResumableUpload
 from ..db.owned import get_owned
 from ..uploads import tus
 from ..uploads.limit import upload_limit
-from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable,
-                      UnsupportedMediaType)
-from ..storage.hashing import BackgroundHash
-from ..storage.local import WRITE_SLICE
+from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType)
+from ..storage import Appender
 from .streaming import LINGER_BYTES, UploadHandler
 
 log = logging.getLogger("anclora.uploads")
 OCTETS = "application/offset+octet-stream"
 _COUNT = re.compile(r"[0-9]{1,18}")  # ASCII digits only, and within a 64-bit column
 OVERRIDABLE = ("PATCH", "DELETE")  # tus core: X-HTTP-Method-Override on a POST, for clients that cannot send these
-
-
-class Appender:
-    """One request's bytes, written at the upload's offset; at most `room` of them. `sha256`: the whole upload's
-    hash so far, carried on beside the event loop (None when this process has not seen every earlier byte)."""
-
-    def __init__(self, path, offset: int, room: int, checksum, sha256=None):
-        self.handle = open(path, "r+b", buffering=0)
-        self.handle.seek(offset)
-        self.start, self.room, self.checksum = offset, room, checksum
-        self.hash = BackgroundHash(sha256) if sha256 is not None else None
-        self.written = 0
-        self.checksum_failed = False
-
-    def write(self, chunk: bytes) -> None:
-        if self.written + len(chunk) > self.room:
-            raise PayloadTooLarge("The request carries more bytes than the upload has left.",
-                                  details={"remaining": self.room - self.written})
-        view = memoryview(chunk)
-        try:
-            while view:  # (a nearly full disk may take fewer bytes than offered)
-                view = view[self.handle.write(view[:WRITE_SLICE]):]
-        except OSError as error:
-            raise ServiceUnavailable(f"The upload could not be written: {error.strerror}.") from None
-        if self.checksum is not None:
-            self.checksum[0].update(chunk)
-        if self.hash is not None:
-            self.hash.update(chunk)
-        self.written += len(chunk)
-
-    def wait(self):
-        """None, or an awaitable to let the hashing thread catch up before more bytes come (flow control)."""
-        return self.hash.wait() if self.hash is not None else None
-
-    async def end(self, keep: bool) -> tuple[int, object]:
-        """Make the bytes durable, or drop them unless `keep` (and their checksum matches): (the upload's new
-        offset, its sha256 object so far or None)."""
-        self.checksum_failed = self.checksum is not None and self.checksum[0].digest() != self.checksum[1]
-        keep = keep and not self.checksum_failed
-        if not keep and self.hash is not None:
-            self.hash.close()  # (it has taken bytes that are dropped now)
-            self.hash = None
-        await asyncio.get_running_loop().run_in_executor(None, self._settle, keep)
-        sha256 = await self.hash.state() if self.hash is not None else None
-        return (self.start + self.written if keep else self.start), sha256
-
-    def close(self) -> None:
-        if self.hash is not None:
-            self.hash.close()
-        self.handle.close()
-
-    def _settle(self, keep: bool) -> None:
-        try:
-            if not keep:
-                self.handle.truncate(self.start)
-            os.fsync(self.handle.fileno())
-        finally:
-            self.handle.close()
 
 
 class TusHandler(UploadHandler):
@@ -143,7 +82,7 @@ class TusHandler(UploadHandler):
                                       details={"remaining": room, "declared": declared})
             checksum = tus.parse_checksum(self.request.headers.get("Upload-Checksum"))
             self.request.connection.set_max_body_size(room + LINGER_BYTES)
-            self.appender = Appender(tus.part_path(self.ctx, row.id), row.offset, room, checksum,
+            self.appender = self.ctx.storage.appender(row.id, row.offset, room, checksum,
                                      tus.hash_so_far(self.ctx, row.id, row.offset))
         except BaseException:
             await tus.release(self.ctx, row.id, token, row.offset)

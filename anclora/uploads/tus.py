@@ -13,12 +13,10 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import os
 import re
 import time
 import uuid
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
@@ -67,14 +65,6 @@ class UnsupportedVersion(AncloraError):
     status = 412
     code = "unsupported_version"
     message = f"This server speaks tus {VERSION}: send `Tus-Resumable: {VERSION}`."
-
-
-def folder(ctx) -> Path:
-    return ctx.storage.root / "resumable"
-
-
-def part_path(ctx, upload_id: str) -> Path:
-    return folder(ctx) / f"{upload_id}.part"
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
@@ -131,9 +121,7 @@ async def create(ctx, identity: Identity, length: int, metadata: dict[str, str])
     async with ctx.sessionmaker() as session:
         session.add(row)
         await session.commit()
-    folder(ctx).mkdir(mode=0o700, exist_ok=True)
-    fd = os.open(part_path(ctx, row.id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
+    ctx.storage.create_part(row.id)
     return row
 
 
@@ -188,7 +176,7 @@ async def release(ctx, upload_id: str, token: str, offset: int, file_id: str | N
 async def complete(ctx, identity: Identity, row: ResumableUpload, sha256: str | None = None) -> File:
     """Turn a fully received upload into a file of its owner (hashed unless `sha256` is known, moved into storage).
     The caller holds the upload's lock (or it has no bytes at all), so nothing else touches its bytes meanwhile."""
-    key, size, sha256 = await ctx.storage.import_file(part_path(ctx, row.id), sha256)
+    key, size, sha256 = await ctx.storage.import_part(row.id, sha256)
     metadata = row.upload_metadata or {}
     return await files.create(ctx, identity, key=key, size=size, sha256=sha256,
                               filename=sanitize_filename(metadata.get("filename")),
@@ -207,7 +195,7 @@ async def forget(ctx, upload_id: str) -> None:
     async with ctx.sessionmaker() as session:
         await session.execute(delete(ResumableUpload).where(ResumableUpload.id == upload_id))
         await session.commit()
-    part_path(ctx, upload_id).unlink(missing_ok=True)
+    ctx.storage.delete_part(upload_id)
 
 
 async def terminate(ctx, identity: Identity, upload_id: str) -> None:
@@ -220,7 +208,7 @@ async def terminate(ctx, identity: Identity, upload_id: str) -> None:
         await session.commit()
     if gone.rowcount == 0:
         raise Conflict("A request is appending to this upload; try again when it has ended.")
-    part_path(ctx, row.id).unlink(missing_ok=True)
+    ctx.storage.delete_part(row.id)
 
 
 async def cleanup(ctx, now: dt.datetime | None = None) -> int:
@@ -235,13 +223,10 @@ async def cleanup(ctx, now: dt.datetime | None = None) -> int:
 
     def remove() -> None:
         for upload_id in expired:
-            part_path(ctx, upload_id).unlink(missing_ok=True)
+            ctx.storage.delete_part(upload_id)
         cutoff = time.time() - files.ORPHAN_GRACE_SECONDS  # (a younger one may belong to an upload being created)
-        for part in folder(ctx).glob("*.part"):
-            try:
-                if part.name[:-len(".part")] not in known and part.stat().st_mtime < cutoff:
-                    part.unlink(missing_ok=True)
-            except FileNotFoundError:  # terminated meanwhile
-                pass
+        for name, written_at in list(ctx.storage.parts()):
+            if name not in known and written_at < cutoff:
+                ctx.storage.delete_part(name)
     await asyncio.get_running_loop().run_in_executor(None, remove)
     return len(expired)

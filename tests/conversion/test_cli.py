@@ -85,7 +85,7 @@ async def test_convert_through_a_server(anclora_server, anclora_ctx, tmp_path):
 
 @pytest.mark.parametrize("anclora_overrides", ["queue only"], indirect=True)
 async def test_worker_process_runs_what_the_server_queued(client, anclora_ctx, anclora_settings, tmp_path):
-    assert "executor" not in anclora_ctx.services  # the server only queues; the worker process converts
+    assert "executor" not in anclora_ctx.state("jobs")  # the server only queues; the worker process converts
     upload = await client.post("/api/files?filename=w.txt", content=b"from the worker")
     job = (await client.post("/api/conversions", json={"file_id": upload.json()["id"], "to": "md"})).json()
     env = cli_env(DATABASE_URL=anclora_settings.database_url, UPLOAD_FOLDER=anclora_settings.upload_folder,
