@@ -96,7 +96,8 @@ def anclora_authorize_conversion(
     `to`, `input_size`, `cost`, `dry_run`. Called once per new conversion (and per quote), after pricing and before
     the job is queued. Raise an `anclora.errors.AncloraError` (402 `PaymentRequired`, 429 `QuotaExceeded`, 403
     `Forbidden`) to refuse; return None or an awaitable to allow. Every implementation is called, in plugin order;
-    the first raise stops the conversion. An implementation that charges must make the charge idempotent on `conversion["id"]`.
+    the first raise stops the conversion. An implementation that charges must make the charge idempotent on
+    `conversion["id"]`.
     Called through `authorize`: the first refusal wins.
     """
 

@@ -52,7 +52,8 @@ def make_plugin_manager(settings: Settings) -> pluggy.PluginManager:
     if settings.plugins_entrypoints:
         for entry in entry_points(group=ENTRYPOINT_GROUP):
             if not pm.is_blocked(entry.name):
-                _guarded(settings, entry.name, lambda: _register(pm, entry.load(), entry.name, "entrypoint"))
+                _guarded(settings, entry.name,
+                         lambda entry=entry: _register(pm, entry.load(), entry.name, "entrypoint"))
 
     folders = [bundled_plugins_dir()] + [Path(folder) for folder in settings.plugins_dirs]
     for folder in filter(None, folders):

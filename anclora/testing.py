@@ -32,6 +32,7 @@ from .conversion.converter import ConversionContext, Converter
 from .db import create_engine
 from .db import migrate
 from .db.base import Base
+from .engines.sandbox import verify_output
 from .server import build_context, close, make_http_server, start
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
@@ -157,5 +158,6 @@ def convert_file(tmp_path):
         dst = workdir / f"output.{target}"
         ctx = ConversionContext(workdir, source.suffix.lstrip("."), target, resources=resources, report=report)
         await converter.convert(source, dst, options or {}, ctx)
+        verify_output(dst, target)  # as the host does after every step
         return dst
     return run

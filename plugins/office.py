@@ -1,9 +1,9 @@
 """LibreOffice converters: documents, spreadsheets and presentations to PDF and between their formats.
 
 Conversions run on the warm pool of `anclora.engines.office_pool` that `anclora_startup` registers in
-`ctx.engine_pools` for these converters (their jobs receive it in `ConversionContext.resources`). Without a pool (the command
-line, plugin tests) a one-off instance with a fresh hardened profile is started in the job's folder.
-Zip containers go through `zipcheck` before LibreOffice sees them; the output is checked by its bytes.
+`ctx.engine_pools` for these converters (their jobs receive it in `ConversionContext.resources`). Without a pool
+(the command line, plugin tests) a one-off instance with a fresh hardened profile is started in the job's folder.
+Zip containers go through `zipcheck` before LibreOffice sees them; the host checks the output by its bytes.
 """
 
 from __future__ import annotations

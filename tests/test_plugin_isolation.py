@@ -22,7 +22,7 @@ def calls(ctx) -> list[str]:
 
 async def test_a_raising_listener_does_not_keep_the_job_slot_taken(client, anclora_ctx, caplog):
     caplog.set_level(logging.ERROR, "anclora.plugins")
-    for attempt in range(3):  # one job at a time: each one-shot conversion needs the slot the last one freed
+    for _attempt in range(3):  # one job at a time: each one-shot conversion needs the slot the last one freed
         response = await client.post("/api/convert?to=md&filename=a.txt", content=b"again and again")
         assert response.status_code == 200, response.text
         assert response.content == b"AGAIN AND AGAIN"

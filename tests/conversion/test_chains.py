@@ -28,8 +28,8 @@ from anclora.conversion.chain import run_route
 from anclora.sniff import sniff
 from media_samples import (AUDIO_SAMPLE_ARGS, NAMES, PILLOW_NAMES, RECORDS, VIDEO_SAMPLE_ARGS, audio_sample,
                            bundled_converters, data_sample, image_sample, names_in, probe, video_sample)
-from samples import (DERIVED, pdf_text, write_docx, write_odp, write_ods, write_odt, write_pdf, write_pdf_zip, write_rtf,
-                     write_xlsx)
+from samples import (DERIVED, pdf_text, write_docx, write_odp, write_ods, write_odt, write_pdf, write_pdf_zip,
+                     write_rtf, write_xlsx)
 
 pytestmark = pytest.mark.backend_independent
 

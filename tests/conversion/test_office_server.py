@@ -1,6 +1,6 @@
 """Office conversions through the running server: the plugin's pool registered for its converters only, one-shot
-docx -> pdf, the
-pool gauge, Markdown -> pdf chained through pandoc and LibreOffice, and a zip bomb answered with 422."""
+docx -> pdf, the pool gauge, Markdown -> pdf chained through pandoc and LibreOffice, and a zip bomb answered
+with 422."""
 
 from __future__ import annotations
 

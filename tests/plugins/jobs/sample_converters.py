@@ -120,7 +120,8 @@ class MissingEngine(Converter):
 
 @hookimpl
 def anclora_register_converters():
-    return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), ProbeHtml(), BrokenWorkerXml(), MissingEngine()]
+    return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), ProbeHtml(), BrokenWorkerXml(),
+            MissingEngine()]
 
 
 def _record(hook):
