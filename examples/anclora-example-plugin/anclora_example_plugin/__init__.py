@@ -10,7 +10,7 @@ from anclora import ConversionContext, Converter, hookimpl
 from anclora.handlers.base import APIHandler
 
 __version__ = "0.2.0"
-SERVICE = "word_count_stats"
+STATE = "anclora_example_plugin"  # this plugin's own namespace in ctx.state()
 
 
 class WordCount(Converter):
@@ -29,7 +29,7 @@ class WordCount(Converter):
 class WordCountStatsHandler(APIHandler):
     async def get(self) -> None:
         """How many word counts this process has finished since it started."""
-        self.write_json(self.ctx.services[SERVICE])
+        self.write_json(self.ctx.state(STATE))
 
 
 @hookimpl
@@ -39,12 +39,12 @@ def anclora_register_converters():
 
 @hookimpl
 def anclora_startup(ctx):
-    ctx.services[SERVICE] = {"finished": 0}
+    ctx.state(STATE)["finished"] = 0
 
 
 @hookimpl
 def anclora_shutdown(ctx):
-    ctx.services.pop(SERVICE, None)
+    ctx.state(STATE).clear()
 
 
 @hookimpl
@@ -55,9 +55,9 @@ def anclora_handlers(ctx):
 @hookimpl
 def anclora_conversion_finished(ctx, conversion):
     if conversion["converter"] == "word_count":
-        ctx.services[SERVICE]["finished"] += 1
+        ctx.state(STATE)["finished"] += 1
 
 
 @hookimpl
 def anclora_me(ctx, identity):
-    return {"word_counts_finished": ctx.services[SERVICE]["finished"]}
+    return {"word_counts_finished": ctx.state(STATE)["finished"]}
