@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from anclora import ConversionContext, Converter, hookimpl
+from anclora import ConversionContext, Converter, config, hookimpl
 from anclora.handlers.base import APIHandler
 
 __version__ = "0.2.0"
-STATE = "anclora_example_plugin"  # this plugin's own namespace in ctx.state()
+STATE = "word_count"  # the plugin's name (its entry point's): its own namespace in ctx.state()
 
 
 class WordCount(Converter):
@@ -38,6 +38,13 @@ def anclora_register_converters():
 
 
 @hookimpl
+def anclora_settings():
+    return [config.Setting("stats_route", config.boolean, True,
+                           "Serve GET /api/example/word-count (set in [plugins.word_count] or "
+                           "ANCLORA_PLUGINS__WORD_COUNT__STATS_ROUTE).")]
+
+
+@hookimpl
 def anclora_startup(ctx):
     ctx.state(STATE)["finished"] = 0
 
@@ -49,6 +56,8 @@ def anclora_shutdown(ctx):
 
 @hookimpl
 def anclora_handlers(ctx):
+    if not ctx.settings.plugin("word_count")["stats_route"]:
+        return []
     return [(r"/api/example/word-count", WordCountStatsHandler)]
 
 
