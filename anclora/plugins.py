@@ -126,7 +126,7 @@ async def notify(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[Any
             if inspect.isawaitable(result):
                 result = await result
         except Exception:
-            log.exception("plugin %r failed in %s; the other plugins still ran", implementation.plugin_name, name)
+            log.exception("plugin %r failed in %s (the other plugins still run)", implementation.plugin_name, name)
             continue
         if result is not None:
             results.append(result)

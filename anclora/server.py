@@ -40,16 +40,17 @@ class StaleSchema(Exception):
 
 
 def build_context(settings: Settings) -> AppContext:
-    """Every core service, from settings: the plugins, the database, the cache, storage, the converters."""
+    """Every core service, from settings: the plugins and their settings (checked before any connection is
+    made), the converters, the database, the cache, storage."""
+    pm = plugins.make_plugin_manager(settings)
+    settings = settings.with_plugins(plugins.declared_settings(pm))
+    converters = collect_converters(pm)
     engine = db.create_engine(settings.database_url, statement_timeout_ms=settings.db_statement_timeout)
     redis = None
     if settings.redis_url:
         import redis.asyncio as aioredis
 
         redis = aioredis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-    pm = plugins.make_plugin_manager(settings)
-    settings = settings.with_plugins(plugins.declared_settings(pm))
-    converters = collect_converters(pm)
     return AppContext(
         settings=settings,
         pm=pm,

@@ -28,6 +28,7 @@ async def test_a_raising_listener_does_not_keep_the_job_slot_taken(client, anclo
         assert response.content == b"AGAIN AND AGAIN"
     assert calls(anclora_ctx).count("finished") == 3
     assert "plugin 'raising_listener' failed in anclora_conversion_finished" in caplog.text
+    assert "ListenerBroke" in caplog.text  # with what it raised, for its author
 
 
 async def test_a_raising_listener_leaves_me_to_the_others(client, anclora_ctx):
