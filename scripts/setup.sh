@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Set up Anclora on Debian/Ubuntu: system packages (as root or with sudo), a virtual environment, the package.
-# Usage: scripts/setup.sh [--test]   (--test adds what the test suite needs: PostgreSQL, Redis, test tools)
+# Usage: scripts/setup.sh [--test] [--bench]
+#   --test   adds what the test suite needs (PostgreSQL, Redis, test tools) and what the benchmarks need
+#   --bench  adds what the benchmarks in bench/ need (wrk, gunicorn, flask, psutil, unoserver)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WANT_TEST=0
-[ "${1:-}" = "--test" ] && WANT_TEST=1
+WANT_BENCH=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) WANT_TEST=1; WANT_BENCH=1 ;;
+    --bench) WANT_BENCH=1 ;;
+    *) echo "setup: unknown option $arg (use --test or --bench)" >&2; exit 2 ;;
+  esac
+done
 
 RUNTIME_PACKAGES=(python3 python3-venv python3-dev gcc libreoffice-writer-nogui libreoffice-calc-nogui
   libreoffice-impress-nogui python3-uno ffmpeg poppler-utils fonts-dejavu-core util-linux)
@@ -14,23 +23,28 @@ TEST_PACKAGES=(postgresql redis-server
   nginx cron sqlite3 logrotate systemd postgresql-client
   # the README's "Try it" block, run as written by tests/test_readme.py
   curl jq)
+BENCH_PACKAGES=(wrk)
 
-# A stamp of the packaging files (and this script, which lists the Debian packages): when it matches the one the
-# last successful run left, there is nothing to install, and a second `scripts/serve.sh` starts at once.
-suffix=""
-[ "$WANT_TEST" = 1 ] && suffix="-test"
-stamp_file=".venv/.setup-stamp$suffix"
+# A stamp of the packaging files (and of this script, which lists the Debian packages) and of how much was
+# installed (0 the package, 1 with bench, 2 with test): when the last successful run left the same files and as
+# much, there is nothing to install, and a second `scripts/serve.sh` starts at once.
+level=$((WANT_TEST + WANT_BENCH))
+stamp_file=.venv/.setup-stamp
 stamp="$(cat setup.cfg setup.py scripts/setup.sh | sha256sum | cut -d' ' -f1) $(${PYTHON:-python3} -V 2>&1)"
-if [ -x .venv/bin/anclora ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; then
-  exit 0
+if [ -x .venv/bin/anclora ] && [ -f "$stamp_file" ]; then
+  read -r installed_level installed_stamp < "$stamp_file" || true
+  if [ "$installed_stamp" = "$stamp" ] && [ "${installed_level:-0}" -ge "$level" ]; then
+    exit 0
+  fi
 fi
-rm -f .venv/.setup-stamp .venv/.setup-stamp-test
+rm -f "$stamp_file"
 
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO="none"; fi
 
 missing=()
 packages=("${RUNTIME_PACKAGES[@]}")
 [ "$WANT_TEST" = 1 ] && packages+=("${TEST_PACKAGES[@]}")
+[ "$WANT_BENCH" = 1 ] && packages+=("${BENCH_PACKAGES[@]}")
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
@@ -49,10 +63,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-extras="bench"
+extras=""
+[ "$WANT_BENCH" = 1 ] && extras="bench"
 [ "$WANT_TEST" = 1 ] && extras="test,bench"
-.venv/bin/python -m pip install -q -e ".[${extras}]" 2>&1 | grep -vE '^WARNING: Location|^\s*$' | grep -v 'WheelFile' || true
+target="."
+[ -n "$extras" ] && target=".[${extras}]"
+.venv/bin/python -m pip install -q -e "$target" 2>&1 | grep -vE '^WARNING: Location|^\s*$' | grep -v 'WheelFile' || true
 echo "setup: ready ($(.venv/bin/anclora --version))"
-echo "$stamp" > .venv/.setup-stamp
-[ "$WANT_TEST" = 1 ] && echo "$stamp" > .venv/.setup-stamp-test
-true
+echo "$level $stamp" > "$stamp_file"

@@ -14,8 +14,7 @@ import tornado.netutil
 from anclora import config
 from anclora.accounts import tokens
 from anclora.app import collect_routes
-from anclora.context import build_context
-from anclora.server import make_http_server
+from anclora.server import build_context, close, make_http_server
 from anclora.testing import TEST_JWT_SECRET
 from server_process import free_port
 
@@ -36,7 +35,7 @@ async def no_database(tmp_path):
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=30) as http:
         yield ctx, http
     server.stop()
-    await ctx.close()
+    await close(ctx)
 
 
 def requests_for(ctx):

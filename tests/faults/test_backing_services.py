@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from anclora import config
-from anclora.context import build_context
-from anclora.server import make_http_server
+from anclora.server import build_context, close, make_http_server, start
 from anclora.testing import TEST_JWT_SECRET
 
 CUT_SECONDS = 3
@@ -23,7 +22,7 @@ async def serve(settings):
     import tornado.netutil
 
     ctx = build_context(settings)
-    await ctx.start()
+    await start(ctx)
     server = make_http_server(ctx)
     [sock] = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
     server.add_sockets([sock])
@@ -77,7 +76,7 @@ async def test_postgresql_cut_for_a_few_seconds(own_postgres, tcp_proxy, tmp_pat
     finally:
         server.stop()
         await server.close_all_connections()
-        await ctx.close()
+        await close(ctx)
 
 
 async def _health_up(client) -> bool:
@@ -110,4 +109,4 @@ async def test_redis_gone_then_back(private_redis, anclora_settings):
     finally:
         server.stop()
         await server.close_all_connections()
-        await ctx.close()
+        await close(ctx)

@@ -9,21 +9,12 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
+from plugin_folders import FAULTS, bundled_plugin_names
 from rawhttp import open_connection, request_head
 from server_process import ServerProcess
 
 from anclora.files import ORPHAN_GRACE_SECONDS
 from anclora.identity import new_session_token
-
-REPO = Path(__file__).resolve().parents[2]
-PLUGINS = Path(__file__).resolve().parent / "plugins"
-
-
-def bundled() -> str:
-    """Every shipped converter plugin, blocked: only the test's own converter may take txt → md."""
-    return ",".join(p.stem for p in (REPO / "plugins").glob("*.py") if not p.name.startswith("_"))
-
 
 def restart(tmp_path: Path, database_url: str, **settings) -> ServerProcess:
     """A new server process on the first one's database and upload folder."""
@@ -88,7 +79,8 @@ async def test_sigkill_mid_upload(tmp_path, anclora_database_url):
 
 def test_sigkill_mid_conversion_runs_it_again_to_one_result_and_one_charge(tmp_path, anclora_database_url):
     marker = tmp_path / "first-run"
-    settings = {"ANCLORA_PLUGINS_DIRS": str(PLUGINS), "ANCLORA_PLUGINS_BLOCK": bundled(), "FAULT_MARKER": str(marker)}
+    settings = {"ANCLORA_PLUGINS_DIRS": str(FAULTS), "ANCLORA_PLUGINS_BLOCK": ",".join(bundled_plugin_names()),
+                "FAULT_MARKER": str(marker)}  # (only the test's converter takes txt → md)
     server = ServerProcess(tmp_path, anclora_database_url, **settings)
     server.wait_ready()
     try:
