@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, VENV_BIN, free_port, median, text_table  # noqa: E402
 
-STAMPS = [REPO / ".venv" / ".setup-stamp", REPO / ".venv" / ".setup-stamp-test"]
+STAMPS = [REPO / ".venv" / ".setup-stamp"]
 
 
 def children_cpu() -> float:
