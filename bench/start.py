@@ -1,6 +1,6 @@
 """Start benchmark: seconds from `scripts/serve.sh` to the server's first answer, on a second start.
 
-    .venv/bin/python bench/start.py [--rounds N]
+    .venv/bin/python bench/start.py [--rounds N] [--without-install]
 
 Each round, alternating: `scripts/serve.sh` as it is (the packaging unchanged since the last run: the install is
 skipped), `scripts/serve.sh` without its stamp (the install runs again, as every start did before the stamp), and
@@ -73,6 +73,8 @@ def stamps() -> dict[Path, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--without-install", action="store_true",
+                        help="leave out the start that installs again (a minute a round on a busy machine)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="anclora-bench-start-"))
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{work}/anclora.db", "UPLOAD_FOLDER": str(work / "uploads"),
@@ -82,6 +84,8 @@ def main() -> None:
         "scripts/serve.sh, install again": [str(REPO / "scripts" / "serve.sh")],
         "anclora serve (floor)": [str(VENV_BIN / "anclora"), "serve", "--migrate"],
     }
+    if args.without_install:
+        del contenders["scripts/serve.sh, install again"]
     timed_start(contenders["scripts/serve.sh, second start"], env, free_port(), work / "out.log")  # migrates
     kept = stamps()
     seconds: dict[str, list[float]] = {name: [] for name in contenders}
