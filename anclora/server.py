@@ -99,7 +99,7 @@ def unreachable_database(database_url: str, error: Exception) -> StartupError:
 
 def make_http_server(ctx: AppContext) -> tornado.httpserver.HTTPServer:
     return tornado.httpserver.HTTPServer(
-        HeadLimits(make_app(ctx)),
+        HeadLimits(make_app(ctx), ctx.settings.idle_timeout),
         max_body_size=JSON_BODY_LIMIT,
         max_buffer_size=HEADER_BUFFER,
         max_header_size=HEAD_BUFFER,

@@ -48,6 +48,21 @@ async def test_an_oversized_request_line_gets_431_json(anclora_server, client, c
     assert (await client.get("/api/files")).status_code == 200  # everyone else is served as before
 
 
+async def test_a_stalled_json_body_is_answered_408(anclora_server, client, caplog):
+    caplog.set_level(logging.INFO)
+    reader, writer = await open_connection(anclora_server)
+    writer.write(request_head("POST", "/api/auth/login", {"Content-Length": "100",
+                                                          "Content-Type": "application/json"}) + b'{"email": ')
+    await writer.drain()
+    status, _, body = await read_response(reader)  # the client stalls its sending, but still reads
+    await wait_closed_by_peer(reader, timeout=10)
+    writer.close()
+    assert status == 408 and json.loads(body)["error"]["code"] == "request_timeout"
+    assert len(refusals(caplog, 408)) == 1
+    assert (await client.post("/api/auth/login", json={"email": "a@example.org", "password": "x" * 12})
+            ).status_code == 401  # a complete body is answered as before
+
+
 async def test_a_stalled_resumable_upload_is_answered_408_and_keeps_what_arrived(anclora_server, client, caplog):
     caplog.set_level(logging.INFO)
     tus = {"Tus-Resumable": "1.0.0"}
