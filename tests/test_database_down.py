@@ -88,3 +88,24 @@ def test_serve_names_database_url_when_it_cannot_connect(tmp_path):
     assert len(lines) == 1 and "DATABASE_URL" in lines[0], result.stderr
     assert "secret" not in lines[0]  # the password stays out of the message
     assert "Traceback" not in result.stderr
+
+
+async def test_health_shows_why_a_check_failed_to_administrators_only(anclora_settings):
+    """Redis at a closed port: the cache check fails; an administrator's API key sees the driver's words."""
+    from anclora.accounts import apikeys, service
+
+    ctx = build_context(anclora_settings.replace(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    admin = await service.create_admin(ctx, "root@example.org", "long enough password")
+    key = (await apikeys.create(ctx, admin.id, "monitor"))["key"]
+    server = make_http_server(ctx)
+    [sock] = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
+    server.add_sockets([sock])
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}") as http:
+            stranger = (await http.get("/api/health")).json()["checks"]["cache"]
+            shown = (await http.get("/api/health", headers={"X-API-Key": key})).json()["checks"]["cache"]
+    finally:
+        server.stop()
+        await close(ctx)
+    assert stranger == {"status": "down", "error": "unreachable"}
+    assert shown["status"] == "down" and "Error" in shown["error"] and shown["error"] != "unreachable"
