@@ -4,10 +4,10 @@
                                        [--wrk-seconds N] [--markdown FILE]
 
 Checks REV (default ffd2755, the last commit before the restructuring) out into a temporary git worktree, removed
-at the end, and starts both servers side by side as `python -P -m anclora serve --migrate` with this venv's
-interpreter and PYTHONPATH at each tree's root (the dependencies are the same), each on a free loopback port with
-its own SQLite database and upload folder. After one uncounted warm-up of each, every round measures, the two
-versions taking turns (which goes first swaps every round):
+at the end, and starts both servers side by side as `python -P -m anclora serve --migrate` with PYTHONPATH at each
+tree's root, from a package-less venv per tree over this venv's dependencies (see `thin_venv`), each on a free
+loopback port with its own SQLite database and upload folder. After one uncounted warm-up of each, every round
+measures, the two versions taking turns (which goes first swaps every round):
   1. a raw `POST /api/files` of a --size-mib file with curl: MB/s and server CPU seconds per GiB;
   2. wrk on `/api/health`: requests/s, p99 and server CPU seconds per 10k requests;
   3. --conversions one-shot `POST /api/convert?to=jpeg` of a 1600x1200 PNG, alternating image by image: median
