@@ -31,7 +31,7 @@ class _Handler(tornado.web.RequestHandler):
         request = self.request
         self.listener.received.append(Received(request.method, request.path, dict(request.headers),
                                                request.body, time.time()))
-        status = self.listener.next_status()
+        status = self.listener.next_status(request.headers.get("Anclora-Delivery-Id"))
         self.set_status(status)
         if 300 <= status < 400:
             self.set_header("Location", "/elsewhere")
@@ -41,18 +41,23 @@ class _Handler(tornado.web.RequestHandler):
 
 
 class Listener:
-    """`statuses`: the answers to give, in order; once used up, 200."""
+    """`statuses`: the answers to give, in order; once used up, 200. `first_answer`: the answer to the first
+    request of each delivery (by its `Anclora-Delivery-Id`), whatever the order they come in."""
 
     def __init__(self, statuses: list[int] | None = None):
         self.statuses = list(statuses or [])
+        self.first_answer: int | None = None
         self.received: list[Received] = []
         self.connections = 0
 
-    def next_status(self) -> int:
+    def next_status(self, delivery_id: str | None) -> int:
+        if self.first_answer is not None:
+            seen = sum(1 for received in self.received if received.headers.get("Anclora-Delivery-Id") == delivery_id)
+            return self.first_answer if seen == 1 else 200
         return self.statuses.pop(0) if self.statuses else 200
 
     async def start(self) -> None:
-        app = tornado.web.Application([(r"/.*", _Handler, {"listener": self})])
+        app = tornado.web.Application([(r"/.*", _Handler, {"listener": self})], log_function=lambda _: None)
         self.server = tornado.httpserver.HTTPServer(app)
         [sock] = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
         self.port = sock.getsockname()[1]
