@@ -11,7 +11,9 @@ RUNTIME_PACKAGES=(python3 python3-venv python3-dev gcc libreoffice-writer-nogui 
   libreoffice-impress-nogui python3-uno ffmpeg poppler-utils fonts-dejavu-core util-linux)
 TEST_PACKAGES=(postgresql redis-server
   # the operations tests provision this machine into a staging root and check what they write
-  nginx cron sqlite3 logrotate systemd postgresql-client)
+  nginx cron sqlite3 logrotate systemd postgresql-client
+  # tests/js: third-party JavaScript clients (tus-js-client) run against a live server
+  nodejs npm)
 
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO="none"; fi
 
@@ -39,4 +41,7 @@ fi
 extras="bench"
 [ "$WANT_TEST" = 1 ] && extras="test,bench"
 .venv/bin/python -m pip install -q -e ".[${extras}]" 2>&1 | grep -vE '^WARNING: Location|^\s*$' | grep -v 'WheelFile' || true
+if [ "$WANT_TEST" = 1 ]; then
+  (cd tests/js && npm ci --silent --no-audit --no-fund)
+fi
 echo "setup: ready ($(.venv/bin/anclora --version))"

@@ -225,7 +225,11 @@ async def test_termination_removes_the_upload_and_its_bytes(client, anclora_ctx)
     assert not part.exists()
 
 
-async def test_someone_elses_upload_is_404(client, anclora_server):
+async def test_someone_elses_signed_in_upload_is_404(client, anclora_server):
+    """A signed-in user's upload stays bound to that user: its URL alone reaches nothing."""
+    registered = await client.post("/api/auth/register", json={"email": "tus-owner@example.org",
+                                                               "password": "correct horse battery staple"})
+    client.headers["Authorization"] = f"Bearer {registered.json()['access_token']}"
     location = await create(client, 10)
     async with httpx.AsyncClient(base_url=anclora_server) as stranger:
         assert (await stranger.head(location, headers=TUS)).status_code == 404
