@@ -29,7 +29,6 @@ class Dispatcher:
         self._wake.set()
 
     async def start(self) -> None:
-        self._client = sender.new_client(self.ctx)
         self._task = asyncio.create_task(self._run(), name="webhook deliveries")
 
     async def stop(self, grace: float) -> None:
@@ -45,7 +44,8 @@ class Dispatcher:
         try:
             await deliveries.release(self.ctx, self.worker_id)
         finally:
-            await self._client.aclose()
+            if self._client is not None:
+                await self._client.aclose()
 
     async def _run(self) -> None:
         settings = self.ctx.settings
@@ -57,6 +57,8 @@ class Dispatcher:
             except Exception as error:  # the database is away: try again at the next poll
                 log.warning("could not claim webhook deliveries: %s", error)
                 rows = []
+            if rows and self._client is None:
+                self._client = sender.new_client(self.ctx)
             for row in rows:
                 task = asyncio.create_task(self._deliver(row), name=f"webhook {row.id}")
                 self._sending.add(task)

@@ -72,6 +72,10 @@ async def test_a_failed_attempt_is_retried_and_every_attempt_is_signed_and_logge
     assert delivery["url"] == flaky_listener.url and delivery["next_attempt_at"] is None
     log = (await client.get(f"/api/webhooks/deliveries/{delivery['id']}")).json()["attempt_log"]
     assert [(attempt["number"], attempt["status_code"]) for attempt in log] == [(1, 500), (2, 200)]
+    metrics = (await client.get("/api/metrics")).text
+    assert 'anclora_webhook_attempts_total{outcome="retry"} 1.0' in metrics
+    assert 'anclora_webhook_attempts_total{outcome="delivered"} 1.0' in metrics
+    assert "anclora_webhook_delivery_seconds_count 1.0" in metrics
 
 
 async def test_failed_and_canceled_conversions_send_their_events(client, listener):
@@ -82,6 +86,17 @@ async def test_failed_and_canceled_conversions_send_their_events(client, listene
     assert event_of(received)["event"] == "conversion.failed"
     assert event_of(received)["conversion"]["id"] == failed["id"]
     assert event_of(received)["conversion"]["error"]["message"] == "this yaml is not acceptable"
+
+
+async def test_a_canceled_conversion_sends_its_event(client, listener):
+    await signed_in(client)
+    api = Api(client)
+    job = await api.convert("rows.csv", b"a,b\n1,2\n", "json", webhook_url=listener.url)  # runs until canceled
+    await api.wait(job["id"], "running")
+    assert (await client.delete(f"/api/conversions/{job['id']}")).status_code == 200
+    [received] = await listener.wait_for(1)
+    assert event_of(received)["event"] == "conversion.canceled"
+    assert event_of(received)["conversion"]["status"] == "canceled"
 
 
 async def test_a_rotated_secret_signs_beside_the_new_one(client, listener):
