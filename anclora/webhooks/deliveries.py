@@ -19,7 +19,7 @@ from .targets import TargetRefused, check_target  # noqa: F401 (with enqueue, th
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 METHODS = ("POST", "PUT", "PATCH")
-STATE = "webhooks"  # the plugin's state: its dispatcher, woken when this process queues a delivery
+STATE = "webhooks"  # the plugin's state: its dispatcher, which sends what this process queues
 LEASE_MARGIN = 30.0  # seconds a claim outlasts the request's timeout (time to record the attempt)
 
 
@@ -42,17 +42,26 @@ async def enqueue(ctx, *, owner_user_id: str | None, owner_session_id: str | Non
         raise ValueError("give `body` or `body_file_id`, not both")
     if method.upper() not in METHODS:
         raise BadRequest(f"The webhook method must be one of {', '.join(METHODS)}.")
+    dispatcher = ctx.services.get(STATE)
+    claimant = dispatcher.claimant() if dispatcher is not None else None  # sent here at once, if it has room
     row = WebhookDelivery(
         user_id=owner_user_id, session_id=None if owner_user_id else owner_session_id,
         owner_key=owner_key(owner_user_id, owner_session_id), conversion_id=conversion_id, event=event, url=url,
         method=method.upper(), content_type=content_type, headers=dict(headers or {}), body=body,
         body_file_id=body_file_id, sign=sign, status=PENDING, attempts=0,
-        attempts_allowed=ctx.settings.webhook_attempts, next_attempt_at=utcnow())
+        attempts_allowed=ctx.settings.webhook_attempts, next_attempt_at=utcnow(),
+        claimed_by=claimant, lease_until=lease_end(ctx) if claimant else None)
     async with ctx.sessionmaker() as session:
         session.add(row)
         await session.commit()
-    _wake(ctx)
+    if claimant is not None:
+        dispatcher.send(row)
     return row.id
+
+
+def lease_end(ctx) -> dt.datetime:
+    """Until when a claim made now lasts: the request's timeout, and time to record the attempt."""
+    return utcnow() + dt.timedelta(seconds=ctx.settings.webhook_timeout + LEASE_MARGIN)
 
 
 def _wake(ctx) -> None:
@@ -122,12 +131,11 @@ async def claim(ctx, worker_id: str, limit: int) -> list[WebhookDelivery]:
            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
            .with_for_update(skip_locked=True)
            .cte("due").prefix_with("MATERIALIZED", dialect="postgresql"))  # (see jobs/store.py's claim)
-    lease = dt.timedelta(seconds=ctx.settings.webhook_timeout + LEASE_MARGIN)
     async with ctx.sessionmaker() as session:
         rows = list(await session.scalars(
             update(WebhookDelivery).where(WebhookDelivery.id.in_(select(due.c.id)),
                                           WebhookDelivery.status == PENDING, free)
-            .values(claimed_by=worker_id, lease_until=now + lease).returning(WebhookDelivery),
+            .values(claimed_by=worker_id, lease_until=lease_end(ctx)).returning(WebhookDelivery),
             execution_options={"populate_existing": True}))
         await session.commit()
     return rows

@@ -28,14 +28,31 @@ class Dispatcher:
     def wake(self) -> None:
         self._wake.set()
 
+    def claimant(self) -> str | None:
+        """This process's id when it has room to send a delivery being queued here at once (saving the claim's
+        round trip), else None: the delivery waits for a loop with room."""
+        return self.worker_id if self._task is not None and self._room() > 0 else None
+
+    def send(self, row: WebhookDelivery) -> None:
+        """Send a delivery this process has claimed."""
+        if self._client is None:
+            self._client = sender.new_client(self.ctx)
+        task = asyncio.create_task(self._deliver(row), name=f"webhook {row.id}")
+        self._sending.add(task)
+        task.add_done_callback(self._sent)
+
+    def _room(self) -> int:
+        return self.ctx.settings.webhook_concurrency - len(self._sending)
+
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="webhook deliveries")
 
     async def stop(self, grace: float) -> None:
         """Stop claiming; let the requests in flight end within `grace` seconds, then give back what is left."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        task, self._task = self._task, None  # (nothing queued from now on is sent here)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         if self._sending:
             _, late = await asyncio.wait(set(self._sending), timeout=grace)
             for task in late:
@@ -50,19 +67,15 @@ class Dispatcher:
     async def _run(self) -> None:
         settings = self.ctx.settings
         while True:
-            self._wake.clear()  # (before claiming: a delivery queued from now on wakes the wait below)
-            room = settings.webhook_concurrency - len(self._sending)
+            self._wake.clear()  # (before claiming: room freed or a redelivery from now on wakes the wait below)
+            room = self._room()
             try:
                 rows = await deliveries.claim(self.ctx, self.worker_id, room) if room > 0 else []
             except Exception as error:  # the database is away: try again at the next poll
                 log.warning("could not claim webhook deliveries: %s", error)
                 rows = []
-            if rows and self._client is None:
-                self._client = sender.new_client(self.ctx)
             for row in rows:
-                task = asyncio.create_task(self._deliver(row), name=f"webhook {row.id}")
-                self._sending.add(task)
-                task.add_done_callback(self._sent)
+                self.send(row)
             if rows and len(rows) == room:
                 continue  # there may be more due
             try:

@@ -48,7 +48,11 @@ def refusal(address: str) -> str | None:
 
 
 async def resolve(host: str, port: int) -> list[str]:
-    """Every address the host resolves to (an IP literal resolves to itself without any lookup)."""
+    """Every address the host resolves to (an IP literal is its own, without a trip to the resolver's thread)."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
