@@ -31,6 +31,8 @@ class _Handler(tornado.web.RequestHandler):
         request = self.request
         self.listener.received.append(Received(request.method, request.path, dict(request.headers),
                                                request.body, time.time()))
+        if self.listener.delay:
+            await asyncio.sleep(self.listener.delay)  # (a receiver slower than the sender's timeout)
         status = self.listener.next_status(request.headers.get("Anclora-Delivery-Id"))
         self.set_status(status)
         if 300 <= status < 400:
@@ -47,6 +49,7 @@ class Listener:
     def __init__(self, statuses: list[int] | None = None):
         self.statuses = list(statuses or [])
         self.first_answer: int | None = None
+        self.delay = 0.0  # seconds before answering
         self.received: list[Received] = []
         self.connections = 0
 

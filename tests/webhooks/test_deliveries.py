@@ -6,7 +6,10 @@ import uuid
 
 import pytest
 from job_api import Api
-from listener import Listener, verify
+from listener import verify
+
+from anclora.identity import session_id_for
+from anclora.webhooks import deliveries
 
 PASSWORD = "correct horse battery staple"
 
@@ -151,3 +154,31 @@ async def test_redirects_are_not_followed(client, listener):
     [delivery] = (await client.get("/api/webhooks/deliveries")).json()["deliveries"]
     assert delivery["last_status_code"] == 302 and delivery["status"] == "pending"
     assert {received.path for received in listener.received} == {"/hook"}
+
+
+async def test_a_stored_file_is_sent_as_the_body_with_the_callers_method_and_headers(anclora_ctx, client, listener):
+    """What other features (Gotenberg's webhook mode) queue: a result file streamed from storage."""
+    user = await signed_in(client)
+    secret = await new_secret(client)
+    content = bytes(range(256)) * 3000  # (under the sample plugins' upload limit)
+    file_id = await Api(client).upload("result.bin", content)
+    delivery_id = await deliveries.enqueue(
+        anclora_ctx, owner_user_id=user["id"], owner_session_id=None, url=listener.url, event="gotenberg.success",
+        body_file_id=file_id, content_type="application/pdf", method="PUT", headers={"X-Trace": "abc"})
+    [received] = await listener.wait_for(1)
+    assert received.method == "PUT" and received.body == content
+    assert received.headers["Content-Type"] == "application/pdf" and received.headers["X-Trace"] == "abc"
+    assert received.headers["Anclora-Delivery-Id"] == delivery_id
+    assert verify(secret, received.headers["Anclora-Signature"], content)
+
+
+async def test_an_anonymous_owners_delivery_is_unsigned_and_listed_for_its_session(anclora_ctx, client, listener):
+    await client.get("/api/me")  # (the anonymous session this client now holds)
+    session = client.cookies["anclora_session"]
+    await deliveries.enqueue(anclora_ctx, owner_user_id=None, owner_session_id=session_id_for(session),
+                             url=listener.url, event="gotenberg.error", body=b'{"status": 400}')
+    [received] = await listener.wait_for(1)
+    assert "Anclora-Signature" not in received.headers and received.body == b'{"status": 400}'
+    [delivery] = await until_async(lambda: _listed(client, "delivered"))
+    assert delivery["event"] == "gotenberg.error" and delivery["conversion_id"] is None
+
