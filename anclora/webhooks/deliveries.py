@@ -110,7 +110,7 @@ async def redeliver(ctx, identity: Identity, delivery_id: str) -> WebhookDeliver
     row = await get_owned(ctx, identity, delivery_id)
     async with ctx.sessionmaker() as session:
         again = await session.scalar(
-            update(WebhookDelivery).where(WebhookDelivery.id == row.id, WebhookDelivery.claimed_by.is_(None))
+            update(WebhookDelivery).where(WebhookDelivery.id == row.id, _unclaimed(utcnow()))
             .values(status=PENDING, next_attempt_at=utcnow(),
                     attempts_allowed=WebhookDelivery.attempts + ctx.settings.webhook_attempts)
             .returning(WebhookDelivery), execution_options={"populate_existing": True})
@@ -121,11 +121,16 @@ async def redeliver(ctx, identity: Identity, delivery_id: str) -> WebhookDeliver
     return again
 
 
+def _unclaimed(now: dt.datetime):
+    """No process is sending it: never claimed, given back, or its claimant's lease ran out (it died)."""
+    return or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now)
+
+
 async def claim(ctx, worker_id: str, limit: int) -> list[WebhookDelivery]:
     """Take up to `limit` due deliveries for this process, under a lease. One statement; on PostgreSQL, claimers
     running at the same moment skip the rows another one has locked and take the next."""
     now = utcnow()
-    free = or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now)
+    free = _unclaimed(now)
     due = (select(WebhookDelivery.id).where(WebhookDelivery.status == PENDING,
                                             WebhookDelivery.next_attempt_at <= now, free)
            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)

@@ -1,9 +1,8 @@
 """With the webhooks plugin blocked, `webhook_url` is refused instead of silently ignored."""
 
 import pytest
-from conftest import fast_delivery
 from job_api import Api
-from test_deliveries import signed_in
+from webhook_helpers import fast_delivery, signed_in
 
 
 @pytest.fixture

@@ -1,26 +1,13 @@
 """Signed webhooks of conversions: the event, its signature, retries with backoff, the delivery log."""
 
-import asyncio
 import json
-import uuid
 
 import pytest
 from job_api import Api
-from listener import verify
+from webhook_helpers import signed_in, until_async, verify
 
 from anclora.identity import session_id_for
 from anclora.webhooks import deliveries
-
-PASSWORD = "correct horse battery staple"
-
-
-async def signed_in(client) -> dict:
-    """Register an account and sign the client's requests with its token."""
-    email = f"hooks-{uuid.uuid4().hex[:10]}@example.org"
-    response = await client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 201, response.text
-    client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-    return response.json()["user"]
 
 
 async def new_secret(client) -> str:
@@ -31,15 +18,6 @@ async def new_secret(client) -> str:
 
 def event_of(received) -> dict:
     return json.loads(received.body)
-
-
-async def until_async(condition, timeout: float = 20.0):
-    """Poll an async `condition()` until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (value := await condition()):
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-    return value
 
 
 @pytest.fixture

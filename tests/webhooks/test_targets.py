@@ -1,9 +1,8 @@
 """Webhook targets on loopback, private, link-local or metadata addresses are refused before any connection."""
 
 import pytest
-from conftest import fast_delivery
 from job_api import Api
-from test_deliveries import signed_in, until_async
+from webhook_helpers import fast_delivery, signed_in, until_async
 
 from anclora.webhooks import deliveries
 

@@ -1,9 +1,8 @@
 """A receiver that does not answer within `webhook_timeout` is a failed attempt, retried later."""
 
 import pytest
-from conftest import fast_delivery
 from job_api import Api
-from test_deliveries import signed_in, until_async
+from webhook_helpers import fast_delivery, signed_in, until_async
 
 
 @pytest.fixture

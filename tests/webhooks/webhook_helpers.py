@@ -1,4 +1,5 @@
-"""A real HTTP listener on 127.0.0.1 that keeps every request it receives and answers as the test scripts it."""
+"""What the webhook tests share: a real HTTP listener on 127.0.0.1 that keeps every request it receives and answers
+as the test scripts it, a receiver's signature check, the server's settings, and the client calls they repeat."""
 
 from __future__ import annotations
 
@@ -8,10 +9,46 @@ import hashlib
 import hmac
 import socket
 import time
+import uuid
+from pathlib import Path
 
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
+
+from anclora.plugins import bundled_plugins_dir
+
+SAMPLE_PLUGINS = Path(__file__).parent.parent / "jobs" / "plugins"
+PASSWORD = "correct horse battery staple"
+
+
+def bundled_plugin_names() -> list[str]:
+    return sorted(path.stem for path in bundled_plugins_dir().glob("*.py") if not path.name.startswith("_"))
+
+
+def fast_delivery() -> dict:
+    """Settings: the small converters of tests/jobs/plugins, loopback targets allowed, short backoffs."""
+    return {"plugins_dirs": [str(SAMPLE_PLUGINS)], "plugins_block": bundled_plugin_names(),
+            "webhook_private_targets": True, "webhook_backoff_seconds": 0.5, "webhook_poll_seconds": 0.1,
+            "shutdown_grace": 2.0}
+
+
+async def signed_in(client) -> dict:
+    """Register an account and sign the client's requests with its token."""
+    email = f"hooks-{uuid.uuid4().hex[:10]}@example.org"
+    response = await client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 201, response.text
+    client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+    return response.json()["user"]
+
+
+async def until_async(condition, timeout: float = 20.0):
+    """Poll an async `condition()` until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (value := await condition()):
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+    return value
 
 
 @dataclasses.dataclass
