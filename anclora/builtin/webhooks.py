@@ -26,21 +26,21 @@ def anclora_authorize_conversion(ctx: "AppContext", identity: "Identity", conver
 
 @hookimpl
 def anclora_conversion_finished(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity"):
-    return deferred(conversions.ended, ctx, "finished", conversion, owner)
+    return deferred(conversions.ended, ctx, conversion, owner)
 
 
 @hookimpl
 def anclora_conversion_failed(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity"):
-    return deferred(conversions.ended, ctx, "failed", conversion, owner)
+    return deferred(conversions.ended, ctx, conversion, owner)
 
 
 @hookimpl
 def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity"):
-    return deferred(conversions.ended, ctx, "canceled", conversion, owner)
+    return deferred(conversions.ended, ctx, conversion, owner)
 
 
 async def _start(ctx: "AppContext") -> None:
-    dispatcher = Dispatcher(ctx)
+    dispatcher = Dispatcher(ctx, sweep=conversions.recover)
     await dispatcher.start()
     ctx.services[deliveries.STATE] = dispatcher
 

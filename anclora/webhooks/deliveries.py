@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..db.base import iso, utcnow
 from ..db.models import WebhookAttempt, WebhookDelivery
@@ -37,7 +38,8 @@ async def enqueue(ctx, *, owner_user_id: str | None, owner_session_id: str | Non
     The body is `body`, or the bytes of the stored file `body_file_id` (streamed from storage; the caller's
     retention rules delete it). `sign` adds `Anclora-Signature` under the owner's webhook secret (users only:
     an anonymous owner has no secret). Check the target first with `targets.check_target` (it is checked again
-    before each attempt)."""
+    before each attempt). One conversion has at most one delivery per event: queuing it again returns the
+    existing delivery's id."""
     if body is not None and body_file_id is not None:
         raise ValueError("give `body` or `body_file_id`, not both")
     if method.upper() not in METHODS:
@@ -51,12 +53,23 @@ async def enqueue(ctx, *, owner_user_id: str | None, owner_session_id: str | Non
         body_file_id=body_file_id, sign=sign, status=PENDING, attempts=0,
         attempts_allowed=ctx.settings.webhook_attempts, next_attempt_at=utcnow(),
         claimed_by=claimant, lease_until=lease_end(ctx) if claimant else None)
-    async with ctx.sessionmaker() as session:
-        session.add(row)
-        await session.commit()
+    try:
+        async with ctx.sessionmaker() as session:
+            session.add(row)
+            await session.commit()
+    except IntegrityError:
+        if conversion_id is None:
+            raise
+        return await _existing(ctx, conversion_id, event)
     if claimant is not None:
         dispatcher.send(row)
     return row.id
+
+
+async def _existing(ctx, conversion_id: str, event: str) -> str:
+    async with ctx.sessionmaker() as session:
+        return await session.scalar(select(WebhookDelivery.id).where(
+            WebhookDelivery.conversion_id == conversion_id, WebhookDelivery.event == event))
 
 
 def lease_end(ctx) -> dt.datetime:

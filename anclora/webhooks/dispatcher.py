@@ -14,11 +14,16 @@ from ..db.models import WebhookDelivery
 from . import deliveries, sender
 
 log = logging.getLogger("anclora.webhooks")
+SWEEP_SECONDS = 60.0  # how often `sweep` looks for events that were never queued
 
 
 class Dispatcher:
-    def __init__(self, ctx):
-        self.ctx = ctx
+    """`sweep`: an async function of ctx run at start and every SWEEP_SECONDS (queues what a stopped process
+    did not get to queue)."""
+
+    def __init__(self, ctx, sweep=None):
+        self.ctx, self.sweep = ctx, sweep
+        self._swept = float("-inf")
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._sending: set[asyncio.Task] = set()
@@ -68,6 +73,7 @@ class Dispatcher:
         settings = self.ctx.settings
         while True:
             self._wake.clear()  # (before claiming: room freed or a redelivery from now on wakes the wait below)
+            await self._sweep()
             room = self._room()
             try:
                 rows = await deliveries.claim(self.ctx, self.worker_id, room) if room > 0 else []
@@ -82,6 +88,15 @@ class Dispatcher:
                 await asyncio.wait_for(self._wake.wait(), settings.webhook_poll_seconds)
             except TimeoutError:
                 pass
+
+    async def _sweep(self) -> None:
+        if self.sweep is None or time.monotonic() - self._swept < SWEEP_SECONDS:
+            return
+        self._swept = time.monotonic()
+        try:
+            await self.sweep(self.ctx)
+        except Exception:
+            log.exception("could not look for events that were never queued")
 
     def _sent(self, task: asyncio.Task) -> None:
         self._sending.discard(task)

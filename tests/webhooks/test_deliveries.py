@@ -6,8 +6,11 @@ import pytest
 from job_api import Api
 from webhook_helpers import signed_in, until_async, verify
 
+from sqlalchemy import delete
+
+from anclora.db.models import WebhookDelivery
 from anclora.identity import session_id_for
-from anclora.webhooks import deliveries
+from anclora.webhooks import conversions, deliveries
 
 
 async def new_secret(client) -> str:
@@ -160,3 +163,22 @@ async def test_an_anonymous_owners_delivery_is_unsigned_and_listed_for_its_sessi
     [delivery] = await until_async(lambda: _listed(client, "delivered"))
     assert delivery["event"] == "gotenberg.error" and delivery["conversion_id"] is None
 
+
+
+async def test_an_event_a_stopped_process_never_queued_is_queued_once(anclora_ctx, client, listener):
+    await signed_in(client)
+    conversion = await Api(client).convert("note.txt", b"recover", "md", webhook_url=listener.url)
+    [sent] = await listener.wait_for(1)
+    await until_async(lambda: _listed(client, "delivered"))
+    async with anclora_ctx.sessionmaker() as session:  # as if the process had stopped before queuing it
+        await session.execute(delete(WebhookDelivery))
+        await session.commit()
+
+    assert await conversions.recover(anclora_ctx) == 1
+    assert await conversions.recover(anclora_ctx) == 0
+    again = await deliveries.enqueue(anclora_ctx, owner_user_id=None, owner_session_id="x", url=listener.url,
+                                     event="conversion.succeeded", body=b"{}", conversion_id=conversion["id"])
+    [_, resent] = await listener.wait_for(2)
+    assert resent.body == sent.body and resent.headers["Anclora-Delivery-Id"] == again
+    [delivery] = await until_async(lambda: _listed(client, "delivered"))
+    assert delivery["id"] == again and len(listener.received) == 2

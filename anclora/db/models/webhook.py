@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..base import Base, IdColumn, UTCDateTime, new_id, utcnow
@@ -41,6 +41,8 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Index("idx_webhook_deliveries_owner", "owner_key", "created_at"),
         Index("idx_webhook_deliveries_due", "status", "next_attempt_at"),
+        # one delivery per conversion event, however many processes try to queue it (the hook, the recovery)
+        UniqueConstraint("conversion_id", "event", name="uq_webhook_deliveries_conversion_event"),
     )
 
 
