@@ -161,6 +161,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("webhook_poll_seconds", _positive_float, 1.0,
             "Seconds between looks for due webhook deliveries (deliveries queued by this process go at once)."),
     Setting("webhook_concurrency", _positive_int, 8, "Webhook requests this process sends at once."),
+    Setting("webhook_log_days", _positive_int, 30,
+            "Days a delivered or failed webhook delivery (and its attempts) stays in the delivery log."),
     Setting("office_pool_size", _positive_int, 2, "LibreOffice instances kept running for office conversions."),
     Setting("office_pool_prestart", _bool, False,
             "Start the LibreOffice instances with the server (else at the first office conversion)."),

@@ -40,7 +40,7 @@ def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any], o
 
 
 async def _start(ctx: "AppContext") -> None:
-    dispatcher = Dispatcher(ctx, sweep=conversions.recover)
+    dispatcher = Dispatcher(ctx, sweeps=(conversions.recover, deliveries.prune))
     await dispatcher.start()
     ctx.services[deliveries.STATE] = dispatcher
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db.base import iso, utcnow
@@ -197,3 +197,13 @@ async def release(ctx, worker_id: str) -> None:
         await session.execute(update(WebhookDelivery).where(WebhookDelivery.claimed_by == worker_id)
                               .values(claimed_by=None, lease_until=None))
         await session.commit()
+
+
+async def prune(ctx) -> int:
+    """Forget deliveries that ended more than `webhook_log_days` ago (their attempts go with them)."""
+    cutoff = utcnow() - dt.timedelta(days=ctx.settings.webhook_log_days)
+    async with ctx.sessionmaker() as session:
+        gone = await session.execute(delete(WebhookDelivery).where(
+            WebhookDelivery.status.in_((DELIVERED, FAILED)), WebhookDelivery.created_at < cutoff))
+        await session.commit()
+    return gone.rowcount

@@ -14,15 +14,15 @@ from ..db.models import WebhookDelivery
 from . import deliveries, sender
 
 log = logging.getLogger("anclora.webhooks")
-SWEEP_SECONDS = 60.0  # how often `sweep` looks for events that were never queued
+SWEEP_SECONDS = 60.0  # how often the sweeps run
 
 
 class Dispatcher:
-    """`sweep`: an async function of ctx run at start and every SWEEP_SECONDS (queues what a stopped process
-    did not get to queue)."""
+    """`sweeps`: async functions of ctx run at start and every SWEEP_SECONDS (queuing what a stopped process did
+    not get to queue, pruning the log)."""
 
-    def __init__(self, ctx, sweep=None):
-        self.ctx, self.sweep = ctx, sweep
+    def __init__(self, ctx, sweeps=()):
+        self.ctx, self.sweeps = ctx, sweeps
         self._swept = float("-inf")
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
@@ -90,13 +90,14 @@ class Dispatcher:
                 pass
 
     async def _sweep(self) -> None:
-        if self.sweep is None or time.monotonic() - self._swept < SWEEP_SECONDS:
+        if time.monotonic() - self._swept < SWEEP_SECONDS:
             return
         self._swept = time.monotonic()
-        try:
-            await self.sweep(self.ctx)
-        except Exception:
-            log.exception("could not look for events that were never queued")
+        for sweep in self.sweeps:
+            try:
+                await sweep(self.ctx)
+            except Exception:
+                log.exception("webhook sweep %s failed", sweep.__qualname__)
 
     def _sent(self, task: asyncio.Task) -> None:
         self._sending.discard(task)

@@ -1,13 +1,15 @@
 """Signed webhooks of conversions: the event, its signature, retries with backoff, the delivery log."""
 
+import datetime as dt
 import json
 
 import pytest
 from job_api import Api
 from webhook_helpers import signed_in, until_async, verify
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
+from anclora.db.base import utcnow
 from anclora.db.models import WebhookDelivery
 from anclora.identity import session_id_for
 from anclora.webhooks import conversions, deliveries
@@ -182,3 +184,15 @@ async def test_an_event_a_stopped_process_never_queued_is_queued_once(anclora_ct
     assert resent.body == sent.body and resent.headers["Anclora-Delivery-Id"] == again
     [delivery] = await until_async(lambda: _listed(client, "delivered"))
     assert delivery["id"] == again and len(listener.received) == 2
+
+
+async def test_deliveries_older_than_the_log_keeps_are_pruned(anclora_ctx, client, listener):
+    await signed_in(client)
+    await Api(client).convert("note.txt", b"old", "md", webhook_url=listener.url)
+    [delivery] = await until_async(lambda: _listed(client, "delivered"))
+    assert await deliveries.prune(anclora_ctx) == 0
+    async with anclora_ctx.sessionmaker() as session:
+        await session.execute(update(WebhookDelivery).values(created_at=utcnow() - dt.timedelta(days=31)))
+        await session.commit()
+    assert await deliveries.prune(anclora_ctx) == 1
+    assert (await client.get("/api/webhooks/deliveries")).json()["deliveries"] == []
