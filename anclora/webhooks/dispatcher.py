@@ -107,10 +107,14 @@ class Dispatcher:
         started, clock = utcnow(), time.monotonic()
         try:
             outcome = await sender.send(self.ctx, self._client, row)
+        except Exception as error:  # (a bug or a storage failure: counted as an attempt, so it cannot loop)
+            log.exception("webhook delivery %s could not be attempted", row.id)
+            outcome = sender.Outcome(error=f"The delivery could not be attempted ({type(error).__name__}).")
+        try:
             done = await deliveries.record(self.ctx, row, self.worker_id, started, time.monotonic() - clock,
                                            outcome.status_code, outcome.error)
-        except Exception:
-            log.exception("webhook delivery %s could not be attempted", row.id)
+        except Exception:  # the lease runs out and the delivery is tried again
+            log.exception("the attempt at webhook delivery %s could not be recorded", row.id)
             return
         if done is not None:
             self._count(done, outcome)
