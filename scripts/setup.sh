@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Set up Anclora on Debian/Ubuntu: system packages (as root or with sudo), a virtual environment, the package.
-# Usage: scripts/setup.sh [--test]   (--test adds what the test suite needs: PostgreSQL, Redis, test tools)
+# Usage: scripts/setup.sh [--test] [--bench]
+#   --test   adds what the test suite needs (PostgreSQL, Redis, test tools) and what the benchmarks need
+#   --bench  adds what the benchmarks in bench/ need (wrk, gunicorn, flask, psutil, unoserver)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WANT_TEST=0
-[ "${1:-}" = "--test" ] && WANT_TEST=1
+WANT_BENCH=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) WANT_TEST=1; WANT_BENCH=1 ;;
+    --bench) WANT_BENCH=1 ;;
+    *) echo "setup: unknown option $arg (use --test or --bench)" >&2; exit 2 ;;
+  esac
+done
 
 RUNTIME_PACKAGES=(python3 python3-venv python3-dev gcc libreoffice-writer-nogui libreoffice-calc-nogui
   libreoffice-impress-nogui python3-uno ffmpeg poppler-utils fonts-dejavu-core util-linux)
@@ -14,12 +23,14 @@ TEST_PACKAGES=(postgresql redis-server
   nginx cron sqlite3 logrotate systemd postgresql-client
   # tests/js: third-party JavaScript clients (tus-js-client) run against a live server
   nodejs npm)
+BENCH_PACKAGES=(wrk)
 
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO="none"; fi
 
 missing=()
 packages=("${RUNTIME_PACKAGES[@]}")
 [ "$WANT_TEST" = 1 ] && packages+=("${TEST_PACKAGES[@]}")
+[ "$WANT_BENCH" = 1 ] && packages+=("${BENCH_PACKAGES[@]}")
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
@@ -38,9 +49,12 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-extras="bench"
+extras=""
+[ "$WANT_BENCH" = 1 ] && extras="bench"
 [ "$WANT_TEST" = 1 ] && extras="test,bench"
-.venv/bin/python -m pip install -q -e ".[${extras}]" 2>&1 | grep -vE '^WARNING: Location|^\s*$' | grep -v 'WheelFile' || true
+target="."
+[ -n "$extras" ] && target=".[${extras}]"
+.venv/bin/python -m pip install -q -e "$target" 2>&1 | grep -vE '^WARNING: Location|^\s*$' | grep -v 'WheelFile' || true
 if [ "$WANT_TEST" = 1 ]; then
   (cd tests/js && npm ci --silent --no-audit --no-fund)
 fi

@@ -12,21 +12,19 @@ from pathlib import Path
 import httpx
 import pytest
 from tusclient.client import TusClient
+from plugin_folders import JOBS, bundled_plugin_names
 from tusclient.storage.filestorage import FileStorage
 
-from anclora.plugins import bundled_plugins_dir
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = {**TUS, "Content-Type": "application/offset+octet-stream"}
 JS_CLIENTS = Path(__file__).parent / "js"
-SAMPLE_PLUGINS = Path(__file__).parent / "jobs" / "plugins"
 CHUNK = 64 * 1024
 
 
 @pytest.fixture
 def anclora_overrides():
-    bundled = sorted(path.stem for path in bundled_plugins_dir().glob("*.py") if not path.name.startswith("_"))
-    return {"plugins_dirs": [str(SAMPLE_PLUGINS)], "plugins_block": bundled + ["billing"]}
+    return {"plugins_dirs": [str(JOBS)], "plugins_block": bundled_plugin_names() + ["billing"]}
 
 
 def text_body(size: int) -> bytes:

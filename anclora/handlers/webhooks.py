@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..db.models import WebhookDelivery
+from ..db.owned import get_owned
 from ..errors import BadRequest
 from ..webhooks import deliveries, signing
 from .base import APIHandler
@@ -34,7 +36,7 @@ class DeliveriesHandler(APIHandler):
 class DeliveryHandler(APIHandler):
     async def get(self, delivery_id: str) -> None:
         """One delivery with the log of its attempts (`attempt_log`: number, time, status code or error)."""
-        row = await deliveries.get_owned(self.ctx, self.identity, delivery_id)
+        row = await get_owned(self.ctx, WebhookDelivery, self.identity, delivery_id)
         attempts = await deliveries.attempts_of(self.ctx, row.id)
         self.write_json({**deliveries.as_json(row), "attempt_log": [deliveries.attempt_json(a) for a in attempts]})
 

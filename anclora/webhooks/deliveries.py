@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db.base import iso, utcnow
 from ..db.models import WebhookAttempt, WebhookDelivery
-from ..errors import BadRequest, Conflict, NotFound
+from ..db.owned import get_owned
+from ..errors import BadRequest, Conflict
 from ..identity import Identity
 from .targets import TargetRefused, check_target  # noqa: F401 (with enqueue, the API other features use)
 
@@ -44,7 +45,7 @@ async def enqueue(ctx, *, owner_user_id: str | None, owner_session_id: str | Non
         raise ValueError("give `body` or `body_file_id`, not both")
     if method.upper() not in METHODS:
         raise BadRequest(f"The webhook method must be one of {', '.join(METHODS)}.")
-    dispatcher = ctx.services.get(STATE)
+    dispatcher = ctx.state(STATE).get("dispatcher")
     claimant = dispatcher.claimant() if dispatcher is not None else None  # sent here at once, if it has room
     row = WebhookDelivery(
         user_id=owner_user_id, session_id=None if owner_user_id else owner_session_id,
@@ -78,7 +79,7 @@ def lease_end(ctx) -> dt.datetime:
 
 
 def _wake(ctx) -> None:
-    dispatcher = ctx.services.get(STATE)
+    dispatcher = ctx.state(STATE).get("dispatcher")
     if dispatcher is not None:
         dispatcher.wake()
 
@@ -98,18 +99,8 @@ def attempt_json(attempt: WebhookAttempt) -> dict[str, Any]:
 async def list_owned(ctx, identity: Identity, limit: int, offset: int) -> list[WebhookDelivery]:
     async with ctx.sessionmaker() as session:
         return list(await session.scalars(
-            select(WebhookDelivery).where(WebhookDelivery.owner_key == identity.owner_key)
+            select(WebhookDelivery).where(WebhookDelivery.owned_by(identity))
             .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id).limit(limit).offset(offset)))
-
-
-async def get_owned(ctx, identity: Identity, delivery_id: str) -> WebhookDelivery:
-    """The caller's delivery, or NotFound (the same whether it is someone else's or does not exist)."""
-    async with ctx.sessionmaker() as session:
-        row = await session.scalar(select(WebhookDelivery).where(
-            WebhookDelivery.id == delivery_id, WebhookDelivery.owner_key == identity.owner_key))
-    if row is None:
-        raise NotFound("No such webhook delivery.")
-    return row
 
 
 async def attempts_of(ctx, delivery_id: str) -> list[WebhookAttempt]:
@@ -120,7 +111,7 @@ async def attempts_of(ctx, delivery_id: str) -> list[WebhookAttempt]:
 
 async def redeliver(ctx, identity: Identity, delivery_id: str) -> WebhookDelivery:
     """Send a delivery again now, with a fresh allowance of attempts (whatever its status)."""
-    row = await get_owned(ctx, identity, delivery_id)
+    row = await get_owned(ctx, WebhookDelivery, identity, delivery_id)
     async with ctx.sessionmaker() as session:
         again = await session.scalar(
             update(WebhookDelivery).where(WebhookDelivery.id == row.id, _unclaimed(utcnow()))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, AsyncIterator, NamedTuple
 
-from .. import __version__
+from ..version import __version__
 from ..db.models import File, WebhookDelivery
 from . import signing, targets
 

@@ -10,24 +10,19 @@ import hmac
 import socket
 import time
 import uuid
-from pathlib import Path
 
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from anclora.plugins import bundled_plugins_dir
+from plugin_folders import JOBS as SAMPLE_PLUGINS
+from plugin_folders import bundled_plugin_names
 
-SAMPLE_PLUGINS = Path(__file__).parent.parent / "jobs" / "plugins"
 PASSWORD = "correct horse battery staple"
 
 
-def bundled_plugin_names() -> list[str]:
-    return sorted(path.stem for path in bundled_plugins_dir().glob("*.py") if not path.name.startswith("_"))
-
-
 def fast_delivery() -> dict:
-    """Settings: the small converters of tests/jobs/plugins, loopback targets allowed, short backoffs."""
+    """Settings: the small converters of tests/plugins/jobs, loopback targets allowed, short backoffs."""
     return {"plugins_dirs": [str(SAMPLE_PLUGINS)], "plugins_block": bundled_plugin_names(),
             "webhook_private_targets": True, "webhook_backoff_seconds": 0.5, "webhook_poll_seconds": 0.1,
             "shutdown_grace": 2.0}

@@ -13,22 +13,20 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import os
 import re
 import time
 import uuid
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
-from . import files
-from .db.base import iso, new_id, utcnow
-from .db.models import File, ResumableUpload
-from .errors import AncloraError, BadRequest, Conflict, NotFound
-from .identity import Identity, seal_session, unseal_session
-from .uploads import sanitize_filename
+from .. import files
+from ..db.base import iso, new_id, utcnow
+from ..db.models import File, ResumableUpload
+from ..errors import AncloraError, BadRequest, Conflict, NotFound
+from ..identity import Identity, seal_session, unseal_session
+from .plain import sanitize_filename
 
 VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
@@ -36,7 +34,7 @@ CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 LOCK_SECONDS = 15.0  # a PATCH holds the upload this long past its last renewal (after a crash: until then)
 _METADATA_KEY = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
 MAX_METADATA_BYTES = 4096
-HASHES = "resumable_hashes"  # in ctx.services: upload id -> (offset, sha256 object) for uploads this process follows
+HASHES = "hashes"  # in ctx.state("tus"): upload id -> (offset, sha256 object) for uploads this process follows
 MAX_HASHES = 10_000
 
 
@@ -45,12 +43,12 @@ def hash_so_far(ctx, upload_id: str, offset: int):
     file is hashed when it completes)."""
     if offset == 0:
         return hashlib.sha256()
-    known = ctx.services.setdefault(HASHES, {}).pop(upload_id, None)
+    known = ctx.state("tus").setdefault(HASHES, {}).pop(upload_id, None)
     return known[1] if known is not None and known[0] == offset else None
 
 
 def remember_hash(ctx, upload_id: str, offset: int, digest) -> None:
-    hashes = ctx.services.setdefault(HASHES, {})
+    hashes = ctx.state("tus").setdefault(HASHES, {})
     if len(hashes) >= MAX_HASHES:  # abandoned uploads: forget the oldest
         del hashes[next(iter(hashes))]
     hashes[upload_id] = (offset, digest)
@@ -66,14 +64,6 @@ class UnsupportedVersion(AncloraError):
     status = 412
     code = "unsupported_version"
     message = f"This server speaks tus {VERSION}: send `Tus-Resumable: {VERSION}`."
-
-
-def folder(ctx) -> Path:
-    return ctx.storage.root / "resumable"
-
-
-def part_path(ctx, upload_id: str) -> Path:
-    return folder(ctx) / f"{upload_id}.part"
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
@@ -138,9 +128,7 @@ async def create(ctx, identity: Identity, length: int, metadata: dict[str, str],
     async with ctx.sessionmaker() as session:
         session.add(row)
         await session.commit()
-    folder(ctx).mkdir(mode=0o700, exist_ok=True)
-    fd = os.open(part_path(ctx, row.id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
+    ctx.storage.create_part(row.id)
     return row
 
 
@@ -183,7 +171,8 @@ async def lock(ctx, identity: Identity, upload_id: str, offset: int) -> tuple[Re
         locked = await session.scalar(
             update(ResumableUpload)
             .where(ResumableUpload.id == upload_id, reachable_by(identity), ResumableUpload.expires_at > now,
-                   ResumableUpload.offset == offset, ResumableUpload.offset < ResumableUpload.length, ResumableUpload.file_id.is_(None),
+                   ResumableUpload.offset == offset, ResumableUpload.offset < ResumableUpload.length,
+                   ResumableUpload.file_id.is_(None),
                    or_(ResumableUpload.locked_until.is_(None), ResumableUpload.locked_until < now))
             .values(lock_token=token, locked_until=now + dt.timedelta(seconds=LOCK_SECONDS))
             .returning(ResumableUpload), execution_options={"populate_existing": True})
@@ -225,7 +214,7 @@ async def release(ctx, upload_id: str, token: str, offset: int, file_id: str | N
 async def complete(ctx, identity: Identity, row: ResumableUpload, sha256: str | None = None) -> File:
     """Turn a fully received upload into a file of its owner (hashed unless `sha256` is known, moved into storage).
     The caller holds the upload's lock (or it has no bytes at all), so nothing else touches its bytes meanwhile."""
-    key, size, sha256 = await ctx.storage.import_file(part_path(ctx, row.id), sha256)
+    key, size, sha256 = await ctx.storage.import_part(row.id, sha256)
     metadata = row.upload_metadata or {}
     return await files.create(ctx, owner_of(identity, row), key=key, size=size, sha256=sha256,
                               filename=sanitize_filename(metadata.get("filename")),
@@ -244,7 +233,7 @@ async def forget(ctx, upload_id: str) -> None:
     async with ctx.sessionmaker() as session:
         await session.execute(delete(ResumableUpload).where(ResumableUpload.id == upload_id))
         await session.commit()
-    part_path(ctx, upload_id).unlink(missing_ok=True)
+    ctx.storage.delete_part(upload_id)
 
 
 async def terminate(ctx, identity: Identity, upload_id: str) -> ResumableUpload:
@@ -257,7 +246,7 @@ async def terminate(ctx, identity: Identity, upload_id: str) -> ResumableUpload:
         await session.commit()
     if gone.rowcount == 0:
         raise Conflict("A request is appending to this upload; try again when it has ended.")
-    part_path(ctx, row.id).unlink(missing_ok=True)
+    ctx.storage.delete_part(row.id)
     return row
 
 
@@ -273,13 +262,10 @@ async def cleanup(ctx, now: dt.datetime | None = None) -> int:
 
     def remove() -> None:
         for upload_id in expired:
-            part_path(ctx, upload_id).unlink(missing_ok=True)
+            ctx.storage.delete_part(upload_id)
         cutoff = time.time() - files.ORPHAN_GRACE_SECONDS  # (a younger one may belong to an upload being created)
-        for part in folder(ctx).glob("*.part"):
-            try:
-                if part.name[:-len(".part")] not in known and part.stat().st_mtime < cutoff:
-                    part.unlink(missing_ok=True)
-            except FileNotFoundError:  # terminated meanwhile
-                pass
+        for name, written_at in list(ctx.storage.parts()):
+            if name not in known and written_at < cutoff:
+                ctx.storage.delete_part(name)
     await asyncio.get_running_loop().run_in_executor(None, remove)
     return len(expired)
