@@ -4,8 +4,9 @@ beside the same end seen by a client following `GET /api/conversions/{id}/events
     .venv/bin/python bench/webhooks.py [--conversions N] [--job-seconds S]
 
 Starts `anclora serve` (SQLite) with a benchmark converter that takes `--job-seconds` (so the event stream is
-open before the job ends) and a listener on 127.0.0.1 (a threading http.server). The conversions alternate:
-one with `webhook_url`, one followed by its event stream. Prints p50 and p99 of each, the server's CPU seconds
+open before the job ends) and a listener on 127.0.0.1 (a threading http.server). After one uncounted round
+(the first delivery loads httpx), the conversions alternate: one with `webhook_url`, one followed by its event
+stream. Prints p50 and p99 of each, the server's CPU seconds
 per conversion and the load average.
 """
 
@@ -141,6 +142,8 @@ def main() -> None:
                 token = client.post("/api/auth/register", json=account).json()["access_token"]
                 client.headers["Authorization"] = f"Bearer {token}"
                 file_id = client.post("/api/files?filename=a.txt", content=b"bench").json()["id"]
+                by_webhook(client, listener, file_id, hook_url)  # warm-up: the first delivery loads httpx
+                by_events(client, file_id)
                 pids = tree_pids(server.pid)
                 ticks = sum(cpu_ticks(pid) for pid in pids)
                 webhook, events = [], []
