@@ -13,7 +13,6 @@ from typing import Awaitable
 import tornado.web
 
 from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType)
-from ..identity import SESSION_HEADER
 from ..storage import Appender
 from ..uploads import tus
 from ..uploads.limit import upload_limit
@@ -49,8 +48,7 @@ class TusHandler(UploadHandler):
         jar that reaches it by its URL) and, once complete, the file it became (`Anclora-File-Id`)."""
         token = tus.session_token(self.ctx, row)
         if token is not None:
-            self._session_token = token  # (kept when an error answer resets the headers)
-            self.set_header(SESSION_HEADER, token)
+            self.session_token = token  # (kept when an error answer resets the headers)
         if row.file_id:
             self.set_header("Anclora-File-Id", row.file_id)
 
@@ -225,7 +223,7 @@ class ResumableUploadsHandler(TusHandler):
         if with_body and (self.declared_length() or 0) > length:
             raise PayloadTooLarge("The request carries more bytes than Upload-Length.")
         tus.parse_checksum(self.request.headers.get("Upload-Checksum"))  # (refused before anything exists)
-        self.row = await tus.create(self.ctx, self.identity, length, metadata, getattr(self, "_session_token", None))
+        self.row = await tus.create(self.ctx, self.identity, length, metadata, self.session_token)
         self.set_default_headers()
         if with_body:
             await self.start_appending(self.row.id, 0)
