@@ -41,7 +41,7 @@ def refusal(address: str) -> str | None:
         ip = ip.ipv4_mapped
     if ip in METADATA:
         return "a cloud metadata address"
-    for kind in ("loopback", "private", "link_local", "multicast", "unspecified", "reserved"):
+    for kind in ("loopback", "link_local", "unspecified", "multicast", "reserved", "private"):  # (narrow first)
         if getattr(ip, f"is_{kind}"):
             return f"a {kind.replace('_', '-')} address"
     return None if ip.is_global else "a non-public address"
