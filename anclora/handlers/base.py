@@ -81,9 +81,20 @@ class APIHandler(tornado.web.RequestHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "no-store")
         self.clear_header("Server")
-        token = getattr(self, "_session_token", None)
-        if token:
-            self.set_header(SESSION_HEADER, token)
+        if self.session_token:
+            self.set_header(SESSION_HEADER, self.session_token)
+
+    _session_token: str | None = None
+
+    @property
+    def session_token(self) -> str | None:
+        """The anonymous session this answer names (`X-Anclora-Session`): the caller's, unless set otherwise."""
+        return self._session_token
+
+    @session_token.setter
+    def session_token(self, token: str) -> None:
+        self._session_token = token
+        self.set_header(SESSION_HEADER, token)
 
     @property
     def client_address(self) -> str:
@@ -103,8 +114,7 @@ class APIHandler(tornado.web.RequestHandler):
         token = self.request.headers.get(SESSION_HEADER) or self.get_cookie(SESSION_COOKIE)
         if not valid_session_token(token):
             token = new_session_token()
-        self._session_token = token
-        self.set_header(SESSION_HEADER, token)
+        self.session_token = token
         self.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
                         secure=self.request.protocol == "https", expires_days=30)
         return Identity(address=address, session_id=session_id_for(token))

@@ -12,12 +12,10 @@ from typing import Awaitable
 
 import tornado.web
 
-from ..db.models import ResumableUpload
-from ..db.owned import get_owned
-from ..uploads import tus
-from ..uploads.limit import upload_limit
 from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType)
 from ..storage import Appender
+from ..uploads import tus
+from ..uploads.limit import upload_limit
 from .streaming import LINGER_BYTES, UploadHandler
 
 log = logging.getLogger("anclora.uploads")
@@ -42,12 +40,25 @@ class TusHandler(UploadHandler):
                 self.request.headers.get("Tus-Resumable") != tus.VERSION:
             raise tus.UnsupportedVersion(headers={"Tus-Version": tus.VERSION})
 
+    def compute_etag(self) -> None:
+        return None  # (Tornado's default is the hash of the body: of nothing, for HEAD and 204 answers)
+
+    def name_owner(self, row) -> None:
+        """Name the session an anonymous upload belongs to (`X-Anclora-Session`, for a client without a cookie
+        jar that reaches it by its URL) and, once complete, the file it became (`Anclora-File-Id`)."""
+        token = tus.session_token(self.ctx, row)
+        if token is not None:
+            self.session_token = token  # (kept when an error answer resets the headers)
+        if row.file_id:
+            self.set_header("Anclora-File-Id", row.file_id)
+
     def options(self, *_args) -> None:
         """What this server speaks of tus: version, extensions, checksum algorithms and its size limit."""
         self.set_header("Tus-Version", tus.VERSION)
         self.set_header("Tus-Extension", tus.EXTENSIONS)
         self.set_header("Tus-Checksum-Algorithm", ",".join(tus.CHECKSUMS))
         self.set_header("Tus-Max-Size", str(upload_limit(self.ctx, self.identity, None, starting=False)))
+        self.clear_header("Content-Type")
         self.set_status(204)
         self.finish()
 
@@ -74,6 +85,7 @@ class TusHandler(UploadHandler):
     async def start_appending(self, upload_id: str, offset: int) -> None:
         """Take the upload at `offset` and accept the body into it (the lock is given back if that fails)."""
         row, token = await tus.lock(self.ctx, self.identity, upload_id, offset)
+        self.name_owner(row)
         try:
             room = row.length - row.offset
             declared = self.declared_length()
@@ -176,6 +188,9 @@ class TusHandler(UploadHandler):
             log.exception("could not keep the bytes of interrupted upload %s", self.row.id)
 
     def answer(self, row, status: int) -> None:
+        """A tus answer without a body: the upload's offset, expiry, session and file (no Content-Type)."""
+        self.name_owner(row)
+        self.clear_header("Content-Type")
         self.set_header("Upload-Offset", str(row.offset))
         self.set_header("Upload-Expires", tus.http_date(row.expires_at))
         self.set_status(status)
@@ -209,7 +224,7 @@ class ResumableUploadsHandler(TusHandler):
         if with_body and (self.declared_length() or 0) > length:
             raise PayloadTooLarge("The request carries more bytes than Upload-Length.")
         tus.parse_checksum(self.request.headers.get("Upload-Checksum"))  # (refused before anything exists)
-        self.row = await tus.create(self.ctx, self.identity, length, metadata)
+        self.row = await tus.create(self.ctx, self.identity, length, metadata, self.session_token)
         self.set_default_headers()
         if with_body:
             await self.start_appending(self.row.id, 0)
@@ -220,7 +235,7 @@ class ResumableUploadsHandler(TusHandler):
         if row.length == 0:  # nothing to wait for: the file exists at once
             record = await tus.complete(self.ctx, self.identity, row)
             await tus.record_file(self.ctx, row.id, record.id)
-            self.set_header("Anclora-File-Id", record.id)
+            row.file_id = record.id
         self.answer(row, 201)
 
 
@@ -244,21 +259,22 @@ class ResumableUploadHandler(TusHandler):
 
     async def head(self, upload_id: str) -> None:
         """How many bytes the server has (`Upload-Offset`) of how many (`Upload-Length`), and until when."""
-        row = await get_owned(self.ctx, ResumableUpload, self.identity, upload_id)
+        row = await tus.get_reachable(self.ctx, self.identity, upload_id)
         self.set_header("Upload-Length", str(row.length))
         if row.upload_metadata:
             self.set_header("Upload-Metadata", tus.metadata_header(row.upload_metadata))
-        if row.file_id:
-            self.set_header("Anclora-File-Id", row.file_id)
         self.answer(row, 200)
 
     async def get(self, upload_id: str) -> None:
         """The upload as JSON: `offset`, `length`, `metadata`, `expires_at`, and `file_id` once complete."""
-        self.write_json(tus.as_json(await get_owned(self.ctx, ResumableUpload, self.identity, upload_id)))
+        row = await tus.get_reachable(self.ctx, self.identity, upload_id)
+        self.name_owner(row)
+        self.write_json(tus.as_json(row))
 
     async def delete(self, upload_id: str) -> None:
         """Terminate the upload: its bytes go (a file it already became stays)."""
-        await tus.terminate(self.ctx, self.identity, upload_id)
+        self.name_owner(await tus.terminate(self.ctx, self.identity, upload_id))
+        self.clear_header("Content-Type")
         self.set_status(204)
         self.finish()
 

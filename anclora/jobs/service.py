@@ -16,7 +16,7 @@ from ..conversion.planner import Route, price
 from ..db.base import new_id
 from ..db.models import Conversion, File
 from ..db.owned import get_owned
-from ..errors import Conflict, IdempotencyMismatch, PayloadTooLarge, RateLimited, UnsupportedMediaType
+from ..errors import BadRequest, Conflict, IdempotencyMismatch, PayloadTooLarge, RateLimited, UnsupportedMediaType
 from ..identity import Identity
 from . import events, store
 from .executor import executor_for
@@ -63,8 +63,11 @@ async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any
         existing = await _replay(ctx, identity, idempotency_key, digest)
         if existing is not None:
             return store.as_json(existing), False
+    if webhook_url and ctx.pm.get_plugin("webhooks") is None:
+        raise BadRequest("`webhook_url` is not available: this server runs without its webhooks plugin.")
     record = await get_owned(ctx, File, identity, file_id)
     route, options, conversion = quote(ctx, identity, record, to, options)
+    conversion["webhook_url"] = webhook_url
     if dry_run:
         conversion["dry_run"] = True
         await authorize(ctx, identity, conversion)
