@@ -16,7 +16,8 @@ from .config import Settings
 
 log = logging.getLogger("anclora.plugins")
 
-BUILTINS = ("anclora.accounts", "anclora.builtin.billing", "anclora.builtin.rewards", "anclora.jobs")
+BUILTINS = ("anclora.accounts", "anclora.builtin.billing", "anclora.builtin.gotenberg", "anclora.builtin.rewards",
+            "anclora.jobs")
 ENTRYPOINT_GROUP = "anclora"
 
 

@@ -4,8 +4,12 @@ Usage: python _pdf_worker.py SRC DST pdf TARGET OPTIONS_JSON, where OPTIONS carr
 caps (`limits`):
 - "check": open the PDF, select `pages`, apply the per-page caps (pixels at `dpi` when given); writes
   `{"pages": [...]}` as JSON to DST. What poppler renders has passed this first.
-- "pages": the selected `pages` of SRC, each turned by `rotate`, written as a new PDF to DST.
+- "pages": the selected `pages` of SRC, each turned by `rotate`, written as a new PDF to DST; `metadata` sets
+  document information entries, `flatten` draws form fields and annotations into the pages.
 - "merge": the PDFs inside the zip SRC, in name order, merged into DST.
+- "split": SRC cut into parts of `span` pages (`mode` "intervals") or one part per selected page (`mode` "pages",
+  `span` a page list), written as `<stem>_<n>.pdf` entries of the zip DST.
+- "metadata": the document information of SRC, its page count and PDF version, as JSON in DST.
 Refusals carry `{"reason": ...}` as details.
 """
 
@@ -24,6 +28,7 @@ from typing import Any
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
+import _pdf_metadata as pdf_metadata
 from anclora.conversion import zipcheck
 from anclora.conversion.worker import Refused, serve
 
@@ -42,7 +47,11 @@ def convert(src: Path, dst: Path, source: str, target: str, options: dict[str, A
         check_pages(reader, selected, options.get("dpi"))
         dst.write_text(json.dumps({"pages": selected}))
     elif operation == "pages":
-        write_pages(src, dst, options.get("pages"), options.get("rotate", 0))
+        write_pages(src, dst, options)
+    elif operation == "split":
+        split(src, dst, options["mode"], options["span"], options.get("stem") or "document")
+    elif operation == "metadata":
+        dst.write_text(json.dumps(pdf_metadata.read(open_pdf(src), src), ensure_ascii=False))
     elif operation == "merge":
         folder = dst.parent / "merge"
         folder.mkdir()
@@ -205,18 +214,49 @@ def check_pages(reader, pages: list[int], dpi: int | None = None) -> None:
         raise refuse(f"damaged page ({type(error).__name__})") from None
 
 
-def write_pages(src: Path, dst: Path, spec: str | None, rotate: int) -> None:
+def write_pages(src: Path, dst: Path, options: dict[str, Any]) -> None:
     reader = open_pdf(src)
-    selected = parse_pages(spec, len(reader.pages))
+    selected = parse_pages(options.get("pages"), len(reader.pages))
     check_pages(reader, selected)
-    writer = PdfWriter()
+    rotate = options.get("rotate", 0)
+    writer = PdfWriter(clone_from=reader) if len(selected) == len(reader.pages) and not options.get(
+        "pages") else None  # the whole document keeps its forms, outline and information
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for number in selected:
-            page = writer.add_page(reader.pages[number - 1])
+        if writer is None:
+            writer = PdfWriter()
+            for number in selected:
+                writer.add_page(reader.pages[number - 1])
+        for page in writer.pages:
             if rotate:
                 page.rotate(rotate)
+        if options.get("flatten"):
+            pdf_metadata.flatten(writer)
+        if options.get("metadata"):
+            pdf_metadata.write(writer, options["metadata"])
         writer.write(dst)
+
+
+def split(src: Path, dst: Path, mode: str, span: str, stem: str) -> None:
+    """Parts of `span` pages each, or one part per page of the list `span`, zipped in order."""
+    reader = open_pdf(src)
+    count = len(reader.pages)
+    if mode == "intervals":
+        size = int(span)
+        parts = [list(range(first, min(first + size, count + 1))) for first in range(1, count + 1, size)]
+    else:
+        parts = [[number] for number in parse_pages(span, count)]
+    check_pages(reader, sorted({number for part in parts for number in part}))
+    piece = dst.parent / "part.pdf"  # pypdf writes to a seekable file; the zip takes it from there
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for index, part in enumerate(parts):
+            writer = PdfWriter()
+            for number in part:
+                writer.add_page(reader.pages[number - 1])
+            writer.write(piece)
+            archive.write(piece, f"{stem}_{index}.pdf")
+    piece.unlink()
 
 
 def merge(src: Path, dst: Path, folder: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from anclora import Availability, ConversionContext, Converter, UnsupportedMediaType, hookimpl
 from anclora.conversion import sandbox, zipcheck
+from anclora.errors import BadRequest
 from anclora.conversion.office_pool import ENGINE, UNO_PYTHON, OfficePool
 from anclora.sniff import sniff
 
@@ -32,10 +33,47 @@ def _missing() -> str | None:
     return None
 
 
+PDF_VERSIONS = {"PDF/A-1b": 1, "PDF/A-2b": 2, "PDF/A-3b": 3}
+PDF_OPTIONS = {
+    "page_ranges": {"type": "string", "pattern": r"^\s*\d+\s*(-\s*\d+\s*)?(,\s*\d+\s*(-\s*\d+\s*)?)*$",
+                    "description": "Pages to export, such as '1-3,5' (default: all)."},
+    "export_form_fields": {"type": "boolean", "default": True,
+                           "description": "Keep form fields as PDF form fields (false: plain text)."},
+    "lossless_images": {"type": "boolean", "default": False, "description": "Compress images losslessly."},
+    "quality": {"type": "integer", "minimum": 1, "maximum": 100, "default": 90,
+                "description": "JPEG quality of the images."},
+    "reduce_image_resolution": {"type": "boolean", "default": False,
+                                "description": "Lower images to `max_image_resolution`."},
+    "max_image_resolution": {"type": "integer", "enum": [75, 150, 300, 600, 1200], "default": 300,
+                             "description": "DPI images are reduced to when `reduce_image_resolution` is set."},
+    "pdfa": {"type": "string", "enum": list(PDF_VERSIONS), "description": "Write PDF/A of this level."},
+    "pdfua": {"type": "boolean", "default": False, "description": "Write accessible PDF (PDF/UA)."},
+}
+LANDSCAPE = {"landscape": {"type": "boolean", "default": False,
+                           "description": "Turn every page style to landscape."}}
+
+
+def pdf_filter_data(options: dict[str, Any]) -> dict[str, Any]:
+    """The options as properties of LibreOffice's PDF export filter (its `FilterData`)."""
+    data: dict[str, Any] = {}
+    if "page_ranges" in options:
+        data["PageRange"] = options["page_ranges"].replace(" ", "")
+    for option, name in (("export_form_fields", "ExportFormFields"), ("lossless_images", "UseLosslessCompression"),
+                         ("quality", "Quality"), ("reduce_image_resolution", "ReduceImageResolution"),
+                         ("max_image_resolution", "MaxImageResolution"), ("pdfua", "PDFUACompliance")):
+        if option in options:
+            data[name] = options[option]
+    if "pdfa" in options:
+        data["SelectPdfVersion"] = PDF_VERSIONS[options["pdfa"]]
+    return data
+
+
 class OfficeConverter(Converter):
     engine = ENGINE
     install = INSTALL
     limits = {"max_input_bytes": 100 * 2**20}
+    options = {"type": "object", "additionalProperties": False, "properties": PDF_OPTIONS,
+               "description": "Options of the PDF export; refused for other targets."}
 
     def availability(self) -> Availability:
         reason = _missing()
@@ -47,13 +85,17 @@ class OfficeConverter(Converter):
             raise UnsupportedMediaType(f"{self.name} does not read {source}")
         if source in zipcheck.ZIP_FORMATS:
             zipcheck.check_zip(src)
+        if options and ctx.target_format != "pdf":
+            raise BadRequest(f"{', '.join(sorted(options))} only apply when converting to pdf.")
         await ctx.progress(5)
+        export = {"pdf_options": pdf_filter_data(options), "landscape": options.get("landscape", False)}
         pool = ctx.resources.get(POOL)
         if pool is not None:
-            await pool.convert(src, dst, ctx.target_format, source_format=source, timeout=ctx.timeout)
+            await pool.convert(src, dst, ctx.target_format, source_format=source, timeout=ctx.timeout, **export)
         else:
             async with OfficePool(size=1, root=ctx.workdir / "office") as one_off:
-                await one_off.convert(src, dst, ctx.target_format, source_format=source, timeout=ctx.timeout)
+                await one_off.convert(src, dst, ctx.target_format, source_format=source, timeout=ctx.timeout,
+                                      **export)
         sandbox.verify_output(dst, ctx.target_format)
         await ctx.progress(100)
 
@@ -62,6 +104,7 @@ class OfficeDocumentConverter(OfficeConverter):
     name = "office_document"
     sources = ("docx", "doc", "odt", "rtf", "txt")
     targets = ("pdf", "docx", "odt")
+    options = {**OfficeConverter.options, "properties": {**PDF_OPTIONS, **LANDSCAPE}}
 
     def pairs(self):
         # plain text becomes a word processor document through pandoc (markup), which keeps its structure
@@ -72,6 +115,7 @@ class OfficeSpreadsheetConverter(OfficeConverter):
     name = "office_spreadsheet"
     sources = ("xlsx", "xls", "ods", "csv")
     targets = ("pdf", "xlsx", "ods")
+    options = {**OfficeConverter.options, "properties": {**PDF_OPTIONS, **LANDSCAPE}}
 
 
 class OfficePresentationConverter(OfficeConverter):

@@ -251,11 +251,13 @@ class OfficePool:
                 await self._ready.wait()
 
     async def convert(self, src: Path, dst: Path, fmt: str, *, source_format: str | None = None,
-                      timeout: float = 300.0) -> OfficeRun:
-        """Convert `src` to `dst` in format `fmt` (the source format is sniffed when not given)."""
+                      timeout: float = 300.0, pdf_options: dict[str, Any] | None = None,
+                      landscape: bool = False) -> OfficeRun:
+        """Convert `src` to `dst` in format `fmt` (the source format is sniffed when not given); `pdf_options` are
+        properties of the PDF export filter, `landscape` turns every page style before the export."""
         source_format = source_format or sniff(src, src.suffix)
         request = {"op": "convert", "src": str(src.resolve()), "dst": str(dst.resolve()),
-                   **filters_for(source_format, fmt)}
+                   **filters_for(source_format, fmt), "filter_data": pdf_options or {}, "landscape": landscape}
         deadline = time.monotonic() + timeout
         for attempt in (1, 2):
             instance = await self._acquire(deadline)
