@@ -17,7 +17,7 @@ from .config import Settings
 log = logging.getLogger("anclora.plugins")
 
 BUILTINS = ("anclora.accounts", "anclora.builtin.billing", "anclora.builtin.gotenberg", "anclora.builtin.rewards",
-            "anclora.jobs")
+            "anclora.jobs", "anclora.builtin.webhooks")
 ENTRYPOINT_GROUP = "anclora"
 
 

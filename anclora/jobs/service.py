@@ -13,8 +13,8 @@ from ..conversion import options as conversion_options
 from ..conversion.planner import Route, planner_for, price
 from ..db.base import new_id
 from ..db.models import Conversion
-from ..errors import (AncloraError, Conflict, ConversionFailed, ConversionTimeout, PayloadTooLarge, RateLimited,
-                      UnsupportedMediaType)
+from ..errors import (AncloraError, BadRequest, Conflict, ConversionFailed, ConversionTimeout, PayloadTooLarge,
+                      RateLimited, UnsupportedMediaType)
 from ..identity import Identity
 from . import events, store
 from .executor import executor_for
@@ -60,8 +60,11 @@ async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any
         existing = await _replay(ctx, identity, idempotency_key)
         if existing is not None:
             return store.as_json(existing), False
+    if webhook_url and ctx.pm.get_plugin("webhooks") is None:
+        raise BadRequest("`webhook_url` is not available: this server runs without its webhooks plugin.")
     record = await files.get_owned(ctx, identity, file_id)
     route, options, conversion = quote(ctx, identity, record, to, options, converter)
+    conversion["webhook_url"] = webhook_url
     if dry_run:
         conversion["dry_run"] = True
         await authorize(ctx, identity, conversion)

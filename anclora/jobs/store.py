@@ -34,6 +34,7 @@ def as_json(row: Conversion) -> dict[str, Any]:
         "result_file_id": row.result_file_id,
         "error": error,
         "cost": row.cost,
+        "webhook_url": row.webhook_url,
         "attempts": row.attempts,
         "created_at": iso(row.created_at),
         "started_at": iso(row.started_at),
