@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import uuid
 
 import tornado.web
 
 from .. import __version__, files
-from ..errors import AncloraError, NotFound, Unauthorized
-from ..gotenberg import fields
+from ..errors import AncloraError, BadRequest, NotFound, Unauthorized
+from ..gotenberg import errors, webhook
 from ..gotenberg.form import GotenbergForm
 from ..gotenberg.health import gotenberg_health
 from ..gotenberg.routes import ROUTES, Answer
@@ -21,22 +22,9 @@ from .files import send_file
 from .health import shared_report
 from .streaming import UploadHandler
 
+log = logging.getLogger("anclora.gotenberg")
 TRACE = "Gotenberg-Trace"
 TEXT = "text/plain; charset=UTF-8"
-# Gotenberg answers 400 for what it cannot convert, and 503 when the time limit passes.
-STATUS = {415: 400, 422: 400, 504: 503}
-TIMEOUT_MESSAGE = "The request exceeded the time limit. Increase it with --api-timeout, or reduce the workload."
-MEDIA_TYPES = {"pdf": "application/pdf", "zip": "application/zip"}
-
-
-def plain_message(error: AncloraError) -> str:
-    """The message Gotenberg would show; option errors name the form field they came from."""
-    if error.status == 504:
-        return TIMEOUT_MESSAGE
-    details = error.details if isinstance(error.details, list) else []
-    named = [f"form field '{fields.field_of(item['path'])}' is invalid ({item['message']})"
-             for item in details if isinstance(item, dict) and item.get("path")]
-    return f"Invalid form data: {'; '.join(named)}" if named else error.message
 
 
 class GotenbergMixin:
@@ -68,11 +56,11 @@ class GotenbergMixin:
         return await super()._identify()
 
     def error_bytes(self, error: AncloraError) -> bytes:
-        self.set_status(STATUS.get(error.status, error.status))
+        self.set_status(errors.status_of(error))
         for name, value in error.headers.items():
             self.set_header(name, value)
         self.set_header("Content-Type", TEXT)
-        return plain_message(error).encode()
+        return errors.message_of(error).encode()
 
 
 @tornado.web.stream_request_body
@@ -86,20 +74,53 @@ class FormHandler(GotenbergMixin, UploadHandler):
     async def prepare(self) -> None:
         await super().prepare()
         self.start_upload()
+        try:
+            self.webhook = webhook.requested(self.request.headers, self.request_id)
+            if self.webhook is not None:
+                await webhook.check(self.ctx, self.identity, self.webhook)
+        except AncloraError as error:
+            self.refuse(error)  # answered now; the body is read and dropped so the client sees the answer
 
     def make_upload(self, content_type: str, limit: int) -> GotenbergForm:
         return GotenbergForm(self.ctx.storage, content_type, limit)
 
     async def post(self) -> None:
-        """Run the route on the uploaded files; answer with its PDF, zip or JSON."""
+        """Run the route on the uploaded files; answer with its PDF, zip or JSON, or with 204 at once when a
+        webhook is to receive the result."""
         work = Work(self.ctx, self.identity, self.ctx.settings.sync_timeout)
+        inputs = await self._inputs(work)
+        if self.webhook is not None:
+            await self._for_webhook(work, inputs)
+            return
         result = None
         try:
-            inputs = await self._inputs(work)
             result = await ROUTES[self.route](work, inputs, self.form_fields)
         finally:
             await work.discard(keep=result.record if result else None)
         await self._send(work, result)
+
+    async def _for_webhook(self, work: Work, inputs: list) -> None:
+        """Answer 204, then run the route and queue its result or its error (a graceful shutdown waits)."""
+        self.set_status(204)
+        self.finish()
+        self.ctx.in_flight += 1
+        result = None
+        try:
+            result = await ROUTES[self.route](work, inputs, self.form_fields)
+            if result.record is None:
+                raise BadRequest("The webhook middleware can only work with multipart/form-data routes that "
+                                 "results in output files")
+            await webhook.deliver_result(self.ctx, self.identity, self.webhook, result.record,
+                                         self.output_filename(result.record.format))
+        except AncloraError as error:
+            await webhook.deliver_error(self.ctx, self.identity, self.webhook, errors.status_of(error),
+                                        errors.message_of(error))
+        except Exception:
+            log.exception("Gotenberg webhook request %s failed", self.request_id)
+            await webhook.deliver_error(self.ctx, self.identity, self.webhook, 500, "Internal Server Error")
+        finally:
+            await work.discard(keep=result.record if result else None)
+            self.ctx.in_flight -= 1
 
     async def _inputs(self, work: Work) -> list:
         """The uploaded files as File rows of the caller (tracked by `work`, so removed with the rest)."""
