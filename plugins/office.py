@@ -124,9 +124,25 @@ class OfficePresentationConverter(OfficeConverter):
     targets = ("pdf", "pptx", "odp")
 
 
+class OfficePdfFormats(OfficeConverter):
+    """A PDF written again by LibreOffice (imported as a drawing) as PDF/A or PDF/UA. Only when named: the
+    pages come back as drawings, fine for archiving, not what an ordinary pdf -> pdf should do."""
+
+    name = "office_pdf_formats"
+    sources = ("pdf",)
+    targets = ("pdf",)
+    on_request = True
+    options = {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
+        "pdfa": PDF_OPTIONS["pdfa"], "pdfua": PDF_OPTIONS["pdfua"]}}
+
+    def pairs(self):
+        return [("pdf", "pdf")]
+
+
 @hookimpl
 def anclora_register_converters():
-    return [OfficeDocumentConverter(), OfficeSpreadsheetConverter(), OfficePresentationConverter()]
+    return [OfficeDocumentConverter(), OfficeSpreadsheetConverter(), OfficePresentationConverter(),
+            OfficePdfFormats()]
 
 
 @hookimpl

@@ -54,6 +54,7 @@ IMPORT_FILTERS = {
     "csv": ("calc", "Text - txt - csv (StarCalc)", "44,34,76,1"),  # comma, double quote, UTF-8, from row 1
     "pptx": ("impress", "Impress MS PowerPoint 2007 XML", ""), "ppt": ("impress", "MS PowerPoint 97", ""),
     "odp": ("impress", "impress8", ""),
+    "pdf": ("draw", "draw_pdf_import", ""),  # only to write the PDF again as PDF/A or PDF/UA
 }
 EXPORT_FILTERS = {
     "writer": {"pdf": "writer_pdf_Export", "docx": "MS Word 2007 XML", "odt": "writer8", "doc": "MS Word 97",
@@ -61,6 +62,7 @@ EXPORT_FILTERS = {
     "calc": {"pdf": "calc_pdf_Export", "xlsx": "Calc MS Excel 2007 XML", "ods": "calc8", "xls": "MS Excel 97"},
     "impress": {"pdf": "impress_pdf_Export", "pptx": "Impress MS PowerPoint 2007 XML", "odp": "impress8",
                 "ppt": "MS PowerPoint 97"},
+    "draw": {"pdf": "draw_pdf_Export"},
 }
 
 

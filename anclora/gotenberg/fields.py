@@ -85,6 +85,7 @@ OFFICE_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
 FINISH_FIELDS = {"metadata": ("metadata", metadata), "flatten": ("flatten", boolean)}
 SPLIT_FIELDS = {"splitMode": ("mode", text), "splitSpan": ("span", text), "splitUnify": ("unify", boolean)}
 MERGE_FIELD = {"merge": ("merge", boolean)}
+FORMAT_FIELDS = {"pdfa": ("pdfa", pdfa), "pdfua": ("pdfua", boolean)}
 
 
 def read(fields: dict[str, str], accepted: dict[str, tuple[str, Callable]]) -> dict[str, Any]:
@@ -94,6 +95,17 @@ def read(fields: dict[str, str], accepted: dict[str, tuple[str, Callable]]) -> d
             raise BadRequest(f"Invalid form data: form field '{name}' is not supported by this server.")
     return {option: parse(name, fields[name]) for name, (option, parse) in accepted.items()
             if fields.get(name, "") != ""}
+
+
+def formats(options: dict[str, Any]) -> dict[str, Any]:
+    """The PDF/A and PDF/UA options asked for (`pdfua=false` asks for nothing); refused beside `metadata` or
+    `flatten`, whose rewrite by pypdf would undo the conformance."""
+    chosen = {key: value for key, value in pick(options, FORMAT_FIELDS).items() if value}
+    for name in ("metadata", "flatten"):
+        if chosen and options.get(name):
+            raise BadRequest(f"Invalid form data: form field '{name}' cannot be combined with 'pdfa' or 'pdfua' "
+                             "on this server.")
+    return chosen
 
 
 def field_of(option: str) -> str:

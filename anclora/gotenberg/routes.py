@@ -48,6 +48,13 @@ async def finish(work: Work, outputs: list[File], options: dict[str, Any]) -> li
     return await work.convert_all(outputs, "pdf", options, converter="pdf_pages")
 
 
+async def conform(work: Work, outputs: list[File], formats: dict[str, Any]) -> list[File]:
+    """The PDFs written again as PDF/A and/or PDF/UA by LibreOffice, when the fields asked for it."""
+    if not formats:
+        return outputs
+    return await work.convert_all(outputs, "pdf", formats, converter="office_pdf_formats")
+
+
 async def merge(work: Work, pdfs: list[File], names: list[str]) -> File:
     """The PDFs in the alphanumeric order of their names, as one PDF."""
     ordered = sorted(zip(names, pdfs), key=lambda pair: alphanumeric(pair[0]))
@@ -59,19 +66,22 @@ async def libreoffice_convert(work: Work, inputs: list[File], form: dict[str, st
     if not inputs:
         raise BadRequest("Invalid form data: no form file found for extensions: [.doc .docx .odt ...]")
     options = fields.read(form, {**fields.OFFICE_FIELDS, **fields.FINISH_FIELDS, **fields.MERGE_FIELD})
+    formats = fields.formats(options)
     pdfs = await work.convert_all(inputs, "pdf", fields.pick(options, fields.OFFICE_FIELDS))
     names = [f"{stem_of(record.filename)}.pdf" for record in inputs]
-    if options.get("merge") and len(pdfs) > 1:
-        pdfs, names = [await merge(work, pdfs, names)], [names[0]]
+    if options.get("merge") and len(pdfs) > 1:  # merging drops the conformance: LibreOffice writes it again
+        pdfs, names = await conform(work, [await merge(work, pdfs, names)], formats), [names[0]]
     pdfs = await finish(work, pdfs, fields.pick(options, fields.FINISH_FIELDS))
     return await answer(work, pdfs, names)
 
 
 async def pdf_merge(work: Work, inputs: list[File], form: dict[str, str]) -> Answer:
     require_pdfs(inputs)
-    options = fields.read(form, fields.FINISH_FIELDS)
+    options = fields.read(form, {**fields.FINISH_FIELDS, **fields.FORMAT_FIELDS})
+    formats = fields.formats(options)
     merged = await merge(work, inputs, [record.filename for record in inputs])
-    return Answer((await finish(work, [merged], options))[0])
+    merged = await conform(work, await finish(work, [merged], fields.pick(options, fields.FINISH_FIELDS)), formats)
+    return Answer(merged[0])
 
 
 async def pdf_split(work: Work, inputs: list[File], form: dict[str, str]) -> Answer:
@@ -118,9 +128,13 @@ async def metadata_read(work: Work, inputs: list[File], form: dict[str, str]) ->
 
 
 async def pdf_convert(work: Work, inputs: list[File], form: dict[str, str]) -> Answer:
-    """PDF/A and PDF/UA of existing PDFs: none of our engines rewrites a PDF to a conformance level."""
+    """PDF/A and/or PDF/UA of existing PDFs, written again by LibreOffice."""
     require_pdfs(inputs)
-    raise BadRequest(fields.FORMAT_REFUSAL)
+    formats = fields.formats(fields.read(form, fields.FORMAT_FIELDS))
+    if not formats:
+        raise BadRequest("Invalid form data: either 'pdfa' or 'pdfua' form fields must be provided")
+    converted = await conform(work, inputs, formats)
+    return await answer(work, converted, [record.filename for record in inputs])
 
 
 ROUTES = {

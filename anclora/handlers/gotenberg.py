@@ -160,7 +160,8 @@ class FormHandler(GotenbergMixin, UploadHandler):
 class ChromiumHandler(GotenbergMixin, APIHandler):
     """The Chromium routes: not served until a Chromium engine is installed."""
 
-    async def prepare(self) -> None:
+    async def post(self, operation: str, source: str) -> None:
+        """Not Found: this server has no Chromium engine."""
         raise NotFound("Not Found")
 
 
@@ -196,7 +197,7 @@ class VersionHandler(GotenbergMixin, APIHandler):
 
 gotenberg_handlers = [
     *[(rf"/forms/{route}", FormHandler, {"route": route}) for route in ROUTES],
-    (r"/forms/chromium/.*", ChromiumHandler),
+    (r"/forms/chromium/(convert|screenshot)/(url|html|markdown)", ChromiumHandler),
     (r"/health", HealthHandler),
     (r"/version", VersionHandler),
 ]

@@ -88,4 +88,4 @@ def write_form_pdf(path: Path, value: str = "Filled in") -> Path:
 def page_sides(data_or_path) -> list[int]:
     """The width of each page, in order."""
     reader = PdfReader(data_or_path)
-    return [int(page.mediabox.width) for page in reader.pages]
+    return [round(float(page.mediabox.width)) for page in reader.pages]

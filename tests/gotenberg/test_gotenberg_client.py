@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-from gotenberg_client.options import PageOrientation
+from gotenberg_client.options import PageOrientation, PdfAFormat
 from gotenberg_samples import page_sides, write_docx, write_form_pdf, write_pdf
 from pypdf import PdfReader
 
@@ -95,6 +95,23 @@ async def test_flatten_draws_the_form_into_the_page(gotenberg, tmp_path):
     assert "/AcroForm" not in reader.trailer["/Root"]
     assert "/Annots" not in reader.pages[0]
     assert "Grace Hopper" in reader.pages[0].extract_text()
+
+
+async def test_pdfa_from_libreoffice_and_for_existing_pdfs(gotenberg, tmp_path):
+    docx = write_docx(tmp_path / "archive.docx", pages=2)
+    async with gotenberg.libre_office.to_pdf() as route:
+        converted = await route.convert(docx).pdf_format(PdfAFormat.A2b).run()
+    assert b"<pdfaid:part>2</pdfaid:part>" in converted.content
+    assert len(PdfReader(io.BytesIO(converted.content)).pages) == 2
+
+    first, second = write_pdf(tmp_path / "1.pdf", 1, side=300), write_pdf(tmp_path / "2.pdf", 2, side=400)
+    async with gotenberg.pdf_convert.to_pdfa() as route:
+        zipped = await route.convert_files([first, second]).pdf_format(PdfAFormat.A3b).run()
+    with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    assert set(parts) == {"1.pdf", "2.pdf"}
+    assert all(b"<pdfaid:part>3</pdfaid:part>" in data for data in parts.values())
+    assert page_sides(io.BytesIO(parts["2.pdf"])) == [400, 400]
 
 
 async def test_health_and_version(gotenberg):

@@ -48,11 +48,15 @@ async def test_pdfa_levels_we_cannot_write_are_refused(client, tmp_path):
     docx = write_docx(tmp_path / "a.docx")
     response = await post_form(client, "libreoffice/convert", [docx], {"pdfa": "PDF/A-1a"})
     assert_refused(response, "The requested PDF format is not supported")
+    both = await post_form(client, "libreoffice/convert", [docx], {"pdfa": "PDF/A-2b", "flatten": "true"})
+    assert_refused(both, "form field 'flatten' cannot be combined with 'pdfa' or 'pdfua'")
 
 
 @pytest.mark.parametrize("route, data, text", [
-    ("pdfengines/merge", {"pdfa": "PDF/A-2b"}, "form field 'pdfa' is not supported"),
-    ("pdfengines/merge", {"pdfua": "true"}, "form field 'pdfua' is not supported"),
+    ("pdfengines/split", {"splitMode": "pages", "splitSpan": "1", "pdfa": "PDF/A-2b"},
+     "form field 'pdfa' is not supported"),
+    ("pdfengines/flatten", {"pdfua": "true"}, "form field 'pdfua' is not supported"),
+    ("pdfengines/merge", {"pdfa": "PDF/A-2b", "metadata": "{}"}, "'metadata' cannot be combined with 'pdfa'"),
     ("pdfengines/split", {"splitSpan": "2"}, "form field 'splitMode' is required"),
     ("pdfengines/split", {"splitMode": "chapters", "splitSpan": "2"}, "form field 'splitMode' is invalid"),
     ("pdfengines/split", {"splitMode": "intervals", "splitSpan": "2", "splitUnify": "true"},
@@ -61,7 +65,8 @@ async def test_pdfa_levels_we_cannot_write_are_refused(client, tmp_path):
     ("pdfengines/flatten", {"metadata": "{}"}, "form field 'metadata' is not supported"),
     ("pdfengines/metadata/write", {}, "form field 'metadata' is required"),
     ("pdfengines/metadata/read", {"flatten": "true"}, "form field 'flatten' is not supported"),
-    ("pdfengines/convert", {"pdfa": "PDF/A-2b"}, "The requested PDF format is not supported"),
+    ("pdfengines/convert", {}, "either 'pdfa' or 'pdfua' form fields must be provided"),
+    ("pdfengines/convert", {"pdfa": "PDF/A-4"}, "The requested PDF format is not supported"),
 ])
 async def test_pdf_engine_fields_we_do_not_implement_are_refused(client, tmp_path, route, data, text):
     pdf = write_pdf(tmp_path / "a.pdf", 2, side=300)
