@@ -3,6 +3,7 @@ a PDF with a filled-in form field."""
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -89,3 +90,35 @@ def page_sides(data_or_path) -> list[int]:
     """The width of each page, in order."""
     reader = PdfReader(data_or_path)
     return [round(float(page.mediabox.width)) for page in reader.pages]
+
+
+def write_odt_with_photo(path: Path, side: int = 1200) -> Path:
+    """A text document showing one photo-like picture (noise: JPEG quality and resolution change its size)."""
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.effect_noise((side, side), 60).convert("RGB").save(picture, "PNG")
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+        'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
+        'xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0" '
+        'xmlns:xlink="http://www.w3.org/1999/xlink" office:version="1.2"><office:body><office:text><text:p>'
+        '<draw:frame draw:name="photo" text:anchor-type="paragraph" svg:width="15cm" svg:height="15cm">'
+        '<draw:image xlink:href="Pictures/photo.png" xlink:type="simple" xlink:show="embed" '
+        'xlink:actuate="onLoad"/></draw:frame></text:p></office:text></office:body></office:document-content>')
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.text"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        '<manifest:file-entry manifest:full-path="Pictures/photo.png" manifest:media-type="image/png"/>'
+        '</manifest:manifest>')
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text", zipfile.ZIP_STORED)
+        archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        archive.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+        archive.writestr("Pictures/photo.png", picture.getvalue(), zipfile.ZIP_STORED)
+    return path

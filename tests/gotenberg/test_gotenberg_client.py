@@ -7,7 +7,7 @@ import io
 import zipfile
 
 from gotenberg_client.options import PageOrientation, PdfAFormat
-from gotenberg_samples import page_sides, write_docx, write_form_pdf, write_pdf
+from gotenberg_samples import page_sides, write_docx, write_form_pdf, write_odt_with_photo, write_pdf
 from pypdf import PdfReader
 
 
@@ -25,12 +25,29 @@ async def test_a_docx_becomes_a_pdf_named_as_asked(gotenberg, tmp_path):
 async def test_landscape_and_page_ranges_reach_libreoffice(gotenberg, tmp_path):
     docx = write_docx(tmp_path / "long.docx", pages=3)
     async with gotenberg.libre_office.to_pdf() as route:
-        response = await route.convert(docx).orient(PageOrientation.Landscape).page_ranges("2-3").run()
+        response = await (route.convert(docx).orient(PageOrientation.Landscape).page_ranges("2-3")
+                          .enable_universal_access().run())
     reader = PdfReader(io.BytesIO(response.content))
+    assert "/StructTreeRoot" in reader.trailer["/Root"]  # PDF/UA: a tagged PDF
     assert len(reader.pages) == 2
     assert "Page 2" in reader.pages[0].extract_text()
     box = reader.pages[0].mediabox
     assert box.width > box.height
+
+
+async def test_the_image_fields_reach_the_pdf_export(gotenberg, tmp_path):
+    odt = write_odt_with_photo(tmp_path / "photo.odt")
+    sizes = {}
+    for name, configure in {
+        "default": lambda route: route,
+        "small": lambda route: route.quality(10).reduce_image_resolution(reduce_image_resolution=True)
+                                    .max_image_resolution(75),
+        "lossless": lambda route: route.lossless_image_compression(lossless_image_compression=True),
+    }.items():
+        async with gotenberg.libre_office.to_pdf() as route:
+            sizes[name] = len((await configure(route.convert(odt)).run()).content)
+    assert sizes["small"] < sizes["default"] / 3
+    assert sizes["lossless"] > sizes["default"] * 2
 
 
 async def test_several_documents_come_back_zipped_or_merged(gotenberg, tmp_path):
