@@ -13,7 +13,7 @@ from typing import Any
 
 from pypdf.generic import ArrayObject, BooleanObject, DictionaryObject, NameObject, StreamObject, TextStringObject
 
-from anclora.conversion.worker import Refused
+from anclora.engines.worker import Refused
 
 DATE_KEYS = {"CreateDate": "/CreationDate", "CreationDate": "/CreationDate", "ModifyDate": "/ModDate",
              "ModDate": "/ModDate"}

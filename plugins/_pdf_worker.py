@@ -7,8 +7,9 @@ caps (`limits`):
 - "pages": the selected `pages` of SRC, each turned by `rotate`, written as a new PDF to DST; `metadata` sets
   document information entries, `flatten` draws form fields and annotations into the pages.
 - "merge": the PDFs inside the zip SRC, in name order, merged into DST.
-- "split": SRC cut into parts of `span` pages (`mode` "intervals") or one part per selected page (`mode` "pages",
-  `span` a page list), written as `<stem>_<n>.pdf` entries of the zip DST.
+- "split": SRC (a PDF, or with `zipped` a zip of PDFs) cut into parts of `span` pages (`mode` "intervals") or
+  one part per selected page (`mode` "pages", `span` a page list), written as `<stem>_<n>.pdf` entries of the
+  zip DST (the stem is the option `stem`, or each PDF's name in the zip).
 - "metadata": the document information of SRC, its page count and PDF version, as JSON in DST.
 Refusals carry `{"reason": ...}` as details.
 """
@@ -29,8 +30,8 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
 import _pdf_metadata as pdf_metadata
-from anclora.conversion import zipcheck
-from anclora.conversion.worker import Refused, serve
+from anclora.engines import zipcheck
+from anclora.engines.worker import Refused, serve
 
 CAPS = SimpleNamespace()  # the plugin's caps for this conversion: MAX_PAGES, MAX_STREAM_BYTES, ...
 
@@ -49,13 +50,13 @@ def convert(src: Path, dst: Path, source: str, target: str, options: dict[str, A
     elif operation == "pages":
         write_pages(src, dst, options)
     elif operation == "split":
-        split(src, dst, options["mode"], options["span"], options.get("stem") or "document")
+        documents = unpack_pdfs(src, dst.parent / "documents") if options.get("zipped") else [
+            (options.get("stem") or "document", src)]
+        split(documents, dst, options["mode"], options["span"])
     elif operation == "metadata":
         dst.write_text(json.dumps(pdf_metadata.read(open_pdf(src), src), ensure_ascii=False))
     elif operation == "merge":
-        folder = dst.parent / "merge"
-        folder.mkdir()
-        merge(src, dst, folder)
+        merge(src, dst, dst.parent / "merge")
     else:
         raise ValueError(f"unknown operation {operation!r}")
 
@@ -237,30 +238,36 @@ def write_pages(src: Path, dst: Path, options: dict[str, Any]) -> None:
         writer.write(dst)
 
 
-def split(src: Path, dst: Path, mode: str, span: str, stem: str) -> None:
-    """Parts of `span` pages each, or one part per page of the list `span`, zipped in order."""
-    reader = open_pdf(src)
+def _parts(reader, mode: str, span: str) -> list[list[int]]:
     count = len(reader.pages)
     if mode == "intervals":
         size = int(span)
-        parts = [list(range(first, min(first + size, count + 1))) for first in range(1, count + 1, size)]
-    else:
-        parts = [[number] for number in parse_pages(span, count)]
-    check_pages(reader, sorted({number for part in parts for number in part}))
+        return [list(range(first, min(first + size, count + 1))) for first in range(1, count + 1, size)]
+    return [[number] for number in parse_pages(span, count)]
+
+
+def split(documents: list[tuple[str, Path]], dst: Path, mode: str, span: str) -> None:
+    """Each document in parts of `span` pages, or one part per page of the list `span`, zipped in order."""
     piece = dst.parent / "part.pdf"  # pypdf writes to a seekable file; the zip takes it from there
     with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for index, part in enumerate(parts):
-            writer = PdfWriter()
-            for number in part:
-                writer.add_page(reader.pages[number - 1])
-            writer.write(piece)
-            archive.write(piece, f"{stem}_{index}.pdf")
-    piece.unlink()
+        for stem, path in documents:
+            reader = open_pdf(path)
+            parts = _parts(reader, mode, span)
+            check_pages(reader, sorted({number for part in parts for number in part}))
+            for index, part in enumerate(parts):
+                writer = PdfWriter()
+                for number in part:
+                    writer.add_page(reader.pages[number - 1])
+                writer.write(piece)
+                archive.write(piece, f"{stem}_{index}.pdf")
+    piece.unlink(missing_ok=True)
 
 
-def merge(src: Path, dst: Path, folder: Path) -> None:
+def unpack_pdfs(src: Path, folder: Path) -> list[tuple[str, Path]]:
+    """The PDFs inside the zip SRC, in name order, as (name's stem, extracted copy); other entries are skipped."""
     zipcheck.check_zip(src)
+    folder.mkdir()
     parts = []
     with zipfile.ZipFile(src) as archive:
         names = sorted(info.filename for info in archive.infolist() if not info.is_dir())
@@ -269,13 +276,19 @@ def merge(src: Path, dst: Path, folder: Path) -> None:
                 if entry.read(5) != b"%PDF-":
                     continue  # readme files, thumbnails and the like are not merged
             if len(parts) == CAPS.MAX_MERGE_FILES:
-                raise refuse(f"more than {CAPS.MAX_MERGE_FILES} PDFs to merge")
+                raise refuse(f"more than {CAPS.MAX_MERGE_FILES} PDFs")
             part = folder / f"part-{len(parts):04d}.pdf"  # generated names: nothing from the archive is a path
             with archive.open(name) as entry, open(part, "wb") as out:
                 shutil.copyfileobj(entry, out)
-            parts.append(part)
+            stem = re.sub(r"[^\w .()-]", "_", Path(name.replace("\\", "/")).stem)[:150] or "document"
+            parts.append((stem, part))
     if not parts:
         raise refuse("the zip holds no PDF")
+    return parts
+
+
+def merge(src: Path, dst: Path, folder: Path) -> None:
+    parts = [path for _, path in unpack_pdfs(src, folder)]
     writer, total = PdfWriter(), 0
     for part in parts:
         reader = open_pdf(part)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from anclora import hookimpl
+from .. import hookimpl
+from ..handlers.gotenberg import gotenberg_handlers
 
 if TYPE_CHECKING:
     from ..context import AppContext
@@ -15,6 +16,4 @@ if TYPE_CHECKING:
 
 @hookimpl
 def anclora_handlers(ctx: "AppContext") -> list[tuple]:
-    from ..handlers.gotenberg import gotenberg_handlers
-
     return gotenberg_handlers

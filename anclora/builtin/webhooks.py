@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from anclora import hookimpl
-
-from ..accounts.deferred import deferred
+from .. import hookimpl
+from ..handlers.webhooks import webhook_handlers
 from ..webhooks import conversions, deliveries
 from ..webhooks.dispatcher import Dispatcher
 
@@ -20,49 +19,39 @@ if TYPE_CHECKING:
 
 
 @hookimpl
-def anclora_authorize_conversion(ctx: "AppContext", identity: "Identity", conversion: dict[str, Any]):
-    return deferred(conversions.authorize, ctx, identity, conversion)
+async def anclora_authorize_conversion(ctx: "AppContext", identity: "Identity", conversion: dict[str, Any]) -> None:
+    await conversions.authorize(ctx, identity, conversion)
 
 
 @hookimpl
-def anclora_conversion_finished(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity"):
-    return deferred(conversions.ended, ctx, "finished", conversion, owner)
+async def anclora_conversion_finished(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity") -> None:
+    await conversions.ended(ctx, "finished", conversion, owner)
 
 
 @hookimpl
-def anclora_conversion_failed(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity"):
-    return deferred(conversions.ended, ctx, "failed", conversion, owner)
+async def anclora_conversion_failed(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity") -> None:
+    await conversions.ended(ctx, "failed", conversion, owner)
 
 
 @hookimpl
-def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity"):
-    return deferred(conversions.ended, ctx, "canceled", conversion, owner)
+async def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity") -> None:
+    await conversions.ended(ctx, "canceled", conversion, owner)
 
 
-async def _start(ctx: "AppContext") -> None:
+@hookimpl
+async def anclora_startup(ctx: "AppContext") -> None:
     dispatcher = Dispatcher(ctx)
     await dispatcher.start()
-    ctx.services[deliveries.STATE] = dispatcher
+    ctx.state(deliveries.STATE)["dispatcher"] = dispatcher
 
 
-async def _stop(ctx: "AppContext") -> None:
-    dispatcher = ctx.services.pop(deliveries.STATE, None)
+@hookimpl(trylast=True)  # after the jobs have drained: their last events are queued by then
+async def anclora_shutdown(ctx: "AppContext") -> None:
+    dispatcher = ctx.state(deliveries.STATE).pop("dispatcher", None)
     if dispatcher is not None:
         await dispatcher.stop(min(ctx.settings.shutdown_grace, ctx.settings.webhook_timeout))
 
 
 @hookimpl
-def anclora_startup(ctx: "AppContext"):
-    return deferred(_start, ctx)
-
-
-@hookimpl(trylast=True)  # after the jobs have drained: their last events are queued by then
-def anclora_shutdown(ctx: "AppContext"):
-    return deferred(_stop, ctx)
-
-
-@hookimpl
 def anclora_handlers(ctx: "AppContext") -> list[tuple]:
-    from ..handlers.webhooks import webhook_handlers
-
     return webhook_handlers

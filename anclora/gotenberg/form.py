@@ -9,7 +9,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..errors import AncloraError, BadRequest, PayloadTooLarge
 from ..storage import Storage, StorageWriter
-from ..uploads import filename_from_disposition, sanitize_filename
+from ..uploads.plain import filename_from_disposition, sanitize_filename
 
 MAX_FILES = 100
 MAX_FIELD_BYTES = 256 * 1024  # all fields together: options are short, a metadata JSON is the longest

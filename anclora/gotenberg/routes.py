@@ -95,12 +95,12 @@ async def pdf_split(work: Work, inputs: list[File], form: dict[str, str]) -> Ans
     if finishing:
         raise BadRequest("Invalid form data: form field 'metadata' and 'flatten' are only supported with "
                          "splitUnify on this server.")
-    zips = [await work.convert(record, "zip", {"mode": split.mode, "span": split.span,
-                                               "stem": stem_of(record.filename)}, converter="pdf_split")
-            for record in inputs]
-    if len(zips) == 1:
-        return Answer(zips[0])
-    return Answer(await work.bundle([(record.filename, record) for record in zips], expand=True))
+    options = {"mode": split.mode, "span": split.span}
+    if len(inputs) == 1:
+        source, options["stem"] = inputs[0], stem_of(inputs[0].filename)
+    else:  # one job splits them all, each part named after its file
+        source = await work.bundle([(record.filename, record) for record in inputs])
+    return Answer(await work.convert(source, "zip", options, converter="pdf_split"))
 
 
 async def pdf_flatten(work: Work, inputs: list[File], form: dict[str, str]) -> Answer:

@@ -12,7 +12,7 @@ from typing import Any
 from ..db.models import File
 from ..errors import BadRequest, Forbidden
 from ..identity import Identity
-from ..uploads import content_disposition
+from ..uploads.plain import content_disposition
 from ..webhooks import deliveries
 
 METHODS = ("POST", "PATCH", "PUT")

@@ -15,8 +15,6 @@ from ..errors import ConversionTimeout
 from ..identity import Identity
 from ..jobs import service
 
-ZIP_PIECE = 256 * 1024
-
 
 class Work:
     def __init__(self, ctx, identity: Identity, timeout: float):
@@ -48,16 +46,13 @@ class Work:
         request's own jobs too, as it would for a client sending them one by one."""
         return [await self.convert(record, to, options, converter) for record in records]
 
-    async def bundle(self, entries: list[tuple[str, File]], expand: bool = False) -> File:
-        """A zip of the files under the given names; with `expand`, the entries of zips are copied instead."""
+    async def bundle(self, entries: list[tuple[str, File]]) -> File:
+        """A zip of the files under the given names (a name taken twice gets ` (2)`)."""
         writer = self.ctx.storage.writer()
         try:
             with zipfile.ZipFile(_Sink(writer), "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
                 for name, record in entries:
-                    if expand and record.format == "zip":
-                        await self._copy_entries(archive, record, writer)
-                    else:
-                        await self._copy(archive, name, self.ctx.storage.read(record.storage_key), writer)
+                    await self._copy(archive, name, self.ctx.storage.read(record.storage_key), writer)
             await writer.commit()
         except BaseException:
             writer.abort()
@@ -71,11 +66,6 @@ class Work:
             async for piece in pieces:
                 entry.write(piece)
                 await _settled(writer)
-
-    async def _copy_entries(self, archive: zipfile.ZipFile, record: File, writer) -> None:
-        with zipfile.ZipFile(self.ctx.storage.local_path(record.storage_key)) as source:
-            for info in source.infolist():
-                await self._copy(archive, info.filename, _entry_pieces(source, info), writer)
 
     async def read_json(self, record: File) -> Any:
         data = b"".join([piece async for piece in self.ctx.storage.read(record.storage_key)])
@@ -109,12 +99,6 @@ async def _settled(writer) -> None:
     waiting = writer.wait()
     if waiting is not None:
         await waiting
-
-
-async def _entry_pieces(source: zipfile.ZipFile, info: zipfile.ZipInfo):
-    with source.open(info) as entry:
-        while piece := entry.read(ZIP_PIECE):
-            yield piece
 
 
 def unique_name(archive: zipfile.ZipFile, name: str) -> str:

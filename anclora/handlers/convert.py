@@ -6,7 +6,6 @@ import tornado.web
 
 from .. import files, sniff
 from ..conversion import options as conversion_options
-from ..conversion.planner import planner_for
 from ..errors import BadRequest, ConversionTimeout, UnsupportedConversion
 from ..jobs import service
 from .files import send_file
@@ -22,7 +21,7 @@ class ConvertHandler(UploadHandler):
         self.target = sniff.normalize(self.get_query_argument("to", "") or "")
         if not self.target:
             raise BadRequest("`to` is required: the format to convert into.")
-        planner = planner_for(self.ctx)
+        planner = self.ctx.planner
         if not any(step.target == self.target for steps in planner.edges.values() for step in steps):
             raise UnsupportedConversion(f"No converter produces {self.target}.", details={"to": self.target})
         self.start_upload()

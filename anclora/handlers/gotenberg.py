@@ -103,7 +103,7 @@ class FormHandler(GotenbergMixin, UploadHandler):
         """Answer 204, then run the route and queue its result or its error (a graceful shutdown waits)."""
         self.set_status(204)
         self.finish()
-        self.ctx.in_flight += 1
+        self.ctx.requests.started()
         result = None
         try:
             result = await ROUTES[self.route](work, inputs, self.form_fields)
@@ -120,7 +120,7 @@ class FormHandler(GotenbergMixin, UploadHandler):
             await webhook.deliver_error(self.ctx, self.identity, self.webhook, 500, "Internal Server Error")
         finally:
             await work.discard(keep=result.record if result else None)
-            self.ctx.in_flight -= 1
+            self.ctx.requests.ended()
 
     async def _inputs(self, work: Work) -> list:
         """The uploaded files as File rows of the caller (tracked by `work`, so removed with the rest)."""

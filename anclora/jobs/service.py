@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from .. import files, sniff
+from .. import files, plugins, sniff
 from ..conversion import options as conversion_options
-from ..conversion.planner import Route, planner_for, price
+from ..conversion.planner import Route, price
 from ..db.base import new_id
-from ..db.models import Conversion
+from ..db.models import Conversion, File
+from ..db.owned import get_owned
 from ..errors import (AncloraError, BadRequest, Conflict, ConversionFailed, ConversionTimeout, PayloadTooLarge,
                       RateLimited, UnsupportedMediaType)
 from ..identity import Identity
@@ -28,8 +29,8 @@ def plan(ctx, source: str | None, target: str, converter: str | None = None) -> 
     if not source:
         raise UnsupportedMediaType("The type of this file could not be recognised from its contents.")
     if converter is not None:
-        return planner_for(ctx).named(converter, source, sniff.normalize(target))
-    return planner_for(ctx).route(source, sniff.normalize(target))
+        return ctx.planner.named(converter, source, sniff.normalize(target))
+    return ctx.planner.route(source, sniff.normalize(target))
 
 
 def quote(ctx, identity: Identity, record, target: str, options: Any,
@@ -48,7 +49,14 @@ def quote(ctx, identity: Identity, record, target: str, options: Any,
 
 
 async def authorize(ctx, identity: Identity, conversion: dict[str, Any]) -> None:
-    await ctx.call_hook("anclora_authorize_conversion", ctx=ctx, identity=identity, conversion=conversion)
+    """Ask the plugins; after a refusal every plugin hears of it, so what the ones asked first held is given back."""
+    try:
+        await plugins.authorize(ctx.pm, "anclora_authorize_conversion", ctx=ctx, identity=identity,
+                                conversion=conversion)
+    except Exception:
+        await plugins.notify(ctx.pm, "anclora_conversion_refused", ctx=ctx, identity=identity,
+                             conversion=conversion)
+        raise
 
 
 async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any = None, dry_run: bool = False,
@@ -62,7 +70,7 @@ async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any
             return store.as_json(existing), False
     if webhook_url and ctx.pm.get_plugin("webhooks") is None:
         raise BadRequest("`webhook_url` is not available: this server runs without its webhooks plugin.")
-    record = await files.get_owned(ctx, identity, file_id)
+    record = await get_owned(ctx, File, identity, file_id)
     route, options, conversion = quote(ctx, identity, record, to, options, converter)
     conversion["webhook_url"] = webhook_url
     if dry_run:
@@ -95,7 +103,7 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
         await authorize(ctx, identity, conversion)
     except BaseException:
         await store.delete(ctx, row.id)
-        events.notifier_for(ctx).notify(row.id)
+        ctx.events.notify(row.id)
         raise
     queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED)
     if queued is None:  # canceled while being authorized
@@ -124,7 +132,7 @@ async def _replay(ctx, identity: Identity, key: str) -> Conversion | None:
 
 async def cancel(ctx, identity: Identity, conversion_id: str) -> dict[str, Any]:
     """Cancel a queued or running conversion; its engine is killed before this returns (when it runs here)."""
-    row = await store.get_owned(ctx, identity, conversion_id)
+    row = await get_owned(ctx, Conversion, identity, conversion_id)
     canceled = None if row.status in store.FINAL else await store.cancel(ctx, row.id)
     if canceled is None:
         raise Conflict(f"The conversion has already ended ({(await store.get(ctx, row.id)).status}).")
@@ -171,4 +179,4 @@ async def run_now(ctx, identity: Identity, *, file_id: str, to: str, options: An
         raise error_of(row)
     if row is None or row.status != store.SUCCEEDED:
         raise ConversionFailed("The conversion was canceled.")
-    return await files.get_owned(ctx, identity, row.result_file_id)
+    return await get_owned(ctx, File, identity, row.result_file_id)

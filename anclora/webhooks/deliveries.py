@@ -56,7 +56,7 @@ async def enqueue(ctx, *, owner_user_id: str | None, owner_session_id: str | Non
 
 
 def _wake(ctx) -> None:
-    dispatcher = ctx.services.get(STATE)
+    dispatcher = ctx.state(STATE).get("dispatcher")
     if dispatcher is not None:
         dispatcher.wake()
 
