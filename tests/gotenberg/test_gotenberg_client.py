@@ -83,6 +83,13 @@ async def test_split_by_intervals_and_by_pages(gotenberg, tmp_path):
     assert counts == [2, 2, 1]
     assert names == ["five_0.pdf", "five_1.pdf", "five_2.pdf"]
 
+    other = write_pdf(tmp_path / "three.pdf", 3, side=400)
+    async with gotenberg.split.split() as route:
+        both = await route.split_files([pdf, other]).split_mode("pages").split_span("1,3").run()
+    with zipfile.ZipFile(io.BytesIO(both.content)) as archive:
+        sides = {name: page_sides(io.BytesIO(archive.read(name))) for name in archive.namelist()}
+    assert sides == {"five_0.pdf": [300], "five_1.pdf": [300], "three_0.pdf": [400], "three_1.pdf": [400]}
+
     async with gotenberg.split.split() as route:
         unified = await route.split(pdf).split_mode("pages").split_span("2-3").split_unify(split_unify=True).run()
     reader = PdfReader(io.BytesIO(unified.content))
