@@ -67,11 +67,13 @@ class APIHandler(tornado.web.RequestHandler):
         self.ctx = ctx
         self._started = time.monotonic()
 
+    request_id_header = "X-Request-Id"  # the request header a client may send its own request id in
+
     @property
     def request_id(self) -> str:
         rid = getattr(self.request, "anclora_request_id", None)
         if rid is None:
-            sent = self.request.headers.get("X-Request-Id", "")
+            sent = self.request.headers.get(self.request_id_header, "")
             rid = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
             self.request.anclora_request_id = rid
         return rid

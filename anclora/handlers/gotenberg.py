@@ -17,7 +17,7 @@ from ..gotenberg.form import GotenbergForm
 from ..gotenberg.health import gotenberg_health
 from ..gotenberg.routes import ROUTES, Answer
 from ..gotenberg.work import Work
-from .base import _REQUEST_ID, APIHandler
+from .base import APIHandler
 from .files import send_file
 from .health import shared_report
 from .streaming import UploadHandler
@@ -30,14 +30,7 @@ TEXT = "text/plain; charset=UTF-8"
 class GotenbergMixin:
     """Request id from `Gotenberg-Trace`, credentials as Gotenberg clients send them, plain-text errors."""
 
-    @property
-    def request_id(self) -> str:
-        rid = getattr(self.request, "anclora_request_id", None)
-        if rid is None:
-            sent = self.request.headers.get(TRACE, "")
-            rid = sent if _REQUEST_ID.match(sent) else str(uuid.uuid4())
-            self.request.anclora_request_id = rid
-        return rid
+    request_id_header = TRACE
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
