@@ -36,11 +36,14 @@ async def test_the_pdf_is_delivered_to_the_webhook(anclora_server, api_key, list
         gotenberg.add_error_webhook_url(f"{base}/error")
         gotenberg.set_webhook_http_method("PUT")
         gotenberg.set_webhook_extra_headers({"X-Bucket-Token": "s3cret"})
+        gotenberg.add_headers({"Gotenberg-Webhook-Events-Url": f"{base}/events"})
         async with gotenberg.libre_office.to_pdf() as route:
             response = await route.convert(docx).trace_id("job-7").output_filename("report").run()
     assert response.status_code == 204
-    [delivered] = await listener.wait_for(1, timeout=60)
-    assert (delivered.method, delivered.path) == ("PUT", "/result")
+    received = {request.path: request for request in await listener.wait_for(2, timeout=60)}
+    delivered, event = received["/result"], json.loads(received["/events"].body)
+    assert (event["event"], event["correlationId"]) == ("webhook.success", "job-7")
+    assert delivered.method == "PUT"
     assert delivered.headers["Content-Type"] == "application/pdf"
     assert delivered.headers["X-Bucket-Token"] == "s3cret"
     assert delivered.headers["Gotenberg-Trace"] == "job-7"
