@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from anclora import config
+from anclora import config, config_samples
 from anclora.errors import ConfigError
 from anclora.plugins import bundled_settings
 
@@ -85,7 +85,7 @@ def test_bad_value_stops_the_server_with_a_message(tmp_path):
 
 def test_sample_files_list_every_setting_and_parse(tmp_path):
     declared = bundled_settings()
-    sample = config.sample_toml(declared)
+    sample = config_samples.sample_toml(declared)
     uncommented = "\n".join(line[2:] for line in sample.splitlines()
                             if line.startswith("# ") and (" = " in line or line.startswith("# [plugins.")))
     parsed = tomllib.loads(uncommented)
@@ -95,7 +95,7 @@ def test_sample_files_list_every_setting_and_parse(tmp_path):
     toml.write_text(uncommented)
     settings = config.load(toml, environ={}, dotenv=None).with_plugins(declared)
     assert settings.port == 5000 and settings.plugin("office")["max_rss_mb"] == 1024
-    env_sample = config.sample_dotenv(declared)
+    env_sample = config_samples.sample_dotenv(declared)
     for setting in config.SETTINGS:
         assert f"# {setting.env_names[0]}=" in env_sample
     assert "# ANCLORA_PLUGINS__OFFICE__POOL_SIZE=2" in env_sample
@@ -106,8 +106,8 @@ def test_committed_samples_match_the_declarations():
 
     root = Path(__file__).resolve().parent.parent
     declared = bundled_settings()
-    assert (root / "config/anclora.example.toml").read_text() == config.sample_toml(declared) + "\n"
-    assert (root / ".env.example").read_text() == config.sample_dotenv(declared) + "\n"
+    assert (root / "config/anclora.example.toml").read_text() == config_samples.sample_toml(declared) + "\n"
+    assert (root / ".env.example").read_text() == config_samples.sample_dotenv(declared) + "\n"
 
 
 def test_an_unset_jwt_secret_is_generated_once_and_kept_private(tmp_path):

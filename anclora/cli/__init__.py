@@ -10,7 +10,7 @@ import sys
 from typing import Any, Callable
 
 from ..version import __version__
-from .. import config, logs
+from .. import config, config_samples, logs
 from ..errors import ConfigError
 
 # Feature packages add their own subcommands through `add_commands(subparsers)`.
@@ -93,7 +93,7 @@ def cmd_config_sample(args: argparse.Namespace) -> int:
     from ..plugins import bundled_settings
 
     declared = bundled_settings()
-    print(config.sample_dotenv(declared) if args.env else config.sample_toml(declared))
+    print(config_samples.sample_dotenv(declared) if args.env else config_samples.sample_toml(declared))
     return 0
 
 
