@@ -62,6 +62,13 @@ def positive_int(value: Any) -> int:
     return number
 
 
+def non_negative_int(value: Any) -> int:
+    number = integer(value)
+    if number < 0:
+        raise ValueError("must not be negative")
+    return number
+
+
 def positive_float(value: Any) -> float:
     number = float(value)
     if number <= 0:
@@ -114,6 +121,9 @@ SETTINGS: tuple[Setting, ...] = (
             env=("UPLOAD_FOLDER",)),
     Setting("max_content_length", positive_int, 524288000,
             "Largest upload in bytes for anyone (plans may allow less).", env=("MAX_CONTENT_LENGTH",)),
+    Setting("storage_min_free_bytes", non_negative_int, 256 * 1024 * 1024,
+            "Free bytes the upload folder keeps in reserve: below it /api/health says `degraded`, and an upload "
+            "whose Content-Length would eat into it is refused at once (507). 0: no reserve."),
     Setting("anonymous_retention", positive_int, 6 * 3600,
             "Seconds an anonymous session's files are kept."),
     Setting("user_retention", positive_int, 24 * 3600, "Seconds a signed-in user's files are kept."),

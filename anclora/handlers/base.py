@@ -168,7 +168,8 @@ class APIHandler(tornado.web.RequestHandler):
     def log_exception(self, typ, value, tb) -> None:
         error = to_api_error(value, 500)
         if isinstance(value, AncloraError) or isinstance(value, tornado.web.HTTPError):
-            log.info("%s %s -> %s %s", self.request.method, self.request.path, error.status, error.code)
+            level = logging.WARNING if error.status >= 500 else logging.INFO  # (a full disk wants attention)
+            log.log(level, "%s %s -> %s %s", self.request.method, self.request.path, error.status, error.code)
         elif error.status == 503:
             log.warning("%s %s -> 503: %s", self.request.method, self.request.path, value)
         else:

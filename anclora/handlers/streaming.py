@@ -10,7 +10,7 @@ import tornado.ioloop
 import tornado.web
 
 from .. import files
-from ..errors import AncloraError, BadRequest, PayloadTooLarge
+from ..errors import AncloraError, BadRequest, InsufficientStorage, PayloadTooLarge, RequestTimeout
 from ..uploads.limit import upload_limit
 from ..uploads.plain import Upload, filename_from_disposition, sanitize_filename
 from .base import APIHandler
@@ -49,6 +49,7 @@ class UploadHandler(APIHandler):
             self.ctx.metrics.quota_refusals.labels("upload_size").inc()
             raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",
                                   details={"limit": limit, "declared": declared})
+        self.check_room(declared)
         # Tornado drops the connection without an answer past this size, so leave room to answer and linger.
         self.request.connection.set_max_body_size(body_limit + LINGER_BYTES)
         self.upload = self.make_upload(content_type, limit)
@@ -59,6 +60,16 @@ class UploadHandler(APIHandler):
         name = self.get_query_argument("filename", None) or filename_from_disposition(
             self.request.headers.get("Content-Disposition"))
         return Upload(self.ctx.storage, content_type, limit, filename=name)
+
+    def check_room(self, size: int | None) -> None:
+        """Refuse at once an upload that would eat into the storage's reserve (`storage_min_free_bytes`)."""
+        if size is None:
+            return
+        room = self.ctx.storage.free_bytes() - self.ctx.settings.storage_min_free_bytes
+        if size > room:
+            self.ctx.metrics.quota_refusals.labels("storage_full").inc()
+            raise InsufficientStorage(f"The server has no room for {size} more bytes now; try again later.",
+                                      details={"declared": size}, headers={"Retry-After": "60"})
 
     def _touch(self) -> None:
         """Note activity. One timer per upload, re-armed only when it fires early (cheaper than per chunk)."""
@@ -79,9 +90,8 @@ class UploadHandler(APIHandler):
             self._idle_timer = loop.call_at(deadline, self._check_idle)
             return
         self._idle_timer = None
-        log.info("upload stalled for %ss; dropping the connection", self.ctx.settings.idle_timeout)
-        self.discard_upload()
-        self.request.connection.close()
+        # a client that stalls its sending may still be reading: tell it, then close
+        self.refuse(RequestTimeout(f"No part of the body arrived for {self.ctx.settings.idle_timeout:g} s."))
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         """Take one chunk; returns an awaitable when storage needs a moment before the next (Tornado waits)."""
@@ -98,6 +108,7 @@ class UploadHandler(APIHandler):
 
     def refuse(self, error: AncloraError) -> None:
         """Answer now, mid-body; drop the rest of the body for a moment, then close the connection."""
+        log.warning("%s %s -> %s %s (mid-body)", self.request.method, self.request.path, error.status, error.code)
         self.discard_upload()
         self.refused = True
         self.clear()

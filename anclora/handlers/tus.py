@@ -203,6 +203,7 @@ class ResumableUploadsHandler(TusHandler):
             self.ctx.metrics.quota_refusals.labels("upload_size").inc()
             raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",
                                   details={"limit": limit, "declared": length})
+        self.check_room(length)
         metadata = tus.parse_metadata(self.request.headers.get("Upload-Metadata"))
         with_body = self.sends_octets() and length > 0
         if with_body and (self.declared_length() or 0) > length:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from ..errors import BadRequest, PayloadTooLarge
+from ..errors import AncloraError, BadRequest, PayloadTooLarge
 from ..storage import Storage, StorageWriter
 
 log = logging.getLogger("anclora.uploads")
@@ -122,7 +122,7 @@ class _FilePartParser:
     def write(self, chunk: bytes) -> None:
         try:
             self._parser.write(chunk)
-        except (PayloadTooLarge, BadRequest):
+        except AncloraError:  # (too large, or the disk is full: not the body's fault)
             raise
         except Exception as error:
             raise BadRequest(f"Malformed multipart body: {error}") from None
