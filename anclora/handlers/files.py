@@ -80,13 +80,14 @@ class FileContentHandler(APIHandler):
         await send_file(self, record, include_body=False)
 
 
-async def send_file(handler: APIHandler, record, include_body: bool = True) -> None:
-    """Stream a stored file with ETag, Range, attachment disposition, nosniff and a sandboxing CSP."""
+async def send_file(handler: APIHandler, record, include_body: bool = True, filename: str | None = None) -> None:
+    """Stream a stored file with ETag, Range, attachment disposition (under `filename` when given, else the file's
+    own name), nosniff and a sandboxing CSP."""
     etag = f'"{record.sha256}"'
     handler.set_header("ETag", etag)
     handler.set_header("Accept-Ranges", "bytes")
     handler.set_header("Content-Type", record.content_type)
-    handler.set_header("Content-Disposition", content_disposition(record.filename))
+    handler.set_header("Content-Disposition", content_disposition(filename or record.filename))
     handler.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
     handler.set_header("Cache-Control", "private, max-age=0")
     if etag in (handler.request.headers.get("If-None-Match") or ""):

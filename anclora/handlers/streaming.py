@@ -3,7 +3,6 @@ behind when the client goes away or stalls)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Awaitable
 
@@ -53,10 +52,14 @@ class UploadHandler(APIHandler):
         self.check_room(declared)
         # Tornado drops the connection without an answer past this size, so leave room to answer and linger.
         self.request.connection.set_max_body_size(body_limit + LINGER_BYTES)
+        self.upload = self.make_upload(content_type, limit)
+        self._touch()
+
+    def make_upload(self, content_type: str, limit: int):
+        """What the body is fed to: one file (raw or the multipart part `file`); a subclass may read forms."""
         name = self.get_query_argument("filename", None) or filename_from_disposition(
             self.request.headers.get("Content-Disposition"))
-        self.upload = Upload(self.ctx.storage, content_type, limit, filename=name)
-        self._touch()
+        return Upload(self.ctx.storage, content_type, limit, filename=name)
 
     def check_room(self, size: int | None) -> None:
         """Refuse at once an upload that would eat into the storage's reserve (`storage_min_free_bytes`)."""
@@ -101,7 +104,7 @@ class UploadHandler(APIHandler):
             self.refuse(error)
             return None
         self.ctx.metrics.upload_bytes.inc(len(chunk))
-        return self.upload.writer.wait()
+        return self.upload.wait()
 
     def refuse(self, error: AncloraError) -> None:
         """Answer now, mid-body; drop the rest of the body for a moment, then close the connection."""
@@ -109,7 +112,7 @@ class UploadHandler(APIHandler):
         self.discard_upload()
         self.refused = True
         self.clear()
-        body = json.dumps(self.error_body(error), ensure_ascii=False).encode()
+        body = self.error_bytes(error)
         self.set_header("Content-Length", str(len(body)))
         self.set_header("Connection", "close")
         self.write(body)

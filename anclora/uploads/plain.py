@@ -78,6 +78,10 @@ class Upload:
         else:
             self._parser.write(chunk)
 
+    def wait(self):
+        """An awaitable while storage needs a moment before the next chunk, else None."""
+        return self.writer.wait()
+
     def write(self, data: bytes) -> None:
         self.received += len(data)
         if self.received > self.limit:
