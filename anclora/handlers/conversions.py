@@ -8,11 +8,24 @@ from typing import AsyncIterator
 from .. import files
 from ..errors import BadRequest, Conflict
 from ..jobs import events, service, store
+from ..openapi import IDEMPOTENCY_KEY, MOMENT, PAGE, STRING, Body, obj, operation
 from .base import APIHandler, event_text
-from .files import send_file
+from .files import DOWNLOAD, DOWNLOAD_HEADERS, send_file
 
 MAX_IDEMPOTENCY_KEY = 255
 KEEPALIVE_SECONDS = 15.0
+_NAMES = {"type": "array", "items": STRING}
+_CONVERSION_FIELDS = {
+    "id": STRING, "file_id": {"type": ["string", "null"]}, "from": STRING, "to": STRING, "converter": STRING, "via": _NAMES,
+    "options": {"type": "object"}, "cost": {"type": "integer"}}
+CONVERSION = obj({
+    **_CONVERSION_FIELDS, "status": {"enum": ["queued", "running", "succeeded", "failed", "canceled"]},
+    "progress": {"type": ["number", "null"]}, "result_file_id": {"type": ["string", "null"]},
+    "error": {"anyOf": [{"type": "null"}, obj({"code": STRING, "message": STRING}, closed=False)]},
+    "attempts": {"type": "integer"}, "created_at": MOMENT, "started_at": MOMENT, "finished_at": MOMENT},
+    required=("id", "status", "file_id", "from", "to", "created_at"), closed=False)
+QUOTE = obj({**_CONVERSION_FIELDS, "input_size": {"type": "integer"}, "dry_run": {"const": True}},
+            required=("id", "file_id", "from", "to", "cost", "dry_run"), closed=False)
 
 
 def _webhook_url(value) -> str | None:
@@ -24,11 +37,20 @@ def _webhook_url(value) -> str | None:
 
 
 class ConversionsHandler(APIHandler):
+    @operation({202: CONVERSION, 200: {"anyOf": [CONVERSION, QUOTE],
+                                       "description": "The quote of a dry run, or the conversion an earlier request "
+                                                      "with this Idempotency-Key created."},
+                402: "Not enough credits.", 404: "No such file.", 409: "The Idempotency-Key is in use.",
+                413: "The file is larger than the converter accepts.",
+                415: "The file's type could not be recognised.", 422: "No converter makes this target from this file.",
+                429: "A limit of the plan, or the queue, is full; try again after Retry-After."},
+               body=obj({"file_id": STRING, "to": STRING, "options": {"type": ["object", "null"]},
+                         "dry_run": {"type": ["boolean", "null"]}, "webhook_url": {"type": ["string", "null"]}},
+                        required=("file_id", "to")),
+               headers={"Idempotency-Key": IDEMPOTENCY_KEY})
     async def post(self) -> None:
         """Queue a conversion of one of the caller's files (or quote it with `"dry_run": true`)."""
         body = self.json_body()
-        if not isinstance(body.get("file_id"), str) or not isinstance(body.get("to"), str):
-            raise BadRequest("`file_id` and `to` are required strings.")
         key = self.request.headers.get("Idempotency-Key") or None
         if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
             raise BadRequest(f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters.")
@@ -41,28 +63,30 @@ class ConversionsHandler(APIHandler):
         self.set_header("Location", f"/api/conversions/{conversion['id']}")
         self.write_json(conversion, 202 if created else 200)
 
+    @operation({200: obj({"conversions": {"type": "array", "items": CONVERSION}}, required=("conversions",),
+                         closed=False)}, query=obj(PAGE))
     async def get(self) -> None:
         """List the caller's conversions, newest first."""
-        try:
-            limit = min(max(int(self.get_query_argument("limit", "100")), 1), 1000)
-            offset = max(int(self.get_query_argument("offset", "0")), 0)
-        except ValueError:
-            raise BadRequest("`limit` and `offset` must be integers.") from None
-        rows = await store.list_owned(self.ctx, self.identity, limit, offset)
+        page = self.query()
+        rows = await store.list_owned(self.ctx, self.identity, page["limit"], page["offset"])
         self.write_json({"conversions": [store.as_json(row) for row in rows]})
 
 
 class ConversionHandler(APIHandler):
+    @operation({200: CONVERSION})
     async def get(self, conversion_id: str) -> None:
         """Status, progress and result of one of the caller's conversions."""
         self.write_json(store.as_json(await store.get_owned(self.ctx, self.identity, conversion_id)))
 
+    @operation({200: CONVERSION, 409: "The conversion has already ended."})
     async def delete(self, conversion_id: str) -> None:
         """Cancel a queued or running conversion (its engine process is killed); 409 once it has ended."""
         self.write_json(await service.cancel(self.ctx, self.identity, conversion_id))
 
 
 class ConversionResultHandler(APIHandler):
+    @operation({**DOWNLOAD, 409: "The conversion has not succeeded, or its result was deleted."},
+               headers=DOWNLOAD_HEADERS)
     async def get(self, conversion_id: str) -> None:
         """The converted file as a download; 409 while the conversion has not succeeded."""
         row = await store.get_owned(self.ctx, self.identity, conversion_id)
@@ -74,6 +98,7 @@ class ConversionResultHandler(APIHandler):
 
 
 class ConversionEventsHandler(APIHandler):
+    @operation({200: Body("text/event-stream", STRING, "`event: status`: the conversion's JSON after each change.")})
     async def get(self, conversion_id: str) -> None:
         """Server-Sent Events (`event: status`) of status and progress changes until the conversion ends."""
         await store.get_owned(self.ctx, self.identity, conversion_id)

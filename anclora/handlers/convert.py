@@ -9,8 +9,9 @@ from ..conversion import options as conversion_options
 from ..conversion.planner import planner_for
 from ..errors import AncloraError, BadRequest, Conflict, ConversionFailed, ConversionTimeout, UnsupportedConversion
 from ..jobs import service, store
+from ..openapi import STRING, Body, obj, operation
 from .files import send_file
-from .streaming import UploadHandler
+from .streaming import UPLOAD, UploadHandler
 
 RESERVED_ARGUMENTS = ("to", "filename")
 STATUS_BY_CODE = {"conversion_timeout": 504}
@@ -28,7 +29,7 @@ def _error_of(row) -> AncloraError:
 class ConvertHandler(UploadHandler):
     async def prepare(self) -> None:
         await super().prepare()
-        self.target = sniff.normalize(self.get_query_argument("to", "") or "")
+        self.target = sniff.normalize(self.query()["to"])
         if not self.target:
             raise BadRequest("`to` is required: the format to convert into.")
         planner = planner_for(self.ctx)
@@ -36,6 +37,15 @@ class ConvertHandler(UploadHandler):
             raise UnsupportedConversion(f"No converter produces {self.target}.", details={"to": self.target})
         self.start_upload()
 
+    @operation({200: Body("*/*", description="The converted file, as an attachment."), **UPLOAD["responses"],
+                402: "Not enough credits.", 415: "The file's type could not be recognised.",
+                422: "No converter makes `to` from this file, or the conversion failed (the message says why).",
+                429: "A limit of the plan, the uploads or the queue is reached; try again after Retry-After.",
+                504: "The conversion took longer than the synchronous limit."},
+               uploads=UPLOAD["bodies"], headers=UPLOAD["headers"],
+               query=obj({**UPLOAD["query"], "to": {**STRING, "description": "The format to convert into."}},
+                         required=("to",), closed=False,
+                         additionalProperties={**STRING, "description": "The converter's options, by name."}))
     async def post(self) -> None:
         """Convert the uploaded body to `?to=` and answer with the result (504 after the sync timeout)."""
         record = await self.finish_upload()

@@ -10,7 +10,13 @@ from sqlalchemy import text
 from .. import __version__
 from ..conversion.registry import engine_status
 from ..metrics import CONTENT_TYPE
+from ..openapi import STRING, Body, obj, operation
 from .base import APIHandler
+
+_STATUS = {"enum": ["up", "degraded", "down"]}
+HEALTH = obj({"status": _STATUS, "version": STRING, "checks": {
+    "type": "object", "additionalProperties": {"type": "object"}}}, required=("status", "version", "checks"),
+    closed=False)
 
 CHECK_TIMEOUT = 3.0
 REPORT_TTL = 1.0
@@ -64,15 +70,18 @@ async def shared_report(ctx) -> dict:
 
 class HealthHandler(APIHandler):
     quiet_access_log = True  # monitors poll it; a line per successful probe drowns the log
+    access = "public"
 
     async def prepare(self) -> None:
         pass  # no identity, no session cookie: load balancers call this
 
+    @operation({200: HEALTH, 503: {**HEALTH, "description": "The database or storage is down."}})
     async def get(self) -> None:
         """Health of the database, cache, storage and engines; 503 when the database or storage is down."""
         report = await shared_report(self.ctx)
         self.write_json(report, 503 if report["status"] == "down" else 200)
 
+    @operation({200: None, 503: None})
     async def head(self) -> None:
         """The health status code without a body."""
         await self.get()
@@ -87,10 +96,12 @@ class HealthHandler(APIHandler):
 
 class MetricsHandler(APIHandler):
     quiet_access_log = True
+    access = "public"
 
     async def prepare(self) -> None:
         pass
 
+    @operation({200: Body("text/plain", STRING, "Prometheus' text format.")})
     async def get(self) -> None:
         """Prometheus metrics."""
         self.set_header("Content-Type", CONTENT_TYPE)

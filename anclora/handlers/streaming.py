@@ -12,6 +12,7 @@ import tornado.web
 
 from .. import files
 from ..errors import AncloraError, BadRequest, PayloadTooLarge
+from ..openapi import BINARY, STRING, Body, obj
 from ..uploads import Upload, filename_from_disposition, sanitize_filename
 from .base import APIHandler
 
@@ -21,6 +22,16 @@ MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file's 
 # our answer instead of a connection reset (nginx's lingering close).
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 8 * 1024 * 1024
+# What an upload route declares (anclora.openapi.operation) for the part that is the upload's.
+UPLOAD = {
+    "bodies": (Body("application/octet-stream", description="The file's bytes as the body."),
+               Body("multipart/form-data", obj({"file": BINARY}, required=("file",), closed=False),
+                    "A form whose part named `file` is the file (other parts are ignored).")),
+    "query": {"filename": {**STRING, "description": "The file's name (else Content-Disposition's, else `file`)."}},
+    "headers": {"Content-Disposition": {**STRING, "description": "`attachment; filename=...` names the file."}},
+    "responses": {413: "The upload is larger than the caller may send (details: limit).",
+                  429: "Too many uploads lately; try again after Retry-After."},
+}
 
 
 class UploadHandler(APIHandler):
@@ -58,7 +69,7 @@ class UploadHandler(APIHandler):
                                   details={"limit": limit, "declared": declared})
         # Tornado drops the connection without an answer past this size, so leave room to answer and linger.
         self.request.connection.set_max_body_size(body_limit + LINGER_BYTES)
-        name = self.get_query_argument("filename", None) or filename_from_disposition(
+        name = self.query().get("filename") or filename_from_disposition(
             self.request.headers.get("Content-Disposition"))
         self.upload = Upload(self.ctx.storage, content_type, limit, filename=name)
         self._touch()
