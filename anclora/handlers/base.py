@@ -86,6 +86,11 @@ def checked(schema: dict[str, Any], value: Any, what: str) -> Any:
     raise BadRequest(f"Invalid {where}: {first['message']}.", details=errors)
 
 
+def _any_text(spec: dict[str, Any]) -> bool:
+    """A query parameter any text fits: nothing to check (uploads then never load jsonschema, 3 MiB)."""
+    return spec.get("type") == "string" and set(spec) <= {"type", "description"}
+
+
 def event_text(event: str | None, data: Any = None) -> str:
     """One Server-Sent Event with `data` as JSON; `event=None` is a keep-alive comment."""
     if event is None:
@@ -177,7 +182,9 @@ class APIHandler(tornado.web.RequestHandler):
             properties = schema.get("properties", {})
             arguments = {name: [value.decode("utf-8", "replace") for value in values]
                          for name, values in self.request.query_arguments.items() if name in properties}
-            values = checked(schema, from_query(schema, arguments), "query parameter") if schema else {}
+            values = from_query(schema, arguments)
+            if schema.get("required") or not all(map(_any_text, (properties[name] for name in values))):
+                values = checked(schema, values, "query parameter")
             defaults = {name: spec["default"] for name, spec in properties.items() if "default" in spec}
             self._query = {**defaults, **values}
         return self._query

@@ -8,6 +8,7 @@ from typing import Any
 
 from anclora import ConversionContext, Converter, hookimpl
 from anclora.handlers.base import APIHandler
+from anclora.openapi import obj, operation
 
 __version__ = "0.2.0"
 SERVICE = "word_count_stats"
@@ -27,6 +28,7 @@ class WordCount(Converter):
 
 
 class WordCountStatsHandler(APIHandler):
+    @operation({200: obj({"finished": {"type": "integer"}}, required=("finished",))})
     async def get(self) -> None:
         """How many word counts this process has finished since it started."""
         self.write_json(self.ctx.services[SERVICE])
