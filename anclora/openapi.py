@@ -20,6 +20,8 @@ ERROR_SCHEMA = {
         "code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}},
 }
 BINARY = {"type": "string", "format": "binary"}
+EVENT = {"type": "object", "properties": {"event": {"type": "string"}, "data": {"type": "string"}},
+         "required": ["data"]}  # one Server-Sent Event, as clients parse them
 
 # Who may call an operation (a handler class's `access`): "public" looks at no credentials; "anyone" takes a
 # signed-in caller or an anonymous session; "user" and "admin" need a signed-in caller (an admin for "admin").
@@ -55,7 +57,7 @@ STRING = {"type": "string"}
 TEXT = {"type": "string", "maxLength": 1000}
 MOMENT = {"type": ["string", "null"], "format": "date-time"}  # UTC, with a Z
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
-OFFSET = {"type": "integer", "minimum": 0, "default": 0}
+OFFSET = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0}  # (within any database's integers)
 PAGE = {"limit": LIMIT, "offset": OFFSET}  # the query parameters of a listing, newest first
 IDEMPOTENCY_KEY = {"type": "string", "minLength": 1, "maxLength": 255,
                    "description": "Repeat the request safely: the same key answers with the first result."}

@@ -3,6 +3,7 @@ invalid), checked for server errors and for answers that differ from what the do
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -29,15 +30,21 @@ async def _admin_key(ctx) -> str:
     return (await apikeys.create(ctx, user.id, "schemathesis"))["key"]
 
 
+def _command(base_url: str, key: str) -> list[str]:
+    return [str(Path(sys.executable).with_name("schemathesis")), "--no-color",
+            "--config-file", str(HERE / "schemathesis.toml"), "run", f"{base_url}/api/openapi.json",
+            "--checks", CHECKS, "--max-examples", str(EXAMPLES), "--seed", "1", "--workers", "1",
+            "--phases", "examples,coverage,fuzzing", "--generation-database", "none",
+            "--header", f"X-API-Key: {key}", "--generation-with-security-parameters", "false",
+            "--request-timeout", "30", "--exclude-operation-id", NOT_GENERATED]
+
+
 async def test_schemathesis_finds_nothing(anclora_server, anclora_ctx, tmp_path):
-    key = await _admin_key(anclora_ctx)
-    command = [str(Path(sys.executable).with_name("schemathesis")), "--no-color", "--config-file", str(HERE / "schemathesis.toml"), "run",
-               f"{anclora_server}/api/openapi.json", "--checks", CHECKS, "--max-examples", str(EXAMPLES),
-               "--seed", "1", "--workers", "1", "--header", f"X-API-Key: {key}", "--request-timeout", "30",
-               "--phases", "examples,coverage,fuzzing", "--generation-database", "none",
-               "--generation-with-security-parameters", "false", "--exclude-operation-id", NOT_GENERATED]
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path,
+        *_command(anclora_server, await _admin_key(anclora_ctx)), cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "SCHEMATHESIS_HOOKS": str(HERE / "schemathesis_hooks.py")})
-    output, _ = await asyncio.wait_for(process.communicate(), 600)
-    assert process.returncode == 0, output.decode(errors="replace")[-20000:]
+    output = (await asyncio.wait_for(process.communicate(), 600))[0].decode(errors="replace")
+    assert process.returncode == 0, output[-20000:]
+    selected, tested = re.search(r"Selected: (\d+)/.*?Tested: (\d+)", output, re.S).groups()
+    assert int(selected) >= 45 and tested == selected, output[-3000:]  # every operation was exercised

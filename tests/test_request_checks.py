@@ -11,6 +11,11 @@ DEEP = b"[" * 100_000 + b"]" * 100_000
 
 
 @pytest.fixture
+def anclora_overrides():
+    return {"stripe_webhook_secret": "whsec_" + "s" * 32}
+
+
+@pytest.fixture
 async def admin(anclora_ctx) -> dict:
     """Headers of a signed-in administrator: every route reads its body for them."""
     user = await service.create_admin(anclora_ctx, "checks@example.com", "a long enough password")
@@ -39,6 +44,7 @@ async def test_a_body_nested_too_deep_is_400_on_every_json_route(client, admin):
 @pytest.mark.parametrize("query, name", [
     ("limit=abc", "limit"), ("offset=xyz", "offset"), ("limit=-1", "limit"), ("offset=-5", "offset"),
     ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=1e3", "limit"),
+    ("offset=41959817003851585062699008", "offset"),  # (past any database's integers)
 ])
 @pytest.mark.parametrize("path", ["/api/files", "/api/conversions", "/api/billing/transactions"])
 async def test_bad_paging_is_400_naming_the_parameter(client, admin, path, query, name):
@@ -73,6 +79,12 @@ async def test_wrong_json_types_are_400_naming_the_field(client, path, body, fie
                                   b'{"email": 1e999}', b'{"email": "a@b.c"} trailing', b'"a@b.c"', b"[]"])
 async def test_what_json_does_not_allow_is_400(client, body):
     response = await client.post("/api/auth/password-reset", content=body)
+    assert response.status_code == 400, response.text
+
+
+async def test_a_stripe_event_that_is_not_utf8_is_400(client, anclora_overrides):
+    response = await client.post("/api/billing/webhook", content=b"\xff\xfe{",
+                                 headers={"Stripe-Signature": "t=1,v1=00", "Content-Type": "application/json"})
     assert response.status_code == 400, response.text
 
 

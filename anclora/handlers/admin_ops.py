@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import aclosing
 from typing import AsyncIterator
 
-from ..openapi import MOMENT, STRING, Body, obj, operation
+from ..openapi import EVENT, MOMENT, STRING, Body, obj, operation
 from ..ops.service import ops_service
 from .base import APIHandler, event_text
 
@@ -59,7 +59,7 @@ class RunHandler(AdminHandler):
 
 
 class RunEventsHandler(AdminHandler):
-    @operation({200: Body("text/event-stream", STRING, "`event: ansible` for each event, then `event: end`.")})
+    @operation({200: Body("text/event-stream", EVENT, "`event: ansible` for each event, then `event: end`.")})
     async def get(self, run_id: str) -> None:
         """Server-Sent Events (`event: ansible`) of the run from its start, then `event: end` with its status."""
         await self.stream_events(self._events(ops_service(self.ctx), run_id))

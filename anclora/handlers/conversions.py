@@ -8,7 +8,7 @@ from typing import AsyncIterator
 from .. import files
 from ..errors import BadRequest, Conflict
 from ..jobs import events, service, store
-from ..openapi import IDEMPOTENCY_KEY, MOMENT, PAGE, STRING, Body, obj, operation
+from ..openapi import EVENT, IDEMPOTENCY_KEY, MOMENT, PAGE, STRING, Body, obj, operation
 from .base import APIHandler, event_text
 from .files import DOWNLOAD, DOWNLOAD_HEADERS, send_file
 
@@ -98,7 +98,7 @@ class ConversionResultHandler(APIHandler):
 
 
 class ConversionEventsHandler(APIHandler):
-    @operation({200: Body("text/event-stream", STRING, "`event: status`: the conversion's JSON after each change.")})
+    @operation({200: Body("text/event-stream", EVENT, "`event: status`: the conversion's JSON after each change.")})
     async def get(self, conversion_id: str) -> None:
         """Server-Sent Events (`event: status`) of status and progress changes until the conversion ends."""
         await store.get_owned(self.ctx, self.identity, conversion_id)
