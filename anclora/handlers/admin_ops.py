@@ -34,8 +34,8 @@ class PlaybooksHandler(AdminHandler):
 
 
 class RunsHandler(AdminHandler):
-    @operation({202: RUN, 404: "No such playbook.", 409: BUSY, 422: "The playbook's variables are invalid (details list them)."},
-               body=RUN_REQUEST)
+    @operation({202: RUN, 404: "No such playbook.", 409: BUSY,
+                422: "The playbook's variables are invalid (details list them)."}, body=RUN_REQUEST)
     async def post(self) -> None:
         """Start a playbook run; 409 while another run is in progress."""
         body = self.json_body()

@@ -12,12 +12,13 @@ from ..openapi import EVENT, IDEMPOTENCY_KEY, MOMENT, PAGE, STRING, Body, obj, o
 from .base import APIHandler, event_text
 from .files import DOWNLOAD, DOWNLOAD_HEADERS, send_file
 
-MAX_IDEMPOTENCY_KEY = 255
+MAX_IDEMPOTENCY_KEY = IDEMPOTENCY_KEY["maxLength"]
 KEEPALIVE_SECONDS = 15.0
 _NAMES = {"type": "array", "items": STRING}
 _CONVERSION_FIELDS = {
-    "id": STRING, "file_id": {"type": ["string", "null"]}, "from": STRING, "to": STRING, "converter": STRING, "via": _NAMES,
-    "options": {"type": "object"}, "cost": {"type": "integer"}}
+    "id": STRING, "file_id": {"type": ["string", "null"]},  # (null once the source file is deleted)
+    "from": STRING, "to": STRING, "converter": STRING, "via": _NAMES, "options": {"type": "object"},
+    "cost": {"type": "integer"}}
 CONVERSION = obj({
     **_CONVERSION_FIELDS, "status": {"enum": ["queued", "running", "succeeded", "failed", "canceled"]},
     "progress": {"type": ["number", "null"]}, "result_file_id": {"type": ["string", "null"]},
@@ -26,6 +27,18 @@ CONVERSION = obj({
     required=("id", "status", "file_id", "from", "to", "created_at"), closed=False)
 QUOTE = obj({**_CONVERSION_FIELDS, "input_size": {"type": "integer"}, "dry_run": {"const": True}},
             required=("id", "file_id", "from", "to", "cost", "dry_run"), closed=False)
+CREATE = obj({"file_id": STRING, "to": STRING, "options": {"type": ["object", "null"]},
+              "dry_run": {"type": ["boolean", "null"]}, "webhook_url": {"type": ["string", "null"]}},
+             required=("file_id", "to"))
+CREATED = {
+    202: CONVERSION,
+    200: {"anyOf": [CONVERSION, QUOTE],
+          "description": "A dry run's quote, or the conversion an earlier request with this Idempotency-Key made."},
+    402: "Not enough credits.", 404: "No such file.", 409: "The Idempotency-Key is in use.",
+    413: "The file is larger than the converter accepts.", 415: "The file's type could not be recognised.",
+    422: "No converter makes this target from this file.",
+    429: "A limit of the plan, or the queue, is full; try again after Retry-After.",
+}
 
 
 def _webhook_url(value) -> str | None:
@@ -37,17 +50,7 @@ def _webhook_url(value) -> str | None:
 
 
 class ConversionsHandler(APIHandler):
-    @operation({202: CONVERSION, 200: {"anyOf": [CONVERSION, QUOTE],
-                                       "description": "The quote of a dry run, or the conversion an earlier request "
-                                                      "with this Idempotency-Key created."},
-                402: "Not enough credits.", 404: "No such file.", 409: "The Idempotency-Key is in use.",
-                413: "The file is larger than the converter accepts.",
-                415: "The file's type could not be recognised.", 422: "No converter makes this target from this file.",
-                429: "A limit of the plan, or the queue, is full; try again after Retry-After."},
-               body=obj({"file_id": STRING, "to": STRING, "options": {"type": ["object", "null"]},
-                         "dry_run": {"type": ["boolean", "null"]}, "webhook_url": {"type": ["string", "null"]}},
-                        required=("file_id", "to")),
-               headers={"Idempotency-Key": IDEMPOTENCY_KEY})
+    @operation(CREATED, body=CREATE, headers={"Idempotency-Key": IDEMPOTENCY_KEY})
     async def post(self) -> None:
         """Queue a conversion of one of the caller's files (or quote it with `"dry_run": true`)."""
         body = self.json_body()

@@ -15,6 +15,15 @@ from .streaming import UPLOAD, UploadHandler
 
 RESERVED_ARGUMENTS = ("to", "filename")
 STATUS_BY_CODE = {"conversion_timeout": 504}
+TARGET = obj({**UPLOAD["query"], "to": {**STRING, "description": "The format to convert into."}}, required=("to",),
+             closed=False, additionalProperties={**STRING, "description": "The converter's options, by name."})
+CONVERTED = {
+    200: Body("*/*", description="The converted file, as an attachment."), **UPLOAD["responses"],
+    402: "Not enough credits.", 415: "The file's type could not be recognised.",
+    422: "No converter makes `to` from this file, or the conversion failed (the message says why).",
+    429: "A limit of the plan, the uploads or the queue is reached; try again after Retry-After.",
+    504: "The conversion took longer than the synchronous limit.",
+}
 
 
 def _error_of(row) -> AncloraError:
@@ -37,15 +46,7 @@ class ConvertHandler(UploadHandler):
             raise UnsupportedConversion(f"No converter produces {self.target}.", details={"to": self.target})
         self.start_upload()
 
-    @operation({200: Body("*/*", description="The converted file, as an attachment."), **UPLOAD["responses"],
-                402: "Not enough credits.", 415: "The file's type could not be recognised.",
-                422: "No converter makes `to` from this file, or the conversion failed (the message says why).",
-                429: "A limit of the plan, the uploads or the queue is reached; try again after Retry-After.",
-                504: "The conversion took longer than the synchronous limit."},
-               uploads=UPLOAD["bodies"], headers=UPLOAD["headers"],
-               query=obj({**UPLOAD["query"], "to": {**STRING, "description": "The format to convert into."}},
-                         required=("to",), closed=False,
-                         additionalProperties={**STRING, "description": "The converter's options, by name."}))
+    @operation(CONVERTED, uploads=UPLOAD["bodies"], headers=UPLOAD["headers"], query=TARGET)
     async def post(self) -> None:
         """Convert the uploaded body to `?to=` and answer with the result (504 after the sync timeout)."""
         record = await self.finish_upload()
