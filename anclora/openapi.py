@@ -72,14 +72,24 @@ class Body:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """An answer (as `Operation.responses` takes them) with the response headers it carries, name -> what it says:
+    `Reply(FILE, {"Location": "The new file."})`."""
+    body: Any
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Operation:
     """One method of a handler.
 
     `responses`: status -> the JSON Schema of the JSON answer, a `Body`, None (no body), or a string: an error
-    status (the error shape), described by the string. 400, 401, 403, 404 and 503 are added where the route implies
-    them. `query`: an `obj()` of the query parameters (types, bounds, defaults). `body`: the JSON Schema of a JSON
-    body. `uploads`: the media types of a body that is not JSON. `headers`: request headers, name -> JSON Schema
-    (`"required": True` inside marks one the operation needs)."""
+    status (the error shape), described by the string; any of these inside a `Reply` names its headers. 400, 401,
+    403, 404 and 503 are added where the route implies them.
+    `query`: an `obj()` of the query parameters (types, bounds, defaults).
+    `body`: the JSON Schema of a JSON body.
+    `uploads`: the media types of a body that is not JSON.
+    `headers`: request headers, name -> JSON Schema (`"required": True` inside marks one the operation needs)."""
     responses: dict[int, Any]
     query: dict | None = None
     body: dict | None = None
@@ -127,6 +137,19 @@ def _json(schema: dict) -> dict:
 
 
 def _response(status: int, answer: Any) -> dict:
+    if isinstance(answer, Reply):
+        response = _response(status, answer.body)
+        headers = answer.headers
+    else:
+        response = _body(answer)
+        headers = {"Retry-After": "Seconds to wait before trying again."} if status in (429, 503) else {}
+    if headers:
+        response["headers"] = {name: {"description": text, "schema": {"type": "string"}}
+                               for name, text in headers.items()}
+    return response
+
+
+def _body(answer: Any) -> dict:
     if isinstance(answer, str):
         return {"description": answer, "content": _json(ERROR_REF)}
     if answer is None:
@@ -189,8 +212,8 @@ def _undeclared() -> Operation:
     return Operation({200: Body("*/*", {})})
 
 
-def describe(handler, method: str, path_parameters: list[dict]) -> dict[str, Any]:
-    """The OpenAPI operation object of `handler`'s `method`."""
+def describe(handler, method: str, path: str, path_parameters: list[dict]) -> dict[str, Any]:
+    """The OpenAPI operation object of `handler`'s `method` at `path`."""
     op = declared(handler, method) or _undeclared()
     doc = inspect.getdoc(getattr(handler, method)) or ""
     summary, _, description = doc.partition("\n")
@@ -198,7 +221,7 @@ def describe(handler, method: str, path_parameters: list[dict]) -> dict[str, Any
                  for status in _implied(handler, op, bool(path_parameters))}
     responses.update({str(status): _response(status, answer) for status, answer in op.responses.items()})
     result: dict[str, Any] = {"operationId": f"{handler.__name__}.{method}", "summary": summary,
-                              "responses": dict(sorted(responses.items()))}
+                              "tags": [path.split("/")[2]], "responses": dict(sorted(responses.items()))}
     if description.strip():
         result["description"] = description.strip()
     if parameters := _parameters(op, path_parameters):
@@ -209,7 +232,7 @@ def describe(handler, method: str, path_parameters: list[dict]) -> dict[str, Any
     if declared(handler, method) is None:
         result["responses"]["default"] = _response(0, "An error.")
     if method == "head":  # the answers of the matching GET, headers only
-        result["responses"] = {status: {"description": answer["description"]}
+        result["responses"] = {status: {key: value for key, value in answer.items() if key != "content"}
                                for status, answer in result["responses"].items()}
     return result
 
@@ -223,7 +246,7 @@ def document(routes: list[tuple]) -> dict[str, Any]:
         item = paths.setdefault(path, {})
         for method in METHODS:
             if implements(handler, method):
-                item[method] = describe(handler, method, path_parameters)
+                item[method] = describe(handler, method, path, path_parameters)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Anclora Converter", "version": __version__},

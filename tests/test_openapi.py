@@ -81,7 +81,9 @@ async def test_answers_and_bodies_are_those_the_handlers_give_and_take(client):
     created = paths["/api/files"]["post"]
     assert created["responses"]["201"]["content"]["application/json"]["schema"]["properties"]["sha256"]
     assert {"application/octet-stream", "multipart/form-data"} == set(created["requestBody"]["content"])
-    assert "413" in created["responses"]
+    assert "413" in created["responses"] and "Location" in created["responses"]["201"]["headers"]
+    assert "Retry-After" in created["responses"]["429"]["headers"]
+    assert "Upload-Offset" in paths["/api/uploads/{upload_id}"]["head"]["responses"]["200"]["headers"]
     assert set(paths["/api/uploads/{upload_id}"]["patch"]["requestBody"]["content"]) == {
         "application/offset+octet-stream"}
     assert "204" in paths["/api/uploads/{upload_id}"]["patch"]["responses"]
@@ -109,7 +111,7 @@ async def test_security_says_who_may_call(client):
 async def test_a_plugins_route_is_documented_and_checked_the_same_way(client):
     paths = (await document(client))["paths"]
     echo = paths["/api/echo"]["get"]
-    assert echo["summary"] == "How many times, as asked."
+    assert echo["summary"] == "How many times, as asked." and echo["tags"] == ["echo"]
     assert echo["parameters"][0]["schema"]["maximum"] == 5
     assert (await client.get("/api/echo?times=3")).json() == {"times": 3}
     refused = await client.get("/api/echo?times=9")

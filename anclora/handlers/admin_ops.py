@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import aclosing
 from typing import AsyncIterator
 
-from ..openapi import EVENT, MOMENT, STRING, Body, obj, operation
+from ..openapi import EVENT, MOMENT, STRING, Body, Reply, obj, operation
 from ..ops.service import ops_service
 from .base import APIHandler, event_text
 
@@ -34,7 +34,7 @@ class PlaybooksHandler(AdminHandler):
 
 
 class RunsHandler(AdminHandler):
-    @operation({202: RUN, 404: "No such playbook.", 409: BUSY,
+    @operation({202: Reply(RUN, {"Location": "The run."}), 404: "No such playbook.", 409: BUSY,
                 422: "The playbook's variables are invalid (details list them)."}, body=RUN_REQUEST)
     async def post(self) -> None:
         """Start a playbook run; 409 while another run is in progress."""

@@ -8,7 +8,7 @@ from typing import AsyncIterator
 from .. import files
 from ..errors import BadRequest, Conflict
 from ..jobs import events, service, store
-from ..openapi import EVENT, IDEMPOTENCY_KEY, MOMENT, PAGE, STRING, Body, obj, operation
+from ..openapi import EVENT, IDEMPOTENCY_KEY, MOMENT, PAGE, STRING, Body, Reply, obj, operation
 from .base import APIHandler, event_text
 from .files import DOWNLOAD, DOWNLOAD_HEADERS, send_file
 
@@ -31,7 +31,7 @@ CREATE = obj({"file_id": STRING, "to": STRING, "options": {"type": ["object", "n
               "dry_run": {"type": ["boolean", "null"]}, "webhook_url": {"type": ["string", "null"]}},
              required=("file_id", "to"))
 CREATED = {
-    202: CONVERSION,
+    202: Reply(CONVERSION, {"Location": "The conversion."}),
     200: {"anyOf": [CONVERSION, QUOTE],
           "description": "A dry run's quote, or the conversion an earlier request with this Idempotency-Key made."},
     402: "Not enough credits.", 404: "No such file.", 409: "The Idempotency-Key is in use.",

@@ -8,7 +8,7 @@ import tornado.web
 
 from .. import files
 from ..errors import RangeNotSatisfiable
-from ..openapi import MOMENT, PAGE, STRING, Body, obj, operation
+from ..openapi import MOMENT, PAGE, STRING, Body, Reply, obj, operation
 from ..uploads import content_disposition
 from .base import APIHandler
 from .streaming import UPLOAD, UploadHandler
@@ -33,7 +33,8 @@ class FilesHandler(UploadHandler):
         if self.request.method == "POST":
             self.start_upload()
 
-    @operation({201: FILE, **UPLOAD["responses"]}, uploads=UPLOAD["bodies"], query=obj(UPLOAD["query"]),
+    @operation({201: Reply(FILE, {"Location": "The new file."}), **UPLOAD["responses"]},
+               uploads=UPLOAD["bodies"], query=obj(UPLOAD["query"]),
                headers=UPLOAD["headers"])
     async def post(self) -> None:
         """Upload one file (raw body or multipart/form-data with a part named `file`)."""

@@ -16,7 +16,7 @@ import tornado.web
 from .. import resumable
 from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable,
                       UnsupportedMediaType)
-from ..openapi import MOMENT, STRING, Body, obj, operation
+from ..openapi import MOMENT, STRING, Body, Reply, obj, operation
 from ..storage.hashing import BackgroundHash
 from ..storage.local import WRITE_SLICE
 from .streaming import LINGER_BYTES, UploadHandler
@@ -28,10 +28,12 @@ OVERRIDABLE = ("PATCH", "DELETE")  # tus core: X-HTTP-Method-Override on a POST,
 COUNT = {"type": "string", "pattern": "^[0-9]{1,18}$"}
 TUS_HEADERS = {"Tus-Resumable": {"enum": [resumable.VERSION], "required": True},
                "Upload-Checksum": {**STRING, "description": "`sha1 <base64>` or `sha256 <base64>` of this body."}}
-TUS_ERRORS = {412: "Tus-Resumable is not 1.0.0 (Tus-Version names the version spoken).",
+TUS_ERRORS = {412: Reply("Tus-Resumable is not 1.0.0.", {"Tus-Version": "The version spoken."}),
               413: "More bytes than the upload (or the caller's limit) allows.",
               460: "The body does not match Upload-Checksum; none of it was kept."}
 TUS_BODY = (Body(OCTETS, description="The upload's next bytes."),)
+OFFSET_HEADERS = {"Upload-Offset": "The bytes the server has.", "Upload-Expires": "When the upload is dropped.",
+                  "Anclora-File-Id": "The file the upload became, once complete."}
 UPLOAD_JSON = obj({"id": STRING, "length": {"type": "integer"}, "offset": {"type": "integer"},
                    "metadata": {"type": ["object", "null"]}, "file_id": {"type": ["string", "null"]},
                    "created_at": MOMENT, "expires_at": MOMENT}, required=("id", "length", "offset"), closed=False)
@@ -111,7 +113,8 @@ class TusHandler(UploadHandler):
                 self.request.headers.get("Tus-Resumable") != resumable.VERSION:
             raise resumable.UnsupportedVersion(headers={"Tus-Version": resumable.VERSION})
 
-    @operation({204: None})
+    @operation({204: Reply(None, {name: "What the server speaks of tus." for name in (
+        "Tus-Version", "Tus-Extension", "Tus-Checksum-Algorithm", "Tus-Max-Size")})})
     def options(self, *_args) -> None:
         """What this server speaks of tus: version, extensions, checksum algorithms and its size limit."""
         self.set_header("Tus-Version", resumable.VERSION)
@@ -283,7 +286,8 @@ class ResumableUploadsHandler(TusHandler):
         if with_body:
             await self.start_appending(self.row.id, 0)
 
-    @operation({201: None, **TUS_ERRORS, 409: "Another request is appending to the new upload.",
+    @operation({201: Reply(None, {"Location": "The upload's URL.", **OFFSET_HEADERS}), **TUS_ERRORS,
+                409: "Another request is appending to the new upload.",
                 429: "Too many uploads lately; try again after Retry-After."},
                uploads=TUS_BODY, headers={**TUS_HEADERS, "Upload-Length": {**COUNT, "required": True},
                                           "Upload-Metadata": STRING})
@@ -310,7 +314,8 @@ class ResumableUploadHandler(TusHandler):
             raise BadRequest("Upload-Offset is required.")
         await self.start_appending(self.path_args[0], offset)
 
-    @operation({204: None, **TUS_ERRORS, 409: "Upload-Offset is not the upload's, or another request is appending.",
+    @operation({204: Reply(None, OFFSET_HEADERS), **TUS_ERRORS,
+                409: "Upload-Offset is not the upload's, or another request is appending.",
                 415: f"The body is not {OCTETS}."},
                uploads=TUS_BODY, headers={**TUS_HEADERS, "Upload-Offset": {**COUNT, "required": True}})
     async def patch(self, upload_id: str) -> None:
@@ -318,7 +323,9 @@ class ResumableUploadHandler(TusHandler):
         row = await self.finish_appending()
         self.answer(row, 204)
 
-    @operation({200: None, 412: None}, headers={"Tus-Resumable": TUS_HEADERS["Tus-Resumable"]})
+    @operation({200: Reply(None, {"Upload-Length": "The upload's size.", "Upload-Metadata": "As sent.",
+                                  **OFFSET_HEADERS}), 412: None},
+               headers={"Tus-Resumable": TUS_HEADERS["Tus-Resumable"]})
     async def head(self, upload_id: str) -> None:
         """How many bytes the server has (`Upload-Offset`) of how many (`Upload-Length`), and until when."""
         row = await resumable.get_owned(self.ctx, self.identity, upload_id)
