@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import __version__
+from .version import __version__
 
 METHODS = ("get", "head", "post", "put", "patch", "delete", "options")
 _GROUP = re.compile(r"\(([^)]*)\)")

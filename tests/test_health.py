@@ -9,7 +9,7 @@ import pytest
 import tornado.netutil
 
 from anclora import config
-from anclora.context import build_context
+from anclora.server import build_context, close
 from anclora.server import make_http_server
 
 
@@ -44,7 +44,7 @@ async def broken_server(tmp_path):
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}") as http:
         yield http
     server.stop()
-    await ctx.close()
+    await close(ctx)
 
 
 async def test_health_is_503_down_when_the_database_is_unreachable(broken_server):

@@ -6,7 +6,9 @@ import tornado.web
 
 from .. import files, sniff
 from ..conversion import options as conversion_options
-from ..conversion.planner import planner_for
+
+from ..db.models import File
+from ..db.owned import get_owned
 from ..errors import AncloraError, BadRequest, Conflict, ConversionFailed, ConversionTimeout, UnsupportedConversion
 from ..jobs import service, store
 from ..openapi import STRING, Body, obj, operation
@@ -41,7 +43,7 @@ class ConvertHandler(UploadHandler):
         self.target = sniff.normalize(self.query()["to"])
         if not self.target:
             raise BadRequest("`to` is required: the format to convert into.")
-        planner = planner_for(self.ctx)
+        planner = self.ctx.planner
         if not any(step.target == self.target for steps in planner.edges.values() for step in steps):
             raise UnsupportedConversion(f"No converter produces {self.target}.", details={"to": self.target})
         self.start_upload()
@@ -82,7 +84,7 @@ class ConvertHandler(UploadHandler):
             raise _error_of(row)
         if row is None or row.status != store.SUCCEEDED:
             raise ConversionFailed("The conversion was canceled.")
-        return await files.get_owned(self.ctx, self.identity, row.result_file_id)
+        return await get_owned(self.ctx, File, self.identity, row.result_file_id)
 
     async def _discard_result(self, conversion_id: str) -> None:
         row = await store.get(self.ctx, conversion_id)

@@ -7,9 +7,11 @@ import re
 import tornado.web
 
 from .. import files
+from ..db.models import File
+from ..db.owned import get_owned
 from ..errors import RangeNotSatisfiable
 from ..openapi import MOMENT, PAGE, STRING, Body, Reply, obj, operation
-from ..uploads import content_disposition
+from ..uploads.plain import content_disposition
 from .base import APIHandler
 from .streaming import UPLOAD, UploadHandler
 
@@ -55,7 +57,7 @@ class FileHandler(APIHandler):
     @operation({200: FILE})
     async def get(self, file_id: str) -> None:
         """Metadata of one of the caller's files."""
-        self.write_json(files.as_json(await files.get_owned(self.ctx, self.identity, file_id)))
+        self.write_json(files.as_json(await get_owned(self.ctx, File, self.identity, file_id)))
 
     @operation({204: None})
     async def delete(self, file_id: str) -> None:
@@ -87,13 +89,13 @@ class FileContentHandler(APIHandler):
     @operation(DOWNLOAD, headers=DOWNLOAD_HEADERS)
     async def get(self, file_id: str) -> None:
         """The file's bytes, as an attachment, resumable with Range."""
-        record = await files.get_owned(self.ctx, self.identity, file_id)
+        record = await get_owned(self.ctx, File, self.identity, file_id)
         await send_file(self, record)
 
     @operation({200: None, 206: None, 304: None, 416: None}, headers=DOWNLOAD_HEADERS)
     async def head(self, file_id: str) -> None:
         """The download's headers without its bytes."""
-        record = await files.get_owned(self.ctx, self.identity, file_id)
+        record = await get_owned(self.ctx, File, self.identity, file_id)
         await send_file(self, record, include_body=False)
 
 

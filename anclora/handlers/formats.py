@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from ..conversion import catalog
-from ..conversion.planner import planner_for
 from ..openapi import STRING, obj, operation
 from .base import APIHandler
 
@@ -22,8 +21,7 @@ class FormatsHandler(APIHandler):
     @operation({200: obj({"conversions": {"type": "array", "items": ROUTE}}, required=("conversions",), closed=False)})
     async def get(self) -> None:
         """Every conversion on offer: direct pairs and chains, with the options schema and the price."""
-        planner = await asyncio.get_running_loop().run_in_executor(None, planner_for, self.ctx)
-        self.write_json({"conversions": catalog.formats(self.ctx, self.identity, planner)})
+        self.write_json({"conversions": catalog.formats(self.ctx, self.identity, self.ctx.planner)})
 
 
 class PluginsHandler(APIHandler):

@@ -3,8 +3,8 @@ hook, so blocking the plugin removes the route."""
 
 from __future__ import annotations
 
-from ..builtin import rewards
 from ..openapi import MOMENT, STRING, obj, operation
+from ..rewards import service as rewards
 from .me import UserHandler
 
 INTEGER = {"type": "integer"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from anclora import ConversionFailed, Converter, hookimpl
-from anclora.conversion import sandbox, worker
+from anclora.engines import sandbox, worker
 from anclora.errors import PaymentRequired
 
 UPLOAD_LIMIT = 1_000_000  # what anclora_authorize_upload allows
@@ -120,7 +120,8 @@ class MissingEngine(Converter):
 
 @hookimpl
 def anclora_register_converters():
-    return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), ProbeHtml(), BrokenWorkerXml(), MissingEngine()]
+    return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), ProbeHtml(), BrokenWorkerXml(),
+            MissingEngine()]
 
 
 def _record(hook):
@@ -153,5 +154,5 @@ def anclora_authorize_conversion(ctx, identity, conversion):
 
 
 @hookimpl
-def anclora_authorize_upload(ctx, identity, declared_size):
+def anclora_authorize_upload(ctx, identity, declared_size, starting):
     return UPLOAD_LIMIT
