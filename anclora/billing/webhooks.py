@@ -43,7 +43,7 @@ def verify(ctx: "AppContext", payload: bytes, header: str | None) -> dict[str, A
         try:
             stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=TOLERANCE_SECONDS)
             break
-        except stripe.SignatureVerificationError:
+        except (stripe.SignatureVerificationError, UnicodeDecodeError):  # (a body that is not UTF-8 matches none)
             continue
     else:
         raise BadRequest("The Stripe-Signature does not match.")

@@ -11,7 +11,13 @@ from .. import accounts
 from ..conversion.registry import engine_status
 from ..metrics import CONTENT_TYPE
 from ..version import __version__
+from ..openapi import STRING, Body, obj, operation
 from .base import APIHandler
+
+_STATUS = {"enum": ["up", "degraded", "down"]}
+HEALTH = obj({"status": _STATUS, "version": STRING, "checks": {
+    "type": "object", "additionalProperties": {"type": "object"}}}, required=("status", "version", "checks"),
+    closed=False)
 
 CHECK_TIMEOUT = 3.0
 REPORT_TTL = 1.0
@@ -74,10 +80,12 @@ async def shared_report(ctx) -> dict:
 
 class HealthHandler(APIHandler):
     quiet_access_log = True  # monitors poll it; a line per successful probe drowns the log
+    access = "public"
 
     async def prepare(self) -> None:
         pass  # no identity, no session cookie: load balancers call this
 
+    @operation({200: HEALTH, 503: {**HEALTH, "description": "The database or storage is down."}})
     async def get(self) -> None:
         """Health of the database, cache, storage and engines; 503 when the database or storage is down,
         `degraded` when the cache or an engine is, or storage is below `storage_min_free_bytes`. Why a check
@@ -98,6 +106,7 @@ class HealthHandler(APIHandler):
             return False
         return identity is not None and identity.is_admin
 
+    @operation({200: None, 503: None})
     async def head(self) -> None:
         """The health status code without a body."""
         await self.get()
@@ -112,10 +121,12 @@ class HealthHandler(APIHandler):
 
 class MetricsHandler(APIHandler):
     quiet_access_log = True
+    access = "public"
 
     async def prepare(self) -> None:
         pass
 
+    @operation({200: Body("text/plain", STRING, "Prometheus' text format.")})
     async def get(self) -> None:
         """Prometheus metrics."""
         self.set_header("Content-Type", CONTENT_TYPE)

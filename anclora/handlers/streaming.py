@@ -11,6 +11,7 @@ import tornado.web
 
 from .. import files
 from ..errors import AncloraError, BadRequest, InsufficientStorage, PayloadTooLarge, RequestTimeout
+from ..openapi import BINARY, STRING, Body, obj
 from ..uploads.limit import upload_limit
 from ..uploads.plain import Upload, filename_from_disposition, sanitize_filename
 from .base import APIHandler
@@ -21,6 +22,18 @@ MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file's 
 # our answer instead of a connection reset (nginx's lingering close).
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 8 * 1024 * 1024
+# What an upload route declares (anclora.openapi.operation) for the part that is the upload's.
+UPLOAD = {
+    "bodies": (Body("application/octet-stream", description="The file's bytes as the body."),
+               Body("multipart/form-data", obj({"file": BINARY}, required=("file",), closed=False),
+                    "A form whose part named `file` is the file (other parts are ignored).")),
+    "query": {"filename": {**STRING, "description": "The file's name (else Content-Disposition's, else `file`)."}},
+    "headers": {"Content-Disposition": {**STRING, "description": "`attachment; filename=...` names the file."}},
+    "responses": {408: "The body stalled for longer than the idle timeout.",
+                  413: "The upload is larger than the caller may send (details: limit).",
+                  429: "Too many uploads lately; try again after Retry-After.",
+                  507: "The server's storage is full; try again after Retry-After."},
+}
 
 
 class UploadHandler(APIHandler):
@@ -57,7 +70,7 @@ class UploadHandler(APIHandler):
 
     def make_upload(self, content_type: str, limit: int):
         """What the body is fed to: one file (raw or the multipart part `file`); a subclass may read forms."""
-        name = self.get_query_argument("filename", None) or filename_from_disposition(
+        name = self.query().get("filename") or filename_from_disposition(
             self.request.headers.get("Content-Disposition"))
         return Upload(self.ctx.storage, content_type, limit, filename=name)
 

@@ -13,6 +13,7 @@ from typing import Awaitable
 import tornado.web
 
 from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType)
+from ..openapi import MOMENT, STRING, Body, Reply, obj, operation
 from ..storage import Appender
 from ..uploads import tus
 from ..uploads.limit import upload_limit
@@ -22,6 +23,18 @@ log = logging.getLogger("anclora.uploads")
 OCTETS = "application/offset+octet-stream"
 _COUNT = re.compile(r"[0-9]{1,18}")  # ASCII digits only, and within a 64-bit column
 OVERRIDABLE = ("PATCH", "DELETE")  # tus core: X-HTTP-Method-Override on a POST, for clients that cannot send these
+COUNT = {"type": "string", "pattern": "^[0-9]{1,18}$"}
+TUS_HEADERS = {"Tus-Resumable": {"enum": [tus.VERSION], "required": True},
+               "Upload-Checksum": {**STRING, "description": "`sha1 <base64>` or `sha256 <base64>` of this body."}}
+TUS_ERRORS = {412: Reply("Tus-Resumable is not 1.0.0.", {"Tus-Version": "The version spoken."}),
+              413: "More bytes than the upload (or the caller's limit) allows.",
+              460: "The body does not match Upload-Checksum; none of it was kept."}
+TUS_BODY = (Body(OCTETS, description="The upload's next bytes."),)
+OFFSET_HEADERS = {"Upload-Offset": "The bytes the server has.", "Upload-Expires": "When the upload is dropped.",
+                  "Anclora-File-Id": "The file the upload became, once complete."}
+UPLOAD_JSON = obj({"id": STRING, "length": {"type": "integer"}, "offset": {"type": "integer"},
+                   "metadata": {"type": ["object", "null"]}, "file_id": {"type": ["string", "null"]},
+                   "created_at": MOMENT, "expires_at": MOMENT}, required=("id", "length", "offset"), closed=False)
 
 
 class TusHandler(UploadHandler):
@@ -52,6 +65,8 @@ class TusHandler(UploadHandler):
         if row.file_id:
             self.set_header("Anclora-File-Id", row.file_id)
 
+    @operation({204: Reply(None, {name: "What the server speaks of tus." for name in (
+        "Tus-Version", "Tus-Extension", "Tus-Checksum-Algorithm", "Tus-Max-Size")})})
     def options(self, *_args) -> None:
         """What this server speaks of tus: version, extensions, checksum algorithms and its size limit."""
         self.set_header("Tus-Version", tus.VERSION)
@@ -229,6 +244,11 @@ class ResumableUploadsHandler(TusHandler):
         if with_body:
             await self.start_appending(self.row.id, 0)
 
+    @operation({201: Reply(None, {"Location": "The upload's URL.", **OFFSET_HEADERS}), **TUS_ERRORS,
+                409: "Another request is appending to the new upload.",
+                429: "Too many uploads lately; try again after Retry-After."},
+               uploads=TUS_BODY, headers={**TUS_HEADERS, "Upload-Length": {**COUNT, "required": True},
+                                          "Upload-Metadata": STRING})
     async def post(self) -> None:
         """Create an upload of `Upload-Length` bytes (with `Upload-Metadata`); its first bytes may come along."""
         row = await self.finish_appending() if self.appender is not None else self.row
@@ -252,11 +272,18 @@ class ResumableUploadHandler(TusHandler):
             raise BadRequest("Upload-Offset is required.")
         await self.start_appending(self.path_args[0], offset)
 
+    @operation({204: Reply(None, OFFSET_HEADERS), **TUS_ERRORS,
+                409: "Upload-Offset is not the upload's, or another request is appending.",
+                415: f"The body is not {OCTETS}."},
+               uploads=TUS_BODY, headers={**TUS_HEADERS, "Upload-Offset": {**COUNT, "required": True}})
     async def patch(self, upload_id: str) -> None:
         """Append the body at `Upload-Offset`; `Upload-Checksum` (sha1 or sha256) makes it all-or-nothing."""
         row = await self.finish_appending()
         self.answer(row, 204)
 
+    @operation({200: Reply(None, {"Upload-Length": "The upload's size.", "Upload-Metadata": "As sent.",
+                                  **OFFSET_HEADERS}), 412: None},
+               headers={"Tus-Resumable": TUS_HEADERS["Tus-Resumable"]})
     async def head(self, upload_id: str) -> None:
         """How many bytes the server has (`Upload-Offset`) of how many (`Upload-Length`), and until when."""
         row = await tus.get_reachable(self.ctx, self.identity, upload_id)
@@ -265,12 +292,15 @@ class ResumableUploadHandler(TusHandler):
             self.set_header("Upload-Metadata", tus.metadata_header(row.upload_metadata))
         self.answer(row, 200)
 
+    @operation({200: UPLOAD_JSON})
     async def get(self, upload_id: str) -> None:
         """The upload as JSON: `offset`, `length`, `metadata`, `expires_at`, and `file_id` once complete."""
         row = await tus.get_reachable(self.ctx, self.identity, upload_id)
         self.name_owner(row)
         self.write_json(tus.as_json(row))
 
+    @operation({204: None, 409: "A request is appending to the upload.", 412: TUS_ERRORS[412]},
+               headers={"Tus-Resumable": TUS_HEADERS["Tus-Resumable"]})
     async def delete(self, upload_id: str) -> None:
         """Terminate the upload: its bytes go (a file it already became stays)."""
         self.name_owner(await tus.terminate(self.ctx, self.identity, upload_id))
