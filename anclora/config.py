@@ -61,6 +61,13 @@ def _positive_float(value: Any) -> float:
     return number
 
 
+def _fraction(value: Any) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise ValueError("must be between 0 and 1")
+    return number
+
+
 def _str_list(value: Any) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [str(item) for item in value]
@@ -129,7 +136,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("plan_limits", _json, "{}",
             "Limits per plan and level as a JSON object (or TOML table) merged over the built-in table: keys "
             "anonymous, free, level_2.., paid; values max_upload_bytes, conversions_per_day, "
-            "free_conversions_per_day, concurrent_jobs, uploads_per_minute."),
+            "free_conversions_per_day, concurrent_jobs, uploads_per_minute, retention_seconds, queue_weight "
+            "(the plan's share of the workers when tenants queue at once: weight 2 gets twice the turns of 1)."),
     Setting("level_points", _int_list, "0,100,500,2000,10000",
             "Points needed for each level, from level 1 up (comma separated)."),
     Setting("credit_packs", _json, "[]",
@@ -148,6 +156,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("queue_size", _positive_int, 100, "Queued conversions before new ones get 429."),
     Setting("job_timeout", _positive_float, 300.0, "Seconds one conversion may run before it is killed."),
     Setting("job_attempts", _positive_int, 3, "Attempts before a conversion interrupted by restarts fails."),
+    Setting("cache_scope", _str, "owner",
+            "Which earlier results a conversion may reuse (same input sha256, converter versions, options): the "
+            "owner's own; any owner's (only the bytes are shared); or none.", choices=("owner", "global", "off")),
+    Setting("cache_charge_fraction", _fraction, 0.0,
+            "Share of the price charged for a conversion answered from the result cache (0: free, 1: full)."),
     Setting("sync_timeout", _positive_float, 120.0, "Seconds POST /api/convert waits before answering 504."),
     Setting("warm_workers", _bool, True,
             "Fork Python workers (images, data, pdf) from a warm process per worker script instead of starting "

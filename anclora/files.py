@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from . import sniff
 from .context import AppContext
@@ -25,6 +25,7 @@ log = logging.getLogger("anclora.files")
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 _NOT_FILE_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/html", "image/svg+xml"}
 _KNOWN_TYPES = set(sniff.CONTENT_TYPES.values())
+HIDDEN = "cache"  # the origin of a file kept only for the result cache: no listing or download shows it
 ORPHAN_GRACE_SECONDS = 3600  # objects younger than this may belong to a request still in flight
 
 
@@ -39,10 +40,13 @@ def default_retention(ctx: AppContext, identity: Identity) -> int:
     return settings.anonymous_retention if identity.is_anonymous else settings.user_retention
 
 
-def owner_filter(identity: Identity):
+def owner_filter(identity: Identity, hidden: bool = False):
+    """The caller's files; `hidden` ones too (results a one-shot conversion kept only for the result cache)."""
     if identity.user_id:
-        return File.user_id == identity.user_id
-    return (File.user_id.is_(None)) & (File.session_id == identity.session_id)
+        owned = File.user_id == identity.user_id
+    else:
+        owned = (File.user_id.is_(None)) & (File.session_id == identity.session_id)
+    return owned if hidden else owned & (File.origin != HIDDEN)
 
 
 def as_json(record: File) -> dict[str, Any]:
@@ -70,7 +74,8 @@ def _content_type(fmt: str, declared: str | None) -> str:
 
 
 async def create(ctx: AppContext, identity: Identity, *, key: str, size: int, sha256: str, filename: str,
-                 declared_type: str | None = None, origin: str = "upload", fmt: str | None = None) -> File:
+                 declared_type: str | None = None, origin: str = "upload", fmt: str | None = None,
+                 cache_key: str | None = None) -> File:
     """Record a stored object as a file of `identity`; the object is removed if the row cannot be written."""
     try:
         if fmt is None:
@@ -83,7 +88,7 @@ async def create(ctx: AppContext, identity: Identity, *, key: str, size: int, sh
             session_id=None if identity.user_id else identity.session_id,
             filename=filename, content_type=_content_type(fmt, declared_type),
             format=None if fmt == "bin" else fmt,
-            size=size, sha256=sha256, storage_key=key, origin=origin,
+            size=size, sha256=sha256, storage_key=key, origin=origin, cache_key=cache_key,
             created_at=now, expires_at=now + dt.timedelta(seconds=retention_seconds(ctx, identity)),
         )
         async with ctx.sessionmaker() as session:
@@ -123,6 +128,15 @@ async def delete_rows(ctx: AppContext, *file_ids: str) -> None:
     """Remove files' rows but not their bytes (a one-shot result still being sent; cleanup reaps orphans)."""
     async with ctx.sessionmaker() as session:
         await session.execute(delete(File).where(File.id.in_(file_ids)))
+        await session.commit()
+
+
+async def forget(ctx: AppContext, *file_ids: str) -> None:
+    """Take files away from their owner: rows removed, except results the result cache keeps (hidden until they
+    expire). Their bytes stay (a one-shot result still being sent; cleanup reaps orphans)."""
+    async with ctx.sessionmaker() as session:
+        await session.execute(delete(File).where(File.id.in_(file_ids), File.cache_key.is_(None)))
+        await session.execute(update(File).where(File.id.in_(file_ids)).values(origin=HIDDEN))
         await session.commit()
 
 

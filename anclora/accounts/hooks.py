@@ -35,6 +35,11 @@ def anclora_file_retention(ctx: "AppContext", identity: "Identity") -> int:
     return limits.limits_for(ctx, identity)["retention_seconds"]
 
 
+@hookimpl
+def anclora_queue_weight(ctx: "AppContext", identity: "Identity") -> float:
+    return limits.limits_for(ctx, identity)["queue_weight"]
+
+
 @hookimpl(tryfirst=True)  # refuse on limits before any plugin charges
 def anclora_authorize_conversion(ctx: "AppContext", identity: "Identity", conversion: dict[str, Any]):
     return deferred(limits.authorize_conversion, ctx, identity, conversion)

@@ -18,15 +18,16 @@ MB = 1024 * 1024
 DAY = 86400
 DEFAULT_LIMITS: dict[str, dict[str, int]] = {
     "anonymous": {"max_upload_bytes": 20 * MB, "conversions_per_day": 10, "free_conversions_per_day": 10,
-                  "concurrent_jobs": 1, "uploads_per_minute": 10},
+                  "concurrent_jobs": 1, "uploads_per_minute": 10, "queue_weight": 1},
     "free": {"max_upload_bytes": 100 * MB, "conversions_per_day": 100, "free_conversions_per_day": 5,
-             "concurrent_jobs": 2, "uploads_per_minute": 30},
+             "concurrent_jobs": 2, "uploads_per_minute": 30, "queue_weight": 1},
     "level_2": {"max_upload_bytes": 200 * MB, "free_conversions_per_day": 10},
     "level_3": {"free_conversions_per_day": 20, "concurrent_jobs": 3},
     "level_4": {"max_upload_bytes": 300 * MB, "free_conversions_per_day": 40},
     "level_5": {"free_conversions_per_day": 80, "concurrent_jobs": 4},
     "paid": {"max_upload_bytes": 500 * MB, "conversions_per_day": 1000, "free_conversions_per_day": 20,
-             "concurrent_jobs": 4, "uploads_per_minute": 60, "retention_seconds": 7 * DAY},
+             "concurrent_jobs": 4, "uploads_per_minute": 60, "retention_seconds": 7 * DAY,
+             "queue_weight": 2},
 }
 PENDING_SLOT_SECONDS = 60  # a slot not confirmed by a queued conversion lapses (the request was refused later)
 

@@ -73,6 +73,8 @@ class Converter:
     install    what to tell an operator when an executable is missing
     final_targets  targets no further converter should start from when chains are planned (a PDF made of
                pixels has no text for pdf -> txt to find)
+    version    change it whenever the same input and options would give a different output: results made by
+               another version are not reused from the result cache (nor are those of another plugin release)
     """
 
     name: ClassVar[str] = ""
@@ -85,6 +87,7 @@ class Converter:
     executables: ClassVar[tuple[str, ...]] = ()
     install: ClassVar[str] = ""
     final_targets: ClassVar[tuple[str, ...]] = ()
+    version: ClassVar[str] = ""
 
     def pairs(self) -> Iterable[tuple[str, str]]:
         """Every (source, target) this converter handles; override to exclude some."""
@@ -99,6 +102,11 @@ class Converter:
         if missing:
             return Availability(False, f"{', '.join(missing)} not found on PATH", self.install or None)
         return AVAILABLE
+
+    def engine_version(self) -> str:
+        """The engine's version (e.g. LibreOffice's), part of the result cache's key, so that an upgraded engine
+        converts again. Called for every conversion: compute it once. "" when there is no engine to tell apart."""
+        return ""
 
     async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
         """Read `src`, write `dst`. Raise `ConversionFailed` (or another AncloraError) for bad input."""

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import aclosing
 from typing import AsyncIterator
 
 from .. import files
 from ..errors import BadRequest, Conflict
 from ..jobs import events, service, store
+from ..jobs.outlook import outlook
 from .base import APIHandler, event_text
 from .files import send_file
 
 MAX_IDEMPOTENCY_KEY = 255
 KEEPALIVE_SECONDS = 15.0
+QUEUE_REFRESH_SECONDS = 1.0  # how often a queued conversion's event stream looks whether its position changed
 
 
 def _webhook_url(value) -> str | None:
@@ -32,9 +35,12 @@ class ConversionsHandler(APIHandler):
         key = self.request.headers.get("Idempotency-Key") or None
         if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
             raise BadRequest(f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters.")
+        if not isinstance(body.get("cache", True), bool):
+            raise BadRequest("`cache` must be true or false.")
         conversion, created = await service.create(
             self.ctx, self.identity, file_id=body["file_id"], to=body["to"], options=body.get("options"),
-            dry_run=body.get("dry_run") is True, idempotency_key=key, webhook_url=_webhook_url(body.get("webhook_url")))
+            dry_run=body.get("dry_run") is True, idempotency_key=key, webhook_url=_webhook_url(body.get("webhook_url")),
+            use_cache=body.get("cache", True))
         if conversion.get("dry_run"):
             self.write_json(conversion)
             return
@@ -54,8 +60,8 @@ class ConversionsHandler(APIHandler):
 
 class ConversionHandler(APIHandler):
     async def get(self, conversion_id: str) -> None:
-        """Status, progress and result of one of the caller's conversions."""
-        self.write_json(store.as_json(await store.get_owned(self.ctx, self.identity, conversion_id)))
+        """Status, progress and result of one of the caller's conversions; its place in the queue while queued."""
+        self.write_json(await with_outlook(self.ctx, await store.get_owned(self.ctx, self.identity, conversion_id)))
 
     async def delete(self, conversion_id: str) -> None:
         """Cancel a queued or running conversion (its engine process is killed); 409 once it has ended."""
@@ -80,15 +86,30 @@ class ConversionEventsHandler(APIHandler):
         await self.stream_events(self._statuses(conversion_id))
 
     async def _statuses(self, conversion_id: str) -> AsyncIterator[str]:
-        """The conversion as JSON after each change; a keep-alive when nothing changed for a while."""
-        last = None
-        async with aclosing(events.follow(self.ctx, conversion_id, poll=KEEPALIVE_SECONDS)) as rows:
+        """The conversion as JSON after each change (its queue position too); a keep-alive when nothing changed
+        for a while."""
+        last, sent = None, time.monotonic()
+        async with aclosing(events.follow(self.ctx, conversion_id, poll=KEEPALIVE_SECONDS,
+                                          poll_queued=QUEUE_REFRESH_SECONDS)) as rows:
             async for row in rows:
                 if row is None:
                     return
-                data = store.as_json(row)
-                yield event_text("status" if data != last else None, data)
-                last = data
+                data = await with_outlook(self.ctx, row)
+                if data != last:
+                    yield event_text("status", data)
+                elif time.monotonic() - sent >= KEEPALIVE_SECONDS:
+                    yield event_text(None)
+                else:
+                    continue
+                last, sent = data, time.monotonic()
+
+
+async def with_outlook(ctx, row) -> dict:
+    """The conversion's public JSON, with its queue position and estimated start while it is queued."""
+    data = store.as_json(row)
+    if row.status == store.QUEUED:
+        data.update(await outlook(ctx, row.id))
+    return data
 
 
 default_handlers = [

@@ -12,7 +12,7 @@ from ..jobs import service, store
 from .files import send_file
 from .streaming import UploadHandler
 
-RESERVED_ARGUMENTS = ("to", "filename")
+RESERVED_ARGUMENTS = ("to", "filename", "cache")
 STATUS_BY_CODE = {"conversion_timeout": 504}
 
 
@@ -29,6 +29,10 @@ class ConvertHandler(UploadHandler):
     async def prepare(self) -> None:
         await super().prepare()
         self.target = sniff.normalize(self.get_query_argument("to", "") or "")
+        cache = self.get_query_argument("cache", "true").lower()
+        if cache not in ("true", "false"):
+            raise BadRequest("`cache` must be true or false.")
+        self.use_cache = cache == "true"
         if not self.target:
             raise BadRequest("`to` is required: the format to convert into.")
         planner = planner_for(self.ctx)
@@ -42,13 +46,15 @@ class ConvertHandler(UploadHandler):
         result = None
         try:
             result = await self._convert(record)
-        finally:  # keep nothing: the rows go now, the bytes once sent (so no database work is left after the answer)
-            await files.delete_rows(self.ctx, record.id, *([result.id] if result else []))
+        finally:  # keep nothing the caller can see: the rows go now, the bytes once sent (so no database work is
+            # left after the answer); a computed result stays hidden for the result cache unless `cache=false`
+            await files.forget(self.ctx, record.id, *([result.id] if result else []))
             await self.ctx.storage.delete(record.storage_key)
         try:
             await send_file(self, result)
         finally:
-            await self.ctx.storage.delete(result.storage_key)
+            if result.cache_key is None:
+                await self.ctx.storage.delete(result.storage_key)
 
     async def _convert(self, record):
         """Run the conversion through the executor; the result's File row."""
@@ -57,7 +63,7 @@ class ConvertHandler(UploadHandler):
         route = service.plan(self.ctx, record.format, self.target)
         options = conversion_options.from_query(route.options_schema, arguments)
         conversion, _ = await service.create(self.ctx, self.identity, file_id=record.id, to=self.target,
-                                             options=options)
+                                             options=options, use_cache=self.use_cache)
         try:
             row = await service.wait_final(self.ctx, conversion["id"], self.ctx.settings.sync_timeout)
         except TimeoutError:

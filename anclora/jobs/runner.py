@@ -142,8 +142,14 @@ async def _convert(ctx, row: Conversion, source: File, workdir: Path, progress: 
 
 
 async def _store_result(ctx, row: Conversion, source: File, output: Path) -> File:
-    """Move the output into storage as a file of the conversion's owner (same expiry policy as uploads)."""
-    stem = source.filename.rsplit(".", 1)[0] if "." in source.filename else source.filename
+    """Move the output into storage as a file of the conversion's owner (same expiry policy as uploads), under the
+    conversion's cache key when it has one."""
     key, size, sha256 = await ctx.storage.import_file(output)
     return await files.create(ctx, store.identity_of(row), key=key, size=size, sha256=sha256,
-                              filename=f"{stem}.{row.to_format}", origin="conversion", fmt=row.to_format)
+                              filename=result_filename(source.filename, row.to_format), origin="conversion",
+                              fmt=row.to_format, cache_key=row.cache_key)
+
+
+def result_filename(input_name: str, fmt: str) -> str:
+    stem = input_name.rsplit(".", 1)[0] if "." in input_name else input_name
+    return f"{stem}.{fmt}"

@@ -11,12 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from .. import files, sniff
 from ..conversion import options as conversion_options
 from ..conversion.planner import Route, planner_for, price
-from ..db.base import new_id
-from ..db.models import Conversion
+from ..db.base import new_id, utcnow
+from ..db.models import Conversion, File
 from ..errors import Conflict, PayloadTooLarge, RateLimited, UnsupportedMediaType
 from ..identity import Identity
-from . import events, store
+from . import cache, events, store
 from .executor import executor_for
+from .runner import result_filename
 
 IDEMPOTENT_WAIT = 10.0  # seconds a repeated request waits for the first one to be authorized
 
@@ -37,7 +38,7 @@ def quote(ctx, identity: Identity, record, target: str, options: Any) -> tuple[R
                               details={"limit": limit, "size": record.size})
     conversion = {"id": new_id(), "converter": route.name, "from": route.source, "to": route.target,
                   "via": route.via, "input_size": record.size, "options": options, "file_id": record.id,
-                  "cost": price(ctx, identity, route, record.size, options), "dry_run": False}
+                  "cost": price(ctx, identity, route, record.size, options), "cached": False, "dry_run": False}
     return route, options, conversion
 
 
@@ -45,9 +46,17 @@ async def authorize(ctx, identity: Identity, conversion: dict[str, Any]) -> None
     await ctx.call_hook("anclora_authorize_conversion", ctx=ctx, identity=identity, conversion=conversion)
 
 
+def queue_weight(ctx, identity: Identity) -> float:
+    """The owner's weight in the fair share (a plugin's answer, else 1)."""
+    weight = ctx.pm.hook.anclora_queue_weight(ctx=ctx, identity=identity)
+    return float(weight) if weight and weight > 0 else 1.0
+
+
 async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any = None, dry_run: bool = False,
-                 idempotency_key: str | None = None, webhook_url: str | None = None) -> tuple[dict, bool]:
-    """Queue a conversion; (its public JSON, whether it is new). A dry run returns the quote instead."""
+                 idempotency_key: str | None = None, webhook_url: str | None = None,
+                 use_cache: bool = True) -> tuple[dict, bool]:
+    """Queue a conversion, or answer it from the result cache; (its public JSON, whether it is new). A dry run
+    returns the quote instead."""
     if idempotency_key and not dry_run:
         existing = await _replay(ctx, identity, idempotency_key)
         if existing is not None:
@@ -58,27 +67,46 @@ async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any
         conversion["dry_run"] = True
         await authorize(ctx, identity, conversion)
         return conversion, False
-    if await store.waiting_count(ctx) >= ctx.settings.queue_size:
-        ctx.metrics.quota_refusals.labels("queue_full").inc()
-        raise RateLimited("The conversion queue is full; try again shortly.", headers={"Retry-After": "5"})
-    row = Conversion(
-        id=conversion["id"], user_id=identity.user_id, session_id=None if identity.user_id else identity.session_id,
-        owner_key=identity.owner_key, file_id=record.id, from_format=route.source, to_format=route.target,
-        converter=route.name, via=route.via, options=options, cost=conversion["cost"], status=store.PENDING,
-        idempotency_key=idempotency_key, webhook_url=webhook_url)
+    key = cache.key_for(record.sha256, route, options) if cache.enabled(ctx, use_cache) else None
+    reused = await cache.lookup(ctx, identity, key, result_filename(record.filename, route.target)) if key else None
+    try:
+        if reused is not None:
+            conversion.update(cached=True, cost=price(ctx, identity, route, record.size, options, cached=True))
+        elif await store.waiting_count(ctx) >= ctx.settings.queue_size:
+            ctx.metrics.quota_refusals.labels("queue_full").inc()
+            raise RateLimited("The conversion queue is full; try again shortly.", headers={"Retry-After": "5"})
+        row = Conversion(
+            id=conversion["id"], user_id=identity.user_id,
+            session_id=None if identity.user_id else identity.session_id, owner_key=identity.owner_key,
+            file_id=record.id, from_format=route.source, to_format=route.target, converter=route.name,
+            via=route.via, options=options, cost=conversion["cost"], status=store.PENDING,
+            idempotency_key=idempotency_key, webhook_url=webhook_url, cache_key=key, cached=reused is not None,
+            queue_weight=queue_weight(ctx, identity))
+        return await _insert(ctx, identity, row, conversion, reused)
+    except BaseException:
+        if reused is not None:
+            await files.delete_owned(ctx, identity, reused.id)
+        raise
+
+
+async def _insert(ctx, identity: Identity, row: Conversion, conversion: dict, reused: File | None
+                  ) -> tuple[dict, bool]:
     try:
         await store.insert(ctx, row)
     except IntegrityError:
-        if not idempotency_key:
+        if not row.idempotency_key:
             raise
-        existing = await _replay(ctx, identity, idempotency_key)
+        existing = await _replay(ctx, identity, row.idempotency_key)
         if existing is None:
             raise Conflict("A request with this Idempotency-Key was refused; use a new key.") from None
+        if reused is not None:
+            await files.delete_owned(ctx, identity, reused.id)
         return store.as_json(existing), False
-    return store.as_json(await _authorize_and_queue(ctx, identity, row, conversion)), True
+    return store.as_json(await _authorize_and_queue(ctx, identity, row, conversion, reused)), True
 
 
-async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, conversion: dict) -> Conversion:
+async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, conversion: dict,
+                               reused: File | None) -> Conversion:
     """Plugins allow (and charge) the conversion while its row holds the id; a refusal removes the row."""
     try:
         await authorize(ctx, identity, conversion)
@@ -86,6 +114,8 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
         await store.delete(ctx, row.id)
         events.notifier_for(ctx).notify(row.id)
         raise
+    if reused is not None:
+        return await _answer_from_cache(ctx, identity, row, reused)
     queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED)
     if queued is None:  # canceled while being authorized
         return await store.get(ctx, row.id)
@@ -94,6 +124,19 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
     if executor is not None:
         executor.wake()
     return queued
+
+
+async def _answer_from_cache(ctx, identity: Identity, row: Conversion, reused: File) -> Conversion:
+    """The conversion succeeds at once with the reused result; no engine runs."""
+    now = utcnow()
+    done = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.SUCCEEDED, progress=100,
+                                  result_file_id=reused.id, started_at=now, finished_at=now)
+    if done is None:  # canceled while being authorized
+        await files.delete_owned(ctx, identity, reused.id)
+        return await store.get(ctx, row.id)
+    ctx.metrics.conversions.labels(row.converter, "cached").inc()
+    await events.publish(ctx, done, "finished")
+    return done
 
 
 async def _replay(ctx, identity: Identity, key: str) -> Conversion | None:

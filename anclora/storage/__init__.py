@@ -48,6 +48,10 @@ class Storage(abc.ABC):
         """Move a finished local file into storage; return (key, size, sha256). Pass `sha256` when it is known."""
 
     @abc.abstractmethod
+    async def link(self, key: str) -> str:
+        """Another key for the same bytes, each deletable on its own; FileNotFoundError when `key` is gone."""
+
+    @abc.abstractmethod
     async def delete(self, key: str) -> None: ...
 
     @abc.abstractmethod

@@ -152,6 +152,24 @@ class LocalStorage(Storage):
         size, sha = await asyncio.get_running_loop().run_in_executor(None, move)
         return key, size, sha
 
+    async def link(self, key: str) -> str:
+        """A new key for the same bytes (a hard link: no copy, and deleting either key leaves the other whole)."""
+        new = _new_key()
+        source, final = self.path(key), self.path(new)
+
+        def link() -> None:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, final)
+            except FileNotFoundError:
+                raise
+            except OSError:  # a filesystem without hard links
+                shutil.copyfile(source, final)
+            _fsync_dir(final.parent)
+
+        await asyncio.get_running_loop().run_in_executor(None, link)
+        return new
+
     async def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 

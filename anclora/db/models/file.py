@@ -24,6 +24,7 @@ class File(Base):
     storage_key: Mapped[str] = mapped_column(String(128), unique=True)
     origin: Mapped[str] = mapped_column(String(16), default="upload")
     conversion_status: Mapped[str] = mapped_column(String(16), default="none")
+    cache_key: Mapped[str | None] = mapped_column(String(64))  # a conversion result the result cache may reuse
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
@@ -32,4 +33,5 @@ class File(Base):
         Index("idx_files_session_id", "session_id"),
         Index("idx_files_expires_at", "expires_at"),
         Index("idx_files_status", "conversion_status"),
+        Index("idx_files_cache_key", "cache_key"),
     )
