@@ -108,7 +108,7 @@ async def with_outlook(ctx, row) -> dict:
     """The conversion's public JSON, with its queue position and estimated start while it is queued."""
     data = store.as_json(row)
     if row.status == store.QUEUED:
-        data.update(await outlook(ctx, row.id))
+        data.update(await outlook(ctx, row))
     return data
 
 

@@ -1,44 +1,54 @@
-"""The order queued conversions are claimed in: a weighted round robin across owners, computed by the database.
+"""The order queued conversions are claimed in: a weighted fair share across owners (start-time fair queuing).
 
-Each owner's running and queued conversions are numbered 1, 2, 3... (running ones first, then queued ones oldest
-first); a queued conversion's turn is its number divided by its owner's weight. Conversions are claimed by turn,
-then oldest first. So an owner with 50 queued and one running waits behind another owner's only conversion (turn
-1 against turns 2..51), and an owner of weight 2 gets two turns for every one of weight 1. The numbering is
-computed afresh by every claim from the rows themselves, so any number of workers on any number of nodes agree on
-it without shared memory, and no state needs repairing when a worker dies.
+Every conversion gets a turn, a number, when it is queued: one step (1 / the owner's weight) after the owner's
+latest turn still waiting or running, but never before the turn being served now (the highest turn running; with
+nothing running, the lowest waiting). Conversions are claimed lowest turn first, then oldest first. So a tenant
+that queues 50 conversions takes turns 0, 1, 2... and another that queues one afterwards gets the turn being
+served: it runs next. An owner of weight 2 steps by 0.5 and gets two turns for each one of weight 1; an owner that
+was idle starts at the current turn (idleness earns no credit). Turns live in the rows, so workers on any number
+of nodes agree on the order without shared memory, and a re-queued conversion keeps its place.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Float, case, cast, func, select
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from ..db.models import Conversion
 
 RUNNING, QUEUED = "running", "queued"
+ACTIVE = (QUEUED, RUNNING)
 
 
-def active():
-    """Running and queued conversions with their turn."""
-    number = func.row_number().over(
-        partition_by=Conversion.owner_key,
-        order_by=(case((Conversion.status == RUNNING, 0), else_=1), Conversion.created_at, Conversion.id))
-    turn = (cast(number, Float) / Conversion.queue_weight).label("turn")
-    return (select(Conversion.id, Conversion.status, Conversion.created_at, Conversion.converter, turn)
-            .where(Conversion.status.in_((QUEUED, RUNNING))).subquery("active"))
+def turn_for(owner_key: str, weight: float):
+    """The turn of a conversion of `owner_key` queued now (an SQL expression, so it is computed in the database
+    at the moment the conversion joins the queue)."""
+    other = aliased(Conversion)  # (not correlated with the row being updated)
+    owners_next = select(func.max(other.queue_turn) + 1.0 / weight).where(
+        other.owner_key == owner_key, other.status.in_(ACTIVE)).scalar_subquery()
+    serving = func.coalesce(
+        select(func.max(other.queue_turn)).where(other.status == RUNNING).scalar_subquery(),
+        select(func.min(other.queue_turn)).where(other.status == QUEUED).scalar_subquery(),
+        0.0)
+    mine = func.coalesce(owners_next, 0.0)
+    return case((mine > serving, mine), else_=serving)
 
 
 def next_ids(limit: int):
     """The ids of the next `limit` queued conversions, locked; on PostgreSQL, rows another claimer has locked are
-    skipped. (The window function sits in a subquery: PostgreSQL locks no rows of a query that has one.)"""
-    ranked = active()
-    return (select(Conversion.id).join(ranked, ranked.c.id == Conversion.id)
-            .where(ranked.c.status == QUEUED, Conversion.status == QUEUED)
-            .order_by(ranked.c.turn, ranked.c.created_at, ranked.c.id).limit(limit)
-            .with_for_update(skip_locked=True, of=Conversion))
+    skipped."""
+    return (select(Conversion.id).where(Conversion.status == QUEUED)
+            .order_by(Conversion.queue_turn, Conversion.created_at, Conversion.id).limit(limit)
+            .with_for_update(skip_locked=True))
 
 
-def claim_order():
-    """Every queued conversion with its place in the claim order (1 is claimed next) and its converter."""
-    ranked = active()
-    place = func.row_number().over(order_by=(ranked.c.turn, ranked.c.created_at, ranked.c.id)).label("place")
-    return select(ranked.c.id, ranked.c.converter, place).where(ranked.c.status == QUEUED).subquery("ordered")
+def ahead_of(row: Conversion):
+    """How many queued conversions of each converter will be claimed before `row` (as things stand: later
+    arrivals of other owners may still take turns before it)."""
+    turn, created_at = row.queue_turn, row.created_at
+    return select(Conversion.converter, func.count()).group_by(Conversion.converter).where(
+        Conversion.status == QUEUED, or_(
+        Conversion.queue_turn < turn,
+        and_(Conversion.queue_turn == turn, or_(
+            Conversion.created_at < created_at,
+            and_(Conversion.created_at == created_at, Conversion.id < row.id)))))

@@ -13,7 +13,7 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..db.base import iso, utcnow
 from ..db.models import Conversion
@@ -24,22 +24,17 @@ PER_CONVERTER = 20  # of which, at most this many per converter
 UNKNOWN_SECONDS = 1.0  # a converter's duration before any conversion has been timed
 
 
-async def outlook(ctx, conversion_id: str) -> dict[str, Any]:
-    """`queue_position` (0: claimed next) and `estimated_start_at`; both None when it is not queued."""
-    ordered = fair_share.claim_order()
+async def outlook(ctx, row: Conversion) -> dict[str, Any]:
+    """`queue_position` (0: claimed next) and `estimated_start_at` of a queued conversion."""
     async with ctx.sessionmaker() as session:
-        place = await session.scalar(select(ordered.c.place).where(ordered.c.id == conversion_id))
-        if place is None:
-            return {"queue_position": None, "estimated_start_at": None}
-        ahead = (await session.execute(select(ordered.c.converter, func.count()).where(ordered.c.place < place)
-                                       .group_by(ordered.c.converter))).all()
+        ahead = (await session.execute(fair_share.ahead_of(row))).all()
         running = (await session.execute(select(Conversion.converter, Conversion.started_at)
                                          .where(Conversion.status == store.RUNNING))).all()
         recent = (await session.execute(
             select(Conversion.converter, Conversion.started_at, Conversion.finished_at)
             .where(Conversion.status == store.SUCCEEDED, Conversion.cached.is_(False))
             .order_by(Conversion.created_at.desc()).limit(RECENT))).all()
-    return {"queue_position": place - 1,
+    return {"queue_position": sum(count for _, count in ahead),
             "estimated_start_at": iso(estimated_start(durations(recent), ahead, running, utcnow()))}
 
 

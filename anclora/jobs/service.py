@@ -15,7 +15,7 @@ from ..db.base import new_id, utcnow
 from ..db.models import Conversion, File
 from ..errors import Conflict, PayloadTooLarge, RateLimited, UnsupportedMediaType
 from ..identity import Identity
-from . import cache, events, store
+from . import cache, events, fair_share, store
 from .executor import executor_for
 from .runner import result_filename
 
@@ -80,8 +80,7 @@ async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any
             session_id=None if identity.user_id else identity.session_id, owner_key=identity.owner_key,
             file_id=record.id, from_format=route.source, to_format=route.target, converter=route.name,
             via=route.via, options=options, cost=conversion["cost"], status=store.PENDING,
-            idempotency_key=idempotency_key, webhook_url=webhook_url, cache_key=key, cached=reused is not None,
-            queue_weight=queue_weight(ctx, identity))
+            idempotency_key=idempotency_key, webhook_url=webhook_url, cache_key=key, cached=reused is not None)
         return await _insert(ctx, identity, row, conversion, reused)
     except BaseException:
         if reused is not None:
@@ -116,7 +115,8 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
         raise
     if reused is not None:
         return await _answer_from_cache(ctx, identity, row, reused)
-    queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED)
+    queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED,
+                                    queue_turn=fair_share.turn_for(row.owner_key, queue_weight(ctx, identity)))
     if queued is None:  # canceled while being authorized
         return await store.get(ctx, row.id)
     await events.publish(ctx, queued, "queued")

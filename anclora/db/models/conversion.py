@@ -35,7 +35,7 @@ class Conversion(Base):
     webhook_url: Mapped[str | None] = mapped_column(Text)
     cache_key: Mapped[str | None] = mapped_column(String(64))  # None: the result is neither looked up nor kept
     cached: Mapped[bool] = mapped_column(Boolean, default=False)  # answered from the result cache
-    queue_weight: Mapped[float] = mapped_column(Float, default=1.0)  # the owner's share of the workers
+    queue_turn: Mapped[float] = mapped_column(Float, default=0.0)  # the fair-share claim order (jobs/fair_share.py)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -45,7 +45,7 @@ class Conversion(Base):
     __table_args__ = (
         Index("idx_conversions_status", "status", "created_at"),
         Index("idx_conversions_owner", "owner_key", "created_at"),
-        Index("idx_conversions_status_owner", "status", "owner_key", "created_at"),
+        Index("idx_conversions_status_turn", "status", "queue_turn", "created_at"),
         UniqueConstraint("owner_key", "idempotency_key", name="uq_conversions_idempotency"),
     )
 

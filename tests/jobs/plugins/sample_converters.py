@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from anclora import ConversionFailed, Converter, hookimpl
@@ -109,6 +110,25 @@ class BrokenWorkerXml(Converter):
                                 memory_bytes=512 * 2**20, cpu_seconds=10, timeout=10)
 
 
+class HeldRst(Converter):
+    """Held by the test through files, so it works in worker processes too: on start, appends its input's text to
+    GATE/started, then finishes once the file GATE/<that text> exists."""
+
+    name = "held_rst"
+    sources = ("rst",)
+    targets = ("txt",)
+    options = {"type": "object", "properties": {"gate": {"type": "string"}}, "required": ["gate"],
+               "additionalProperties": False}
+
+    async def convert(self, src, dst, options, ctx):
+        label, gate = src.read_text("utf-8").strip(), Path(options["gate"])
+        with open(gate / "started", "a") as log:
+            log.write(label + "\n")
+        while not (gate / label).exists():
+            await asyncio.sleep(0.01)
+        dst.write_text(f"done {label}", "utf-8")
+
+
 class MissingEngine(Converter):
     name = "missing_engine"
     sources = ("txt",)
@@ -120,7 +140,8 @@ class MissingEngine(Converter):
 
 @hookimpl
 def anclora_register_converters():
-    return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), ProbeHtml(), BrokenWorkerXml(), MissingEngine()]
+    return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), ProbeHtml(), BrokenWorkerXml(), HeldRst(),
+            MissingEngine()]
 
 
 def _record(hook):

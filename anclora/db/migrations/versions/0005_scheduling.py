@@ -1,4 +1,4 @@
-"""result cache keys, fair-share weights
+"""result cache keys, fair-share turns
 
 Revision ID: 0005
 Revises: 0002
@@ -18,8 +18,8 @@ def upgrade() -> None:
     with op.batch_alter_table('conversions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('cache_key', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('cached', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column('queue_weight', sa.Float(), nullable=False, server_default='1'))
-        batch_op.create_index('idx_conversions_status_owner', ['status', 'owner_key', 'created_at'], unique=False)
+        batch_op.add_column(sa.Column('queue_turn', sa.Float(), nullable=False, server_default='0'))
+        batch_op.create_index('idx_conversions_status_turn', ['status', 'queue_turn', 'created_at'], unique=False)
     with op.batch_alter_table('files', schema=None) as batch_op:
         batch_op.add_column(sa.Column('cache_key', sa.String(length=64), nullable=True))
         batch_op.create_index('idx_files_cache_key', ['cache_key'], unique=False)
@@ -30,7 +30,7 @@ def downgrade() -> None:
         batch_op.drop_index('idx_files_cache_key')
         batch_op.drop_column('cache_key')
     with op.batch_alter_table('conversions', schema=None) as batch_op:
-        batch_op.drop_index('idx_conversions_status_owner')
-        batch_op.drop_column('queue_weight')
+        batch_op.drop_index('idx_conversions_status_turn')
+        batch_op.drop_column('queue_turn')
         batch_op.drop_column('cached')
         batch_op.drop_column('cache_key')
