@@ -120,23 +120,19 @@ async def get_owned(ctx: AppContext, identity: Identity, file_id: str) -> File:
 
 async def delete_owned(ctx: AppContext, identity: Identity, file_id: str) -> None:
     record = await get_owned(ctx, identity, file_id)
-    await delete_rows(ctx, record.id)
+    await forget(ctx, [record.id])
     await ctx.storage.delete(record.storage_key)
 
 
-async def delete_rows(ctx: AppContext, *file_ids: str) -> None:
-    """Remove files' rows but not their bytes (a one-shot result still being sent; cleanup reaps orphans)."""
+async def forget(ctx: AppContext, remove: list[str], hide: list[str] = ()) -> None:
+    """Take files away from their owner in one transaction: the rows of `remove` deleted, those of `hide` kept
+    only for the result cache (no listing or download shows them; they go when they expire). The bytes stay
+    (a one-shot result still being sent; cleanup reaps orphans)."""
     async with ctx.sessionmaker() as session:
-        await session.execute(delete(File).where(File.id.in_(file_ids)))
-        await session.commit()
-
-
-async def forget(ctx: AppContext, *file_ids: str) -> None:
-    """Take files away from their owner: rows removed, except results the result cache keeps (hidden until they
-    expire). Their bytes stay (a one-shot result still being sent; cleanup reaps orphans)."""
-    async with ctx.sessionmaker() as session:
-        await session.execute(delete(File).where(File.id.in_(file_ids), File.cache_key.is_(None)))
-        await session.execute(update(File).where(File.id.in_(file_ids)).values(origin=HIDDEN))
+        if remove:
+            await session.execute(delete(File).where(File.id.in_(remove)))
+        if hide:
+            await session.execute(update(File).where(File.id.in_(hide)).values(origin=HIDDEN))
         await session.commit()
 
 

@@ -48,7 +48,8 @@ class ConvertHandler(UploadHandler):
             result = await self._convert(record)
         finally:  # keep nothing the caller can see: the rows go now, the bytes once sent (so no database work is
             # left after the answer); a computed result stays hidden for the result cache unless `cache=false`
-            await files.forget(self.ctx, record.id, *([result.id] if result else []))
+            kept = [result.id] if result and result.cache_key else []
+            await files.forget(self.ctx, [record.id] + ([result.id] if result and not kept else []), kept)
             await self.ctx.storage.delete(record.storage_key)
         try:
             await send_file(self, result)
@@ -63,7 +64,7 @@ class ConvertHandler(UploadHandler):
         route = service.plan(self.ctx, record.format, self.target)
         options = conversion_options.from_query(route.options_schema, arguments)
         conversion, _ = await service.create(self.ctx, self.identity, file_id=record.id, to=self.target,
-                                             options=options, use_cache=self.use_cache)
+                                             options=options, use_cache=self.use_cache, record=record)
         try:
             row = await service.wait_final(self.ctx, conversion["id"], self.ctx.settings.sync_timeout)
         except TimeoutError:

@@ -54,14 +54,15 @@ def queue_weight(ctx, identity: Identity) -> float:
 
 async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any = None, dry_run: bool = False,
                  idempotency_key: str | None = None, webhook_url: str | None = None,
-                 use_cache: bool = True) -> tuple[dict, bool]:
+                 use_cache: bool = True, record: File | None = None) -> tuple[dict, bool]:
     """Queue a conversion, or answer it from the result cache; (its public JSON, whether it is new). A dry run
-    returns the quote instead."""
+    returns the quote instead. `record`: the caller's file `file_id`, when the caller has just read or made it."""
     if idempotency_key and not dry_run:
         existing = await _replay(ctx, identity, idempotency_key)
         if existing is not None:
             return store.as_json(existing), False
-    record = await files.get_owned(ctx, identity, file_id)
+    if record is None or record.id != file_id:
+        record = await files.get_owned(ctx, identity, file_id)
     route, options, conversion = quote(ctx, identity, record, to, options)
     if dry_run:
         conversion["dry_run"] = True

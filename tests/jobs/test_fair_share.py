@@ -13,6 +13,8 @@ import pytest
 from job_api import Api, until
 from sse import sse_events
 
+from anclora.db.models import File
+from anclora.identity import Identity
 from anclora.testing import TEST_JWT_SECRET
 
 from conftest import SAMPLE_PLUGINS, bundled_plugin_names
@@ -84,6 +86,22 @@ async def test_a_single_conversion_waits_for_at_most_two_of_a_batch(client, ancl
     assert order.index("B") <= 2, (order, positions)  # first come, first served would put it last
     queued = [position for position in positions if position is not None]
     assert queued == sorted(queued, reverse=True) and queued[-1] == 0 and len(set(queued)) > 5, positions
+
+
+async def test_an_owner_of_weight_two_gets_two_turns_for_each_of_weight_one(client, anclora_server, anclora_ctx,
+                                                                          sample, tmp_path):
+    gate = Gate(tmp_path / "gate")
+    [await queue(client, f"A{n}", gate) for n in range(6)]
+    await until(lambda: gate.started() == ["A0"], what="the first conversion to start")
+    async with httpx.AsyncClient(base_url=anclora_server) as heavy:
+        file_id = (await heavy.post("/api/files?filename=w.txt", content=b"w")).json()["id"]
+        async with anclora_ctx.sessionmaker() as session:
+            owner = Identity(address="127.0.0.1", session_id=(await session.get(File, file_id)).session_id)
+        sample.WEIGHTS[owner.owner_key] = 2
+        assert anclora_ctx.pm.hook.anclora_queue_weight(ctx=anclora_ctx, identity=owner) == 2
+        [await queue(heavy, f"W{n}", gate) for n in range(6)]
+        order = await gate.release_in_turn(12)
+    assert [label[0] for label in order[:10]] == list("AWWAWWAWWA"), order
 
 
 async def test_the_event_stream_counts_the_position_down(client, tmp_path):
