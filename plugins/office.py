@@ -8,12 +8,14 @@ Zip containers go through `zipcheck` before LibreOffice sees them; the output is
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 from typing import Any
 
 from anclora import Availability, ConversionContext, Converter, UnsupportedMediaType, hookimpl
 from anclora.conversion import sandbox, zipcheck
+from anclora.conversion.converter import program_identity
 from anclora.conversion.office_pool import ENGINE, UNO_PYTHON, OfficePool
 from anclora.sniff import sniff
 
@@ -32,10 +34,18 @@ def _missing() -> str | None:
     return None
 
 
+@functools.cache
+def _libreoffice_identity() -> str:
+    return program_identity("soffice")
+
+
 class OfficeConverter(Converter):
     engine = ENGINE
     install = INSTALL
     limits = {"max_input_bytes": 100 * 2**20}
+
+    def engine_version(self) -> str:
+        return _libreoffice_identity()
 
     def availability(self) -> Availability:
         reason = _missing()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Awaitable, Callable, ClassVar, Iterable
@@ -59,6 +60,16 @@ class ConversionContext:
                 await result
 
 
+def program_identity(name: str) -> str:
+    """A program on PATH named by the size and modification time of the file it resolves to (an upgrade
+    replaces it): an engine's version without running it."""
+    found = shutil.which(name)
+    if found is None:
+        return f"{name}:missing"
+    stat = os.stat(os.path.realpath(found))
+    return f"{name}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
 class Converter:
     """Subclass this, set the class attributes, implement `convert`.
 
@@ -104,9 +115,14 @@ class Converter:
         return AVAILABLE
 
     def engine_version(self) -> str:
-        """The engine's version (e.g. LibreOffice's), part of the result cache's key, so that an upgraded engine
-        converts again. Called for every conversion: compute it once. "" when there is no engine to tell apart."""
-        return ""
+        """The engine's version, part of the result cache's key, so that an upgraded engine converts again.
+        Called for every conversion: compute it once. This default names each of `executables` by the size and
+        modification time of the program it resolves to (an upgrade replaces it); override it to add what that
+        misses (a Python library's version)."""
+        known = self.__dict__.get("_engine_version")
+        if known is None:
+            known = self.__dict__["_engine_version"] = ",".join(map(program_identity, self.executables))
+        return known
 
     async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
         """Read `src`, write `dst`. Raise `ConversionFailed` (or another AncloraError) for bad input."""
@@ -116,4 +132,4 @@ class Converter:
         return f"<{type(self).__name__} {self.name}>"
 
 
-__all__ = ["AVAILABLE", "Availability", "ConversionContext", "ConversionFailed", "Converter"]
+__all__ = ["AVAILABLE", "Availability", "ConversionContext", "ConversionFailed", "Converter", "program_identity"]
