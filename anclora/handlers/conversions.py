@@ -28,7 +28,8 @@ def _webhook_url(value) -> str | None:
 
 class ConversionsHandler(APIHandler):
     async def post(self) -> None:
-        """Queue a conversion of one of the caller's files (or quote it with `"dry_run": true`)."""
+        """Queue a conversion of one of the caller's files (or quote it with `"dry_run": true`); a repeat of an
+        earlier one succeeds at once from the result cache, `"cached": true` (`"cache": false` skips it)."""
         body = self.json_body()
         if not isinstance(body.get("file_id"), str) or not isinstance(body.get("to"), str):
             raise BadRequest("`file_id` and `to` are required strings.")

@@ -41,7 +41,8 @@ class ConvertHandler(UploadHandler):
         self.start_upload()
 
     async def post(self) -> None:
-        """Convert the uploaded body to `?to=` and answer with the result (504 after the sync timeout)."""
+        """Convert the uploaded body to `?to=` and answer with the result (504 after the sync timeout); a repeat
+        is answered from the result cache unless `?cache=false`."""
         record = await self.finish_upload()
         result = None
         try:
