@@ -16,10 +16,11 @@ RESERVED_ARGUMENTS = ("to", "filename", "cache")
 STATUS_BY_CODE = {"conversion_timeout": 504}
 
 
-def _error_of(row) -> AncloraError:
+def _error_of(conversion: dict) -> AncloraError:
     """The error a failed job recorded, raised again for a synchronous caller."""
-    error = ConversionFailed(row.error_message or ConversionFailed.message)
-    error.code = row.error_code or ConversionFailed.code
+    recorded = conversion["error"] or {}
+    error = ConversionFailed(recorded.get("message") or ConversionFailed.message)
+    error.code = recorded.get("code") or ConversionFailed.code
     error.status = STATUS_BY_CODE.get(error.code, ConversionFailed.status)
     return error
 
@@ -66,20 +67,27 @@ class ConvertHandler(UploadHandler):
         options = conversion_options.from_query(route.options_schema, arguments)
         conversion, _ = await service.create(self.ctx, self.identity, file_id=record.id, to=self.target,
                                              options=options, use_cache=self.use_cache, record=record)
+        if conversion["status"] not in store.FINAL:  # (the result cache answers at once)
+            conversion = await self._wait(conversion["id"])
+        if conversion is not None and conversion["status"] == store.FAILED:
+            raise _error_of(conversion)
+        if conversion is None or conversion["status"] != store.SUCCEEDED:
+            raise ConversionFailed("The conversion was canceled.")
+        return await files.get_owned(self.ctx, self.identity, conversion["result_file_id"])
+
+    async def _wait(self, conversion_id: str) -> dict | None:
+        """The conversion's JSON once it has ended (None if it vanished); cancels it and raises ConversionTimeout
+        after `sync_timeout`."""
         try:
-            row = await service.wait_final(self.ctx, conversion["id"], self.ctx.settings.sync_timeout)
+            row = await service.wait_final(self.ctx, conversion_id, self.ctx.settings.sync_timeout)
         except TimeoutError:
             try:
-                await service.cancel(self.ctx, self.identity, conversion["id"])
+                await service.cancel(self.ctx, self.identity, conversion_id)
             except Conflict:  # it ended just now; the caller still gets the 504 it was promised, and nothing is kept
-                await self._discard_result(conversion["id"])
+                await self._discard_result(conversion_id)
             raise ConversionTimeout(f"The conversion did not finish within {self.ctx.settings.sync_timeout:g} s; "
                                     "use POST /api/conversions for long jobs.") from None
-        if row is not None and row.status == store.FAILED:
-            raise _error_of(row)
-        if row is None or row.status != store.SUCCEEDED:
-            raise ConversionFailed("The conversion was canceled.")
-        return await files.get_owned(self.ctx, self.identity, row.result_file_id)
+        return None if row is None else store.as_json(row)
 
     async def _discard_result(self, conversion_id: str) -> None:
         row = await store.get(self.ctx, conversion_id)
