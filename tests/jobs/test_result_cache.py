@@ -47,7 +47,7 @@ async def test_a_repeated_conversion_is_answered_at_once_without_an_engine(api, 
     assert original.content == b"SAME WORDSSAME WORDS"
 
 
-async def test_changed_options_a_new_converter_version_or_cache_false_convert_again(api, anclora_ctx):
+async def test_changed_options_new_versions_or_cache_false_convert_again(api, anclora_ctx):
     await computed(api, "a.txt", WORDS, options={"repeat": 2})
     await computed(api, "b.txt", WORDS, options={"repeat": 3})
     await computed(api, "c.txt", WORDS, options={"repeat": 2}, cache=False)
@@ -55,6 +55,8 @@ async def test_changed_options_a_new_converter_version_or_cache_false_convert_ag
     await computed(api, "d.txt", WORDS, options={"repeat": 2})
     again = await api.convert("e.txt", WORDS, "md", options={"repeat": 2})
     assert again["cached"] is True  # the new version's result is reused in its turn
+    anclora_ctx.converters["upper_text"].engine_version = lambda: "engine 2"  # its engine was upgraded
+    await computed(api, "f.txt", WORDS, options={"repeat": 2})
 
 
 async def test_an_expired_or_deleted_result_is_not_reused(api, client, anclora_ctx):
