@@ -22,8 +22,9 @@ class StorageWriter(abc.ABC):
         return None
 
     @abc.abstractmethod
-    async def commit(self) -> str:
-        """Flush, fsync and publish under the key; return the key."""
+    async def commit(self, durable: bool = True) -> str:
+        """Flush, fsync and publish under the key; return the key. `durable=False` skips the fsyncs, for bytes of
+        no use after a crash (a one-shot conversion's input, removed once its answer is sent)."""
 
     @abc.abstractmethod
     def abort(self) -> None:

@@ -64,19 +64,21 @@ class LocalWriter(StorageWriter):
     def wait(self):
         return self._hash.wait()
 
-    async def commit(self) -> str:
+    async def commit(self, durable: bool = True) -> str:
         self.sha256 = await self._hash.hexdigest()
         final = self._storage.path(self.key)
-        await asyncio.get_running_loop().run_in_executor(None, self._publish, final)
+        await asyncio.get_running_loop().run_in_executor(None, self._publish, final, durable)
         self._done = True
         return self.key
 
-    def _publish(self, final: Path) -> None:
-        os.fsync(self._handle.fileno())
+    def _publish(self, final: Path, durable: bool) -> None:
+        if durable:
+            os.fsync(self._handle.fileno())
         self._handle.close()
         final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(self._tmp, final)
-        _fsync_dir(final.parent)
+        if durable:
+            _fsync_dir(final.parent)
 
     def abort(self) -> None:
         if self._done:
