@@ -139,7 +139,7 @@ def main() -> int:
         server = start_anclora(work / "cache")
         cache = cache_run(server, docs)
         server.stop()
-        server = start_anclora(work / "fair", workers=1)
+        server = start_anclora(work / "fair", workers=1, office=False)
         fair = fair_share_run(server, images[:-1], images[-1])
         server.stop()
         server = None
