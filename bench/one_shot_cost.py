@@ -1,6 +1,6 @@
 """The fixed cost of a one-shot conversion, counted: SQL statements and commits per `POST /api/convert`.
 
-    .venv/bin/python bench/one_shot_cost.py [--conversions N] [--cache]
+    .venv/bin/python bench/one_shot_cost.py [--conversions N] [--cache | --plain]
 
 Runs the application in this process (SQLite, the bundled plugins, an anonymous caller), converts a small PNG to
 JPEG N times through `POST /api/convert` (`cache=false` unless `--cache`, which then measures cache hits), and
@@ -53,7 +53,7 @@ def small_png() -> bytes:
     return buffer.getvalue()
 
 
-async def measure(conversions: int, cache: bool) -> None:
+async def measure(conversions: int, cache: bool | None) -> None:
     ctx = await started_app(tempfile.mkdtemp(prefix="anclora-bench-cost-"))
     statements, commits = collections.Counter(), [0]
 
@@ -67,7 +67,7 @@ async def measure(conversions: int, cache: bool) -> None:
     [sock] = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
     server.add_sockets([sock])
     data, seconds = small_png(), []
-    params = {"to": "jpeg", "filename": "small.png", "cache": "true" if cache else "false"}
+    params = {"to": "jpeg", "filename": "small.png", **({} if cache is None else {"cache": str(cache).lower()})}
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=60) as http:
             (await http.post("/api/convert", params=params, content=data)).raise_for_status()  # warm-up
@@ -80,7 +80,7 @@ async def measure(conversions: int, cache: bool) -> None:
     finally:
         server.stop()
         await ctx.close()
-    print(f"{conversions} one-shot png -> jpeg (320x240), cache={'on' if cache else 'off'}: "
+    print(f"{conversions} one-shot png -> jpeg (320x240), cache={ {True: 'on', False: 'off', None: '-'}[cache]}: "
           f"{sum(statements.values()) / conversions:.1f} statements and {commits[0] / conversions:.1f} commits "
           f"per conversion, median {statistics.median(seconds) * 1000:.1f} ms")
     for kind, number in statements.most_common():
@@ -91,8 +91,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--conversions", type=int, default=20)
     parser.add_argument("--cache", action="store_true", help="repeat one conversion: measure cache hits")
+    parser.add_argument("--plain", action="store_true",
+                        help="send no `cache` argument (PYTHONPATH=<an older tree>: measure it)")
     args = parser.parse_args()
-    asyncio.run(measure(args.conversions, args.cache))
+    asyncio.run(measure(args.conversions, None if args.plain else args.cache))
 
 
 if __name__ == "__main__":
