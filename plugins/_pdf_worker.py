@@ -24,8 +24,8 @@ from typing import Any
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
-from anclora.conversion import zipcheck
-from anclora.conversion.worker import Refused, serve
+from anclora.engines import zipcheck
+from anclora.engines.worker import Refused, serve
 
 CAPS = SimpleNamespace()  # the plugin's caps for this conversion: MAX_PAGES, MAX_STREAM_BYTES, ...
 

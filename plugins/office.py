@@ -1,9 +1,9 @@
 """LibreOffice converters: documents, spreadsheets and presentations to PDF and between their formats.
 
-Conversions run on the warm pool of `anclora.conversion.office_pool` that `anclora_startup` puts in
-`ctx.services["office_pool"]` (jobs receive it as `ConversionContext.resources`). Without a pool (the command
-line, plugin tests) a one-off instance with a fresh hardened profile is started in the job's folder.
-Zip containers go through `zipcheck` before LibreOffice sees them; the output is checked by its bytes.
+Conversions run on the warm pool of `anclora.engines.office_pool` that `anclora_startup` registers in
+`ctx.engine_pools` for these converters (their jobs receive it in `ConversionContext.resources`). Without a pool
+(the command line, plugin tests) a one-off instance with a fresh hardened profile is started in the job's folder.
+Zip containers go through `zipcheck` before LibreOffice sees them; the host checks the output by its bytes.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from anclora import Availability, ConversionContext, Converter, UnsupportedMediaType, hookimpl
-from anclora.conversion import sandbox, zipcheck
+from anclora import Availability, ConversionContext, Converter, UnsupportedMediaType, config, hookimpl
+from anclora.config import Setting
 from anclora.conversion.converter import program_identity
-from anclora.conversion.office_pool import ENGINE, UNO_PYTHON, OfficePool
+from anclora.engines import zipcheck
+from anclora.engines.office_pool import ENGINE, UNO_PYTHON, OfficePool
 from anclora.sniff import sniff
 
 POOL = "office_pool"
@@ -64,7 +65,6 @@ class OfficeConverter(Converter):
         else:
             async with OfficePool(size=1, root=ctx.workdir / "office") as one_off:
                 await one_off.convert(src, dst, ctx.target_format, source_format=source, timeout=ctx.timeout)
-        sandbox.verify_output(dst, ctx.target_format)
         await ctx.progress(100)
 
 
@@ -96,17 +96,32 @@ def anclora_register_converters():
 
 
 @hookimpl
+def anclora_settings():
+    old = "Also read as office_{0} / ANCLORA_OFFICE_{1}."
+    return [
+        Setting("pool_size", config.positive_int, 2, "LibreOffice instances kept running for office conversions. "
+                + old.format("pool_size", "POOL_SIZE")),
+        Setting("pool_prestart", config.boolean, False, "Start the LibreOffice instances with the server (else at "
+                "the first office conversion). " + old.format("pool_prestart", "POOL_PRESTART")),
+        Setting("recycle_after", config.positive_int, 200, "Conversions after which a LibreOffice instance is "
+                "replaced by a fresh one (memory creep). " + old.format("recycle_after", "RECYCLE_AFTER")),
+        Setting("max_rss_mb", config.positive_int, 1024, "Memory (RSS of all its processes, MiB) above which a "
+                "LibreOffice instance is replaced. " + old.format("max_rss_mb", "MAX_RSS_MB")),
+    ]
+
+
+@hookimpl
 def anclora_startup(ctx):
-    settings = ctx.settings
-    pool = OfficePool(size=settings.office_pool_size, recycle_after=settings.office_recycle_after,
-                      max_rss_bytes=settings.office_max_rss_mb * 2**20, metrics=ctx.metrics)
-    ctx.services[POOL] = pool
-    if settings.office_pool_prestart and _missing() is None:
+    settings = ctx.settings.plugin("office")
+    pool = OfficePool(size=settings["pool_size"], recycle_after=settings["recycle_after"],
+                      max_rss_bytes=settings["max_rss_mb"] * 2**20, metrics=ctx.metrics)
+    ctx.engine_pools.register(POOL, pool, [converter.name for converter in anclora_register_converters()])
+    if settings["pool_prestart"] and _missing() is None:
         return pool.start()
     return None
 
 
 @hookimpl
 def anclora_shutdown(ctx):
-    pool = ctx.services.pop(POOL, None)
+    pool = ctx.engine_pools.unregister(POOL)
     return pool.close() if pool is not None else None

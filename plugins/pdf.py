@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from anclora import ConversionContext, ConversionFailed, Converter, hookimpl
-from anclora.conversion import sandbox, worker
+from anclora.engines import sandbox, worker
 
 MAX_PAGES = 2000  # pages in one document (or in a merge)
 MAX_RENDER_PAGES = 100  # pages rasterised by one conversion
@@ -102,7 +102,6 @@ class PdfToImage(PopplerConverter):
         dpi = options.get("dpi", 150)
         [page] = await self.prepare(src, ctx, str(options.get("page", 1)), dpi)
         await render_page(src, page, dpi, ctx.target_format, dst, ctx)
-        sandbox.verify_output(dst, ctx.target_format)
 
 
 class PdfToImages(PopplerConverter):
@@ -127,7 +126,6 @@ class PdfToImages(PopplerConverter):
                 archive.write(image, image.name)
                 image.unlink()
                 await ctx.progress(100 * done / len(selected))
-        sandbox.verify_output(dst, "zip")
 
 
 class PdfToText(PopplerConverter):
@@ -144,7 +142,6 @@ class PdfToText(PopplerConverter):
             base = dst.with_name("html-output")
             await poppler(["pdftohtml", "-s", "-noframes", "-i", "-q", "-enc", "UTF-8", str(src), str(base)], ctx)
             base.with_suffix(".html").replace(dst)
-        sandbox.verify_output(dst, ctx.target_format)
 
 
 class PdfPages(Converter):
@@ -163,7 +160,6 @@ class PdfPages(Converter):
 
     async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
         await pypdf(src, dst, ctx, "pages", pages=options.get("pages"), rotate=options.get("rotate", 0))
-        sandbox.verify_output(dst, "pdf")
 
 
 class PdfMerge(Converter):
@@ -177,7 +173,6 @@ class PdfMerge(Converter):
 
     async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
         await pypdf(src, dst, ctx, "merge")
-        sandbox.verify_output(dst, "pdf")
 
 
 @hookimpl

@@ -7,10 +7,10 @@ from typing import Any
 
 import pluggy
 
+from ..engines.sandbox import network_isolation
 from .converter import Converter
 from .planner import Planner, describe
 from .registry import plugin_version
-from .sandbox import network_isolation
 
 
 def formats(ctx, identity, planner: Planner) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ import dataclasses
 import heapq
 from typing import Any, Iterable
 
-from .. import sniff
+from .. import plugins, sniff
 from ..errors import UnsupportedConversion
 from .converter import Converter
 
@@ -131,13 +131,6 @@ class Planner:
         return Route(tuple(steps))
 
 
-def planner_for(ctx) -> Planner:
-    """The application's planner, built on first use (availability checks may look for executables)."""
-    planner = ctx.services.get("planner")
-    if planner is None:
-        planner = ctx.services["planner"] = Planner.from_available(ctx.converters)
-    return planner
-
 
 def price(ctx, identity, route: Route, input_size: int = 0, options: dict[str, Any] | None = None,
           cached: bool = False) -> int:
@@ -146,8 +139,9 @@ def price(ctx, identity, route: Route, input_size: int = 0, options: dict[str, A
     total = 0
     for index, step in enumerate(route.steps):
         step_options = (options or {}) if index == len(route.steps) - 1 else {}
-        quoted = ctx.pm.hook.anclora_price_conversion(ctx=ctx, identity=identity, converter=step.converter,
-                                                      input_size=input_size, options=step_options, cached=cached)
+        quoted = plugins.first(ctx.pm, "anclora_price_conversion", ctx=ctx, identity=identity,
+                               converter=step.converter, input_size=input_size, options=step_options,
+                               cached=cached)
         total += (0 if cached else step.converter.cost) if quoted is None else int(quoted)
     return total
 

@@ -91,7 +91,7 @@ class APIHandler(tornado.web.RequestHandler):
 
     async def prepare(self) -> None:
         request_id_var.set(self.request_id)
-        self.ctx.in_flight += 1
+        self.ctx.requests.started()
         self._counted = True
         self.identity = await self._identify()
 
@@ -169,7 +169,7 @@ class APIHandler(tornado.web.RequestHandler):
     def _uncount(self) -> None:
         """This request no longer holds up a graceful shutdown (it ended, or its client went away)."""
         if getattr(self, "_counted", False):
-            self.ctx.in_flight -= 1
+            self.ctx.requests.ended()
             self._counted = False
 
     def on_connection_close(self) -> None:

@@ -6,7 +6,8 @@ import time
 from contextlib import aclosing
 from typing import AsyncIterator
 
-from .. import files
+from ..db.models import Conversion, File
+from ..db.owned import get_owned
 from ..errors import BadRequest, Conflict
 from ..jobs import events, service, store
 from ..jobs.outlook import outlook
@@ -62,7 +63,8 @@ class ConversionsHandler(APIHandler):
 class ConversionHandler(APIHandler):
     async def get(self, conversion_id: str) -> None:
         """Status, progress and result of one of the caller's conversions; its place in the queue while queued."""
-        self.write_json(await with_outlook(self.ctx, await store.get_owned(self.ctx, self.identity, conversion_id)))
+        self.write_json(await with_outlook(self.ctx, await get_owned(self.ctx, Conversion, self.identity,
+                                                                     conversion_id)))
 
     async def delete(self, conversion_id: str) -> None:
         """Cancel a queued or running conversion (its engine process is killed); 409 once it has ended."""
@@ -72,18 +74,18 @@ class ConversionHandler(APIHandler):
 class ConversionResultHandler(APIHandler):
     async def get(self, conversion_id: str) -> None:
         """The converted file as a download; 409 while the conversion has not succeeded."""
-        row = await store.get_owned(self.ctx, self.identity, conversion_id)
+        row = await get_owned(self.ctx, Conversion, self.identity, conversion_id)
         if row.status != store.SUCCEEDED:
             raise Conflict(f"The conversion is {store.as_json(row)['status']}, not succeeded.")
         if row.result_file_id is None:
             raise Conflict("The result has been deleted.")
-        await send_file(self, await files.get_owned(self.ctx, self.identity, row.result_file_id))
+        await send_file(self, await get_owned(self.ctx, File, self.identity, row.result_file_id))
 
 
 class ConversionEventsHandler(APIHandler):
     async def get(self, conversion_id: str) -> None:
         """Server-Sent Events (`event: status`) of status and progress changes until the conversion ends."""
-        await store.get_owned(self.ctx, self.identity, conversion_id)
+        await get_owned(self.ctx, Conversion, self.identity, conversion_id)
         await self.stream_events(self._statuses(conversion_id))
 
     async def _statuses(self, conversion_id: str) -> AsyncIterator[str]:

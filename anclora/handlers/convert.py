@@ -6,7 +6,9 @@ import tornado.web
 
 from .. import files, sniff
 from ..conversion import options as conversion_options
-from ..conversion.planner import planner_for
+
+from ..db.models import File
+from ..db.owned import get_owned
 from ..errors import AncloraError, BadRequest, Conflict, ConversionFailed, ConversionTimeout, UnsupportedConversion
 from ..jobs import service, store
 from .files import send_file
@@ -40,7 +42,7 @@ class ConvertHandler(UploadHandler):
         self.use_cache = cache == "true"
         if not self.target:
             raise BadRequest("`to` is required: the format to convert into.")
-        planner = planner_for(self.ctx)
+        planner = self.ctx.planner
         if not any(step.target == self.target for steps in planner.edges.values() for step in steps):
             raise UnsupportedConversion(f"No converter produces {self.target}.", details={"to": self.target})
         self.start_upload()
@@ -77,7 +79,7 @@ class ConvertHandler(UploadHandler):
             raise _error_of(conversion)
         if conversion is None or conversion["status"] != store.SUCCEEDED:
             raise ConversionFailed("The conversion was canceled.")
-        return await files.get_owned(self.ctx, self.identity, conversion["result_file_id"])
+        return await get_owned(self.ctx, File, self.identity, conversion["result_file_id"])
 
     async def _wait(self, conversion_id: str) -> dict | None:
         """The conversion's JSON once it has ended (None if it vanished); cancels it and raises ConversionTimeout

@@ -12,7 +12,8 @@ import tornado.web
 
 from .. import files
 from ..errors import AncloraError, BadRequest, PayloadTooLarge
-from ..uploads import Upload, filename_from_disposition, sanitize_filename
+from ..uploads.limit import upload_limit
+from ..uploads.plain import Upload, filename_from_disposition, sanitize_filename
 from .base import APIHandler
 
 log = logging.getLogger("anclora.uploads")
@@ -33,13 +34,6 @@ class UploadHandler(APIHandler):
     _idle_timer = None
     _last_activity = 0.0
 
-    def upload_limit(self) -> int:
-        """The caller's limit: the server's MAX_CONTENT_LENGTH, lowered by any plugin's answer."""
-        declared = self.declared_length()
-        answers = self.ctx.pm.hook.anclora_authorize_upload(ctx=self.ctx, identity=self.identity,
-                                                            declared_size=declared)
-        return min([self.ctx.settings.max_content_length, *[a for a in answers if a is not None]])
-
     def declared_length(self) -> int | None:
         value = self.request.headers.get("Content-Length")
         if value is None:
@@ -49,7 +43,7 @@ class UploadHandler(APIHandler):
         return int(value)
 
     def start_upload(self) -> None:
-        limit = self.upload_limit()
+        limit = upload_limit(self.ctx, self.identity, self.declared_length())
         content_type = self.request.headers.get("Content-Type", "")
         body_limit = limit + (MULTIPART_OVERHEAD if content_type.startswith("multipart/") else 0)
         declared = self.declared_length()

@@ -47,7 +47,7 @@ async def lookup(ctx, identity: Identity, key: str, filename: str) -> File | Non
     result that made them."""
     query = select(File).where(File.cache_key == key, File.expires_at > utcnow())
     if ctx.settings.cache_scope == "owner":
-        query = query.where(files.owner_filter(identity, hidden=True))
+        query = query.where(File.owned_by(identity, hidden=True))
     async with ctx.sessionmaker() as session:
         found = await session.scalar(query.order_by(File.expires_at.desc()).limit(1))
     copy = await _copy(ctx, identity, found, filename) if found is not None else None

@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from .. import files, sniff
+from .. import files, plugins, sniff
 from ..conversion import options as conversion_options
-from ..conversion.planner import Route, planner_for, price
+from ..conversion.planner import Route, price
 from ..db.base import new_id, utcnow
 from ..db.models import Conversion, File
+from ..db.owned import get_owned
 from ..errors import Conflict, PayloadTooLarge, RateLimited, UnsupportedMediaType
 from ..identity import Identity
 from . import cache, events, fair_share, store
@@ -25,7 +26,7 @@ IDEMPOTENT_WAIT = 10.0  # seconds a repeated request waits for the first one to 
 def plan(ctx, source: str | None, target: str) -> Route:
     if not source:
         raise UnsupportedMediaType("The type of this file could not be recognised from its contents.")
-    return planner_for(ctx).route(source, sniff.normalize(target))
+    return ctx.planner.route(source, sniff.normalize(target))
 
 
 def quote(ctx, identity: Identity, record, target: str, options: Any) -> tuple[Route, dict[str, Any], dict]:
@@ -43,12 +44,19 @@ def quote(ctx, identity: Identity, record, target: str, options: Any) -> tuple[R
 
 
 async def authorize(ctx, identity: Identity, conversion: dict[str, Any]) -> None:
-    await ctx.call_hook("anclora_authorize_conversion", ctx=ctx, identity=identity, conversion=conversion)
+    """Ask the plugins; after a refusal every plugin hears of it, so what the ones asked first held is given back."""
+    try:
+        await plugins.authorize(ctx.pm, "anclora_authorize_conversion", ctx=ctx, identity=identity,
+                                conversion=conversion)
+    except Exception:
+        await plugins.notify(ctx.pm, "anclora_conversion_refused", ctx=ctx, identity=identity,
+                             conversion=conversion)
+        raise
 
 
 def queue_weight(ctx, identity: Identity) -> float:
     """The owner's weight in the fair share (a plugin's answer, else 1)."""
-    weight = ctx.pm.hook.anclora_queue_weight(ctx=ctx, identity=identity)
+    weight = plugins.first(ctx.pm, "anclora_queue_weight", ctx=ctx, identity=identity)
     return float(weight) if weight and weight > 0 else 1.0
 
 
@@ -62,7 +70,7 @@ async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any
         if existing is not None:
             return store.as_json(existing), False
     if record is None or record.id != file_id:
-        record = await files.get_owned(ctx, identity, file_id)
+        record = await get_owned(ctx, File, identity, file_id)
     route, options, conversion = quote(ctx, identity, record, to, options)
     if dry_run:
         conversion["dry_run"] = True
@@ -112,7 +120,7 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
         await authorize(ctx, identity, conversion)
     except BaseException:
         await store.delete(ctx, row.id)
-        events.notifier_for(ctx).notify(row.id)
+        ctx.events.notify(row.id)
         raise
     if reused is not None:
         return await _answer_from_cache(ctx, identity, row, reused)
@@ -157,7 +165,7 @@ async def _replay(ctx, identity: Identity, key: str) -> Conversion | None:
 
 async def cancel(ctx, identity: Identity, conversion_id: str) -> dict[str, Any]:
     """Cancel a queued or running conversion; its engine is killed before this returns (when it runs here)."""
-    row = await store.get_owned(ctx, identity, conversion_id)
+    row = await get_owned(ctx, Conversion, identity, conversion_id)
     canceled = None if row.status in store.FINAL else await store.cancel(ctx, row.id)
     if canceled is None:
         raise Conflict(f"The conversion has already ended ({(await store.get(ctx, row.id)).status}).")

@@ -15,10 +15,8 @@ from sse import sse_events
 
 from anclora.db.models import File
 from anclora.identity import Identity
-from anclora.plugins import bundled_plugins_dir
 from anclora.testing import TEST_JWT_SECRET
-
-SAMPLE_PLUGINS = Path(__file__).parent / "plugins"
+from plugin_folders import JOBS, bundled_plugin_names
 
 LIMITS = {"anonymous": {"concurrent_jobs": 20, "uploads_per_minute": 1000, "conversions_per_day": 1000}}
 
@@ -124,8 +122,7 @@ async def test_the_event_stream_counts_the_position_down(client, tmp_path):
 
 def worker_env(settings) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ANCLORA_", "DATABASE_URL"))}
-    env.update(ANCLORA_PLUGINS_DIRS=str(SAMPLE_PLUGINS), ANCLORA_PLUGINS_BLOCK=",".join(
-                   p.stem for p in bundled_plugins_dir().glob("*.py") if not p.name.startswith("_")),
+    env.update(ANCLORA_PLUGINS_DIRS=str(JOBS), ANCLORA_PLUGINS_BLOCK=",".join(bundled_plugin_names()),
                ANCLORA_PLUGINS_ENTRYPOINTS="false", JWT_SECRET_KEY=TEST_JWT_SECRET, LOG_LEVEL="WARNING",
                DATABASE_URL=settings.database_url, UPLOAD_FOLDER=settings.upload_folder,
                REDIS_URL=settings.redis_url, ANCLORA_WORKERS="1", ANCLORA_SHUTDOWN_GRACE="2")

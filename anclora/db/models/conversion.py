@@ -8,15 +8,14 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..base import Base, IdColumn, UTCDateTime, new_id, utcnow
+from ..base import Base, Owned, IdColumn, UTCDateTime, new_id, utcnow
 
 
-class Conversion(Base):
+class Conversion(Owned, Base):
+    noun = "conversion"
     __tablename__ = "conversions"
 
     id: Mapped[str] = mapped_column(IdColumn, primary_key=True, default=new_id)
-    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    session_id: Mapped[str | None] = mapped_column(String(64))
     file_id: Mapped[str | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))
     from_format: Mapped[str] = mapped_column(String(32))
     to_format: Mapped[str] = mapped_column(String(32))

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..base import Base, IdColumn, UTCDateTime, new_id, utcnow
+from ..base import Base, Owned, IdColumn, UTCDateTime, new_id, utcnow
 
 
-class File(Base):
+HIDDEN = "cache"  # the origin of a result kept only for the result cache: no listing, download or delete shows it
+
+
+class File(Owned, Base):
+    noun = "file"
     __tablename__ = "files"
 
     id: Mapped[str] = mapped_column(IdColumn, primary_key=True, default=new_id)
-    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    session_id: Mapped[str | None] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(255))
     format: Mapped[str | None] = mapped_column(String(32))
@@ -27,6 +29,12 @@ class File(Base):
     cache_key: Mapped[str | None] = mapped_column(String(64))  # a conversion result the result cache may reuse
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    @classmethod
+    def owned_by(cls, identity, hidden: bool = False):
+        """The caller's files; `hidden` ones too (results a one-shot conversion kept only for the result cache)."""
+        owned = super().owned_by(identity)
+        return owned if hidden else owned & (cls.origin != HIDDEN)
 
     __table_args__ = (
         Index("idx_files_user_id", "user_id"),

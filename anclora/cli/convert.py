@@ -17,7 +17,7 @@ from ..errors import AncloraError, ConfigError
 
 
 def _settings(args: argparse.Namespace):
-    from ..cli import load_settings
+    from . import load_settings
 
     return load_settings(args)
 
@@ -54,11 +54,11 @@ def _output_path(args: argparse.Namespace, target: str) -> Path:
 
 
 async def _convert_locally(args: argparse.Namespace, settings) -> Path:
-    from ..jobs.chain import run_route
+    from ..conversion.chain import run_route
     from ..plugins import make_plugin_manager
-    from .options import from_query, validate
-    from .planner import Planner
-    from .registry import collect_converters
+    from ..conversion.options import from_query, validate
+    from ..conversion.planner import Planner
+    from ..conversion.registry import collect_converters
 
     planner = Planner.from_available(collect_converters(make_plugin_manager(settings)))
     src = Path(args.file)
@@ -71,7 +71,7 @@ async def _convert_locally(args: argparse.Namespace, settings) -> Path:
         workdir = Path(folder)
         shutil.copyfile(src, workdir / f"input.{route.source}")
         result = await run_route(route, workdir / f"input.{route.source}", workdir, options,
-                                 default_timeout=settings.job_timeout, report=progress, resources={})
+                                 default_timeout=settings.job_timeout, report=progress)
         shutil.move(result, out)
     progress.done(f"done, {out.stat().st_size} bytes")
     return out
@@ -144,7 +144,7 @@ async def _convert_on_server(args: argparse.Namespace) -> Path:
     """Upload resumably, queue the conversion, follow its progress, download the result."""
     import httpx
 
-    from .options import from_query
+    from ..conversion.options import from_query
 
     src = Path(args.file)
     target = sniff.normalize(args.to)
@@ -194,16 +194,15 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 async def _formats(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from ..context import build_context
     from ..identity import Identity
-    from .catalog import formats
-    from .planner import planner_for
+    from ..server import build_context, close
+    from ..conversion.catalog import formats
 
     ctx = build_context(_settings(args))
     try:  # prices come from the pricing plugins, quoted as for an anonymous caller
-        return formats(ctx, Identity(address="cli", session_id="cli"), planner_for(ctx))
+        return formats(ctx, Identity(address="cli", session_id="cli"), ctx.planner)
     finally:
-        await ctx.close()
+        await close(ctx)
 
 
 def cmd_formats(args: argparse.Namespace) -> int:
@@ -219,8 +218,8 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     from ..plugins import make_plugin_manager
-    from .catalog import plugins
-    from .registry import collect_converters
+    from ..conversion.catalog import plugins
+    from ..conversion.registry import collect_converters
 
     pm = make_plugin_manager(_settings(args))
     data = plugins(pm, collect_converters(pm))
@@ -238,23 +237,23 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 async def _work(settings) -> int:
-    from ..context import build_context
-    from ..server import prepare_database
+    from ..jobs.executor import executor_for
+    from ..server import build_context, close, prepare_database, start
 
     ctx = build_context(settings)
     try:
         if ctx.pm.is_blocked("jobs"):
             raise ConfigError("the `jobs` plugin is blocked: a worker would run nothing")
         await prepare_database(ctx, auto_migrate=False)
-        await ctx.start()
+        await start(ctx)
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        executor = ctx.services["executor"]
+        executor = executor_for(ctx)
         print(f"worker {executor.worker_id}: {settings.workers} slot(s); SIGTERM drains", file=sys.stderr)
         await stop.wait()
     finally:
-        await ctx.close()
+        await close(ctx)
     return 0
 
 

@@ -36,7 +36,7 @@ from ..errors import ConversionFailed, ConversionTimeout
 
 log = logging.getLogger("anclora.sandbox")
 
-SERVICE = "warm_workers"  # the ZygotePool's name in ctx.services
+SERVICE = "warm_workers"  # the ZygotePool's name among the engine pools (ctx.engine_pools)
 STDERR_FILE = ".worker-stderr"  # in the job's folder: the child's stderr, read back when it fails
 ZYGOTE_LOG = "zygote.log"  # in the zygote's folder: its own stderr (an import error of the script, say)
 FORK_TIMEOUT = 10.0  # seconds for the zygote to report a fork (it does nothing else)

@@ -29,10 +29,13 @@ def _print_event(event: dict) -> None:
         print(f"  {state}: {event['host']}" + (f"  {event['msg']}" if event.get("msg") else ""), flush=True)
 
 
-async def _list(ctx, args) -> int:
-    from .service import ops_service
+def _list(args) -> int:
+    """The playbooks and their variables; reads only the Ansible project (no database needed)."""
+    from ..ops import playbooks
+    from . import load_settings
 
-    for playbook in ops_service(ctx).catalog():
+    catalog = playbooks.load_catalog(playbooks.project_dir(load_settings(args)))
+    for playbook in (entry.as_json() for entry in catalog.values()):
         print(f"{playbook['name']:12} {playbook['summary']}")
         for name, schema in playbook["variables"].items():
             mark = " (required)" if name in playbook["required"] else ""
@@ -41,8 +44,8 @@ async def _list(ctx, args) -> int:
 
 
 async def _run(ctx, args) -> int:
-    from . import playbooks
-    from .service import ops_service
+    from ..ops import playbooks
+    from ..ops.service import ops_service
 
     service = ops_service(ctx)
     try:
@@ -64,11 +67,11 @@ async def _run(ctx, args) -> int:
 
 def add_commands(subparsers) -> None:
     """`anclora ops list` and `anclora ops run PLAYBOOK [-e k=v] [--check] [--inventory] [--limit]`."""
-    from ..cli import with_context
+    from . import with_context
 
     ops = subparsers.add_parser("ops", help="run the bundled operations playbooks (ansible-runner)")
     sub = ops.add_subparsers(dest="ops_command", metavar="ACTION", required=True)
-    sub.add_parser("list", help="the playbooks and their variables").set_defaults(func=with_context(_list))
+    sub.add_parser("list", help="the playbooks and their variables").set_defaults(func=_list)
     run = sub.add_parser("run", help="run one playbook and stream its progress")
     run.add_argument("playbook", help="provision, update, rollback, backup, restore or maintenance")
     run.add_argument("-e", "--extra-var", dest="extravars", action="append", default=[], metavar="NAME=VALUE",

@@ -9,11 +9,12 @@ import json
 import sys
 from typing import Any, Callable
 
-from . import __version__, config, logs
-from .errors import ConfigError
+from ..version import __version__
+from .. import config, config_samples, logs
+from ..errors import ConfigError
 
 # Feature packages add their own subcommands through `add_commands(subparsers)`.
-COMMAND_MODULES = ("anclora.conversion.cli", "anclora.accounts.cli", "anclora.ops.cli")
+COMMAND_MODULES = ("anclora.cli.convert", "anclora.cli.users", "anclora.cli.ops")
 
 
 def load_settings(args: argparse.Namespace, **overrides: Any) -> config.Settings:
@@ -26,8 +27,7 @@ def load_settings(args: argparse.Namespace, **overrides: Any) -> config.Settings
 def with_context(coroutine_fn: Callable) -> Callable[[argparse.Namespace], int]:
     """A command body `async def body(ctx, args) -> int` run with a fresh AppContext on an up-to-date schema."""
     def command(args: argparse.Namespace) -> int:
-        from .context import build_context
-        from .server import prepare_database
+        from ..server import build_context, close, prepare_database
 
         async def main() -> int:
             ctx = build_context(load_settings(args))
@@ -35,13 +35,13 @@ def with_context(coroutine_fn: Callable) -> Callable[[argparse.Namespace], int]:
                 await prepare_database(ctx, auto_migrate=False)
                 return await coroutine_fn(ctx, args)
             finally:
-                await ctx.close()
+                await close(ctx)
         return asyncio.run(main())
     return command
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import serve
+    from ..server import serve
 
     settings = load_settings(args)
     asyncio.run(serve(settings, auto_migrate=args.migrate))
@@ -49,7 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from .db import create_engine, migrate
+    from ..db import create_engine, migrate
 
     settings = load_settings(args)
 
@@ -70,16 +70,17 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 async def _cleanup(ctx, args) -> int:
-    from . import files, resumable
+    from .. import files
+    from ..uploads import tus
 
     report = await files.cleanup(ctx)
-    report["expired_uploads"] = await resumable.cleanup(ctx)
+    report["expired_uploads"] = await tus.cleanup(ctx)
     print(json.dumps(report))
     return 0
 
 
 async def _verify(ctx, args) -> int:
-    from . import files
+    from .. import files
 
     problems = await files.verify(ctx)
     for problem in problems:
@@ -89,7 +90,10 @@ async def _verify(ctx, args) -> int:
 
 
 def cmd_config_sample(args: argparse.Namespace) -> int:
-    print(config.sample_dotenv() if args.env else config.sample_toml())
+    from ..plugins import bundled_settings
+
+    declared = bundled_settings()
+    print(config_samples.sample_dotenv(declared) if args.env else config_samples.sample_toml(declared))
     return 0
 
 
@@ -137,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:
-        from .server import StaleSchema
+        from ..server import StaleSchema
 
         if isinstance(error, StaleSchema):
             print(f"anclora: {error}", file=sys.stderr)

@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from .errors import BadRequest, PayloadTooLarge
-from .storage import Storage, StorageWriter
+from ..errors import BadRequest, PayloadTooLarge
+from ..storage import Storage, StorageWriter
 
 log = logging.getLogger("anclora.uploads")
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import time
 from typing import Awaitable
 
 import tornado.web
 
-from .. import resumable
-from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable,
-                      UnsupportedMediaType)
-from ..storage.hashing import BackgroundHash
-from ..storage.local import WRITE_SLICE
+from ..db.models import ResumableUpload
+from ..db.owned import get_owned
+from ..uploads import tus
+from ..uploads.limit import upload_limit
+from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType)
+from ..storage import Appender
 from .streaming import LINGER_BYTES, UploadHandler
 
 log = logging.getLogger("anclora.uploads")
@@ -26,70 +26,12 @@ _COUNT = re.compile(r"[0-9]{1,18}")  # ASCII digits only, and within a 64-bit co
 OVERRIDABLE = ("PATCH", "DELETE")  # tus core: X-HTTP-Method-Override on a POST, for clients that cannot send these
 
 
-class Appender:
-    """One request's bytes, written at the upload's offset; at most `room` of them. `sha256`: the whole upload's
-    hash so far, carried on beside the event loop (None when this process has not seen every earlier byte)."""
-
-    def __init__(self, path, offset: int, room: int, checksum, sha256=None):
-        self.handle = open(path, "r+b", buffering=0)
-        self.handle.seek(offset)
-        self.start, self.room, self.checksum = offset, room, checksum
-        self.hash = BackgroundHash(sha256) if sha256 is not None else None
-        self.written = 0
-        self.checksum_failed = False
-
-    def write(self, chunk: bytes) -> None:
-        if self.written + len(chunk) > self.room:
-            raise PayloadTooLarge("The request carries more bytes than the upload has left.",
-                                  details={"remaining": self.room - self.written})
-        view = memoryview(chunk)
-        try:
-            while view:  # (a nearly full disk may take fewer bytes than offered)
-                view = view[self.handle.write(view[:WRITE_SLICE]):]
-        except OSError as error:
-            raise ServiceUnavailable(f"The upload could not be written: {error.strerror}.") from None
-        if self.checksum is not None:
-            self.checksum[0].update(chunk)
-        if self.hash is not None:
-            self.hash.update(chunk)
-        self.written += len(chunk)
-
-    def wait(self):
-        """None, or an awaitable to let the hashing thread catch up before more bytes come (flow control)."""
-        return self.hash.wait() if self.hash is not None else None
-
-    async def end(self, keep: bool) -> tuple[int, object]:
-        """Make the bytes durable, or drop them unless `keep` (and their checksum matches): (the upload's new
-        offset, its sha256 object so far or None)."""
-        self.checksum_failed = self.checksum is not None and self.checksum[0].digest() != self.checksum[1]
-        keep = keep and not self.checksum_failed
-        if not keep and self.hash is not None:
-            self.hash.close()  # (it has taken bytes that are dropped now)
-            self.hash = None
-        await asyncio.get_running_loop().run_in_executor(None, self._settle, keep)
-        sha256 = await self.hash.state() if self.hash is not None else None
-        return (self.start + self.written if keep else self.start), sha256
-
-    def close(self) -> None:
-        if self.hash is not None:
-            self.hash.close()
-        self.handle.close()
-
-    def _settle(self, keep: bool) -> None:
-        try:
-            if not keep:
-                self.handle.truncate(self.start)
-            os.fsync(self.handle.fileno())
-        finally:
-            self.handle.close()
-
-
 class TusHandler(UploadHandler):
     """What every tus route shares: the protocol version, its headers, and answers without a body to HEAD."""
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
-        self.set_header("Tus-Resumable", resumable.VERSION)
+        self.set_header("Tus-Resumable", tus.VERSION)
 
     async def prepare(self) -> None:
         override = self.request.headers.get("X-HTTP-Method-Override", "").upper()
@@ -97,15 +39,15 @@ class TusHandler(UploadHandler):
             self.request.method = override
         await super().prepare()
         if self.request.method not in ("OPTIONS", "GET") and \
-                self.request.headers.get("Tus-Resumable") != resumable.VERSION:
-            raise resumable.UnsupportedVersion(headers={"Tus-Version": resumable.VERSION})
+                self.request.headers.get("Tus-Resumable") != tus.VERSION:
+            raise tus.UnsupportedVersion(headers={"Tus-Version": tus.VERSION})
 
     def options(self, *_args) -> None:
         """What this server speaks of tus: version, extensions, checksum algorithms and its size limit."""
-        self.set_header("Tus-Version", resumable.VERSION)
-        self.set_header("Tus-Extension", resumable.EXTENSIONS)
-        self.set_header("Tus-Checksum-Algorithm", ",".join(resumable.CHECKSUMS))
-        self.set_header("Tus-Max-Size", str(self.ctx.settings.max_content_length))
+        self.set_header("Tus-Version", tus.VERSION)
+        self.set_header("Tus-Extension", tus.EXTENSIONS)
+        self.set_header("Tus-Checksum-Algorithm", ",".join(tus.CHECKSUMS))
+        self.set_header("Tus-Max-Size", str(upload_limit(self.ctx, self.identity, None, starting=False)))
         self.set_status(204)
         self.finish()
 
@@ -131,19 +73,19 @@ class TusHandler(UploadHandler):
 
     async def start_appending(self, upload_id: str, offset: int) -> None:
         """Take the upload at `offset` and accept the body into it (the lock is given back if that fails)."""
-        row, token = await resumable.lock(self.ctx, self.identity, upload_id, offset)
+        row, token = await tus.lock(self.ctx, self.identity, upload_id, offset)
         try:
             room = row.length - row.offset
             declared = self.declared_length()
             if declared is not None and declared > room:
                 raise PayloadTooLarge("The request carries more bytes than the upload has left.",
                                       details={"remaining": room, "declared": declared})
-            checksum = resumable.parse_checksum(self.request.headers.get("Upload-Checksum"))
+            checksum = tus.parse_checksum(self.request.headers.get("Upload-Checksum"))
             self.request.connection.set_max_body_size(room + LINGER_BYTES)
-            self.appender = Appender(resumable.part_path(self.ctx, row.id), row.offset, room, checksum,
-                                     resumable.hash_so_far(self.ctx, row.id, row.offset))
+            self.appender = self.ctx.storage.appender(row.id, row.offset, room, checksum,
+                                     tus.hash_so_far(self.ctx, row.id, row.offset))
         except BaseException:
-            await resumable.release(self.ctx, row.id, token, row.offset)
+            await tus.release(self.ctx, row.id, token, row.offset)
             raise
         self.row, self._token, self._renewed = row, token, time.monotonic()
         self._touch()
@@ -152,13 +94,13 @@ class TusHandler(UploadHandler):
         if self.appender is None or self._refusal is not None:
             return None
         self._touch()
-        if time.monotonic() - self._renewed > resumable.LOCK_SECONDS / 3:
+        if time.monotonic() - self._renewed > tus.LOCK_SECONDS / 3:
             return self._renew_then_write(chunk)
         self._write(chunk)
         return self.appender.wait()
 
     async def _renew_then_write(self, chunk: bytes) -> None:
-        if not await resumable.renew(self.ctx, self.row.id, self._token):
+        if not await tus.renew(self.ctx, self.row.id, self._token):
             self._lost = True
             self._refusal = Conflict("This request stalled and lost the upload to another one.")
             return
@@ -188,7 +130,7 @@ class TusHandler(UploadHandler):
             if self._refusal is None and offset == self.row.length:
                 record = await self._complete(sha256 and sha256.hexdigest())
         finally:
-            row = None if self._lost else await resumable.release(
+            row = None if self._lost else await tus.release(
                 self.ctx, self.row.id, self._token, offset, record and record.id)
         if self._refusal is not None:
             raise self._refusal
@@ -206,16 +148,16 @@ class TusHandler(UploadHandler):
             return appender.start, None
         offset, sha256 = await appender.end(keep=self._refusal is None)
         if appender.checksum_failed:
-            self._refusal = resumable.ChecksumMismatch()
+            self._refusal = tus.ChecksumMismatch()
         if sha256 is not None and offset < self.row.length:
-            resumable.remember_hash(self.ctx, self.row.id, offset, sha256)
+            tus.remember_hash(self.ctx, self.row.id, offset, sha256)
         return offset, sha256
 
     async def _complete(self, sha256: str | None):
         try:
-            return await resumable.complete(self.ctx, self.identity, self.row, sha256)
+            return await tus.complete(self.ctx, self.identity, self.row, sha256)
         except BaseException:
-            await resumable.forget(self.ctx, self.row.id)  # its bytes may be half moved: the client starts again
+            await tus.forget(self.ctx, self.row.id)  # its bytes may be half moved: the client starts again
             raise
 
     def discard_upload(self) -> None:
@@ -229,13 +171,13 @@ class TusHandler(UploadHandler):
         try:
             offset, _ = await self._settle(appender)
             if not self._lost:
-                await resumable.release(self.ctx, self.row.id, self._token, offset)
+                await tus.release(self.ctx, self.row.id, self._token, offset)
         except Exception:
             log.exception("could not keep the bytes of interrupted upload %s", self.row.id)
 
     def answer(self, row, status: int) -> None:
         self.set_header("Upload-Offset", str(row.offset))
-        self.set_header("Upload-Expires", resumable.http_date(row.expires_at))
+        self.set_header("Upload-Expires", tus.http_date(row.expires_at))
         self.set_status(status)
         self.finish()
 
@@ -256,17 +198,17 @@ class ResumableUploadsHandler(TusHandler):
         length = self.header_int("Upload-Length")
         if length is None:
             raise BadRequest("Upload-Length is required.")
-        limit = self.upload_limit()
+        limit = upload_limit(self.ctx, self.identity, length)
         if length > limit:
             self.ctx.metrics.quota_refusals.labels("upload_size").inc()
             raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",
                                   details={"limit": limit, "declared": length})
-        metadata = resumable.parse_metadata(self.request.headers.get("Upload-Metadata"))
+        metadata = tus.parse_metadata(self.request.headers.get("Upload-Metadata"))
         with_body = self.sends_octets() and length > 0
         if with_body and (self.declared_length() or 0) > length:
             raise PayloadTooLarge("The request carries more bytes than Upload-Length.")
-        resumable.parse_checksum(self.request.headers.get("Upload-Checksum"))  # (refused before anything exists)
-        self.row = await resumable.create(self.ctx, self.identity, length, metadata)
+        tus.parse_checksum(self.request.headers.get("Upload-Checksum"))  # (refused before anything exists)
+        self.row = await tus.create(self.ctx, self.identity, length, metadata)
         self.set_default_headers()
         if with_body:
             await self.start_appending(self.row.id, 0)
@@ -275,8 +217,8 @@ class ResumableUploadsHandler(TusHandler):
         """Create an upload of `Upload-Length` bytes (with `Upload-Metadata`); its first bytes may come along."""
         row = await self.finish_appending() if self.appender is not None else self.row
         if row.length == 0:  # nothing to wait for: the file exists at once
-            record = await resumable.complete(self.ctx, self.identity, row)
-            await resumable.record_file(self.ctx, row.id, record.id)
+            record = await tus.complete(self.ctx, self.identity, row)
+            await tus.record_file(self.ctx, row.id, record.id)
             self.set_header("Anclora-File-Id", record.id)
         self.answer(row, 201)
 
@@ -301,21 +243,21 @@ class ResumableUploadHandler(TusHandler):
 
     async def head(self, upload_id: str) -> None:
         """How many bytes the server has (`Upload-Offset`) of how many (`Upload-Length`), and until when."""
-        row = await resumable.get_owned(self.ctx, self.identity, upload_id)
+        row = await get_owned(self.ctx, ResumableUpload, self.identity, upload_id)
         self.set_header("Upload-Length", str(row.length))
         if row.upload_metadata:
-            self.set_header("Upload-Metadata", resumable.metadata_header(row.upload_metadata))
+            self.set_header("Upload-Metadata", tus.metadata_header(row.upload_metadata))
         if row.file_id:
             self.set_header("Anclora-File-Id", row.file_id)
         self.answer(row, 200)
 
     async def get(self, upload_id: str) -> None:
         """The upload as JSON: `offset`, `length`, `metadata`, `expires_at`, and `file_id` once complete."""
-        self.write_json(resumable.as_json(await resumable.get_owned(self.ctx, self.identity, upload_id)))
+        self.write_json(tus.as_json(await get_owned(self.ctx, ResumableUpload, self.identity, upload_id)))
 
     async def delete(self, upload_id: str) -> None:
         """Terminate the upload: its bytes go (a file it already became stays)."""
-        await resumable.terminate(self.ctx, self.identity, upload_id)
+        await tus.terminate(self.ctx, self.identity, upload_id)
         self.set_status(204)
         self.finish()
 

@@ -19,7 +19,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 async def _create_admin(ctx, args: argparse.Namespace) -> int:
-    from .service import create_admin
+    from ..accounts.service import create_admin
 
     try:
         user = await create_admin(ctx, args.email, _read_password(args))
@@ -31,7 +31,7 @@ async def _create_admin(ctx, args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers) -> None:
-    from ..cli import with_context
+    from . import with_context
 
     users = subparsers.add_parser("users", help="manage accounts")
     actions = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)

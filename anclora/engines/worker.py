@@ -7,9 +7,9 @@ writes JSON lines on stdout: `{"progress": n}` while it works and, when it refus
 `{"error": "<code>", "message": "...", "details": {...}}` (details optional) before exiting with status 2.
 Anything else that kills it (the memory or CPU limit, a crash) is one failed conversion, never a failed server.
 In a server the child is forked from a warm worker that has already imported the script
-(`anclora.conversion.zygote`), with the same sandbox; elsewhere (the command line) it is spawned afresh.
+(`anclora.engines.zygote`), with the same sandbox; elsewhere (the command line) it is spawned afresh.
 
-Plugins and their worker scripts import it as `anclora.conversion.worker`; third-party plugins may use it too.
+Plugins and their worker scripts import it as `anclora.engines.worker`; third-party plugins may use it too.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ async def run_worker(script: Path, src: Path, dst: Path, source: str, options: d
                      progress_span: tuple[float, float] = (5, 100)) -> None:
     """Run one worker script on `src` → `dst`; raise the error it reported, or ConversionFailed if it died.
     The worker's 0-100 progress is reported as `progress_span` of the conversion's."""
-    from anclora.conversion import sandbox, zygote
+    from anclora.engines import sandbox, zygote
     from anclora.errors import ConversionFailed, UnsupportedMediaType
 
     low, high = progress_span

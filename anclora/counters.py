@@ -7,16 +7,18 @@ uncounted.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from typing import TYPE_CHECKING
 
-from ..errors import ServiceUnavailable
+from .errors import ServiceUnavailable
 
 if TYPE_CHECKING:
-    from ..context import AppContext
+    from .identity import Identity
 
 log = logging.getLogger("anclora.limits")
+DAY = 86400
 
 # KEYS[1] counter, ARGV[1] window seconds -> {count, ttl}; the window starts at the first hit.
 _HIT = """
@@ -119,10 +121,15 @@ class _guard:
                                      headers={"Retry-After": "5"}) from error
         return False
 
+def seconds_to_midnight() -> int:
+    now = time.time()
+    return max(1, int(DAY - now % DAY))
 
-def counters(ctx: "AppContext") -> Counters:
-    """The context's shared counters, created on first use."""
-    found = ctx.services.get("counters")
-    if found is None:
-        found = ctx.services["counters"] = Counters(ctx.redis)
-    return found
+
+def day_keys(identity: "Identity", what: str) -> list[str]:
+    """Today's counter keys: a user's; for anonymous callers the session's AND the address's, so dropping the
+    session cookie does not reset the count."""
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    if not identity.is_anonymous:
+        return [f"{what}:{today}:user:{identity.user_id}"]
+    return [f"{what}:{today}:session:{identity.session_id}", f"{what}:{today}:address:{identity.address}"]

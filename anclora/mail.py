@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import aiosmtplib
 
 if TYPE_CHECKING:
-    from ..context import AppContext
+    from .context import AppContext
 
 log = logging.getLogger("anclora.mail")
 SEND_TIMEOUT = 30
@@ -45,14 +45,14 @@ async def send(ctx: "AppContext", message: EmailMessage) -> None:
 
 def send_later(ctx: "AppContext", to: str, subject: str, body: str) -> None:
     """Queue a mail without waiting for it; `drain` waits for the ones still going at shutdown."""
-    pending: set = ctx.services.setdefault("mail_pending", set())
+    pending: set = ctx.state("mail").setdefault("mail_pending", set())
     task = asyncio.get_running_loop().create_task(send(ctx, build(ctx, to, subject, body)))
     pending.add(task)
     task.add_done_callback(pending.discard)
 
 
 async def drain(ctx: "AppContext") -> None:
-    pending = list(ctx.services.get("mail_pending", ()))
+    pending = list(ctx.state("mail").get("mail_pending", ()))
     if pending:
         await asyncio.wait(pending, timeout=SEND_TIMEOUT)
 

@@ -13,22 +13,21 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import os
 import re
 import time
 import uuid
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
-from . import files
-from .db.base import iso, utcnow
-from .db.models import File, ResumableUpload
-from .errors import AncloraError, BadRequest, Conflict, NotFound
-from .identity import Identity
-from .uploads import sanitize_filename
+from .. import files
+from ..db.base import iso, utcnow
+from ..db.models import File, ResumableUpload
+from ..db.owned import get_owned
+from ..errors import AncloraError, BadRequest, Conflict
+from ..identity import Identity
+from .plain import sanitize_filename
 
 VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
@@ -36,7 +35,7 @@ CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 LOCK_SECONDS = 15.0  # a PATCH holds the upload this long past its last renewal (after a crash: until then)
 _METADATA_KEY = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
 MAX_METADATA_BYTES = 4096
-HASHES = "resumable_hashes"  # in ctx.services: upload id -> (offset, sha256 object) for uploads this process follows
+HASHES = "hashes"  # in ctx.state("tus"): upload id -> (offset, sha256 object) for uploads this process follows
 MAX_HASHES = 10_000
 
 
@@ -45,12 +44,12 @@ def hash_so_far(ctx, upload_id: str, offset: int):
     file is hashed when it completes)."""
     if offset == 0:
         return hashlib.sha256()
-    known = ctx.services.setdefault(HASHES, {}).pop(upload_id, None)
+    known = ctx.state("tus").setdefault(HASHES, {}).pop(upload_id, None)
     return known[1] if known is not None and known[0] == offset else None
 
 
 def remember_hash(ctx, upload_id: str, offset: int, digest) -> None:
-    hashes = ctx.services.setdefault(HASHES, {})
+    hashes = ctx.state("tus").setdefault(HASHES, {})
     if len(hashes) >= MAX_HASHES:  # abandoned uploads: forget the oldest
         del hashes[next(iter(hashes))]
     hashes[upload_id] = (offset, digest)
@@ -66,14 +65,6 @@ class UnsupportedVersion(AncloraError):
     status = 412
     code = "unsupported_version"
     message = f"This server speaks tus {VERSION}: send `Tus-Resumable: {VERSION}`."
-
-
-def folder(ctx) -> Path:
-    return ctx.storage.root / "resumable"
-
-
-def part_path(ctx, upload_id: str) -> Path:
-    return folder(ctx) / f"{upload_id}.part"
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
@@ -130,20 +121,7 @@ async def create(ctx, identity: Identity, length: int, metadata: dict[str, str])
     async with ctx.sessionmaker() as session:
         session.add(row)
         await session.commit()
-    folder(ctx).mkdir(mode=0o700, exist_ok=True)
-    fd = os.open(part_path(ctx, row.id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
-    return row
-
-
-async def get_owned(ctx, identity: Identity, upload_id: str) -> ResumableUpload:
-    """The caller's unexpired upload, or NotFound (the same whether it belongs to someone else or not)."""
-    async with ctx.sessionmaker() as session:
-        row = await session.scalar(select(ResumableUpload).where(
-            ResumableUpload.id == upload_id, ResumableUpload.owner_key == identity.owner_key,
-            ResumableUpload.expires_at > utcnow()))
-    if row is None:
-        raise NotFound("No such upload.")
+    ctx.storage.create_part(row.id)
     return row
 
 
@@ -163,7 +141,7 @@ async def lock(ctx, identity: Identity, upload_id: str, offset: int) -> tuple[Re
         await session.commit()
     if locked is not None:
         return locked, token
-    row = await get_owned(ctx, identity, upload_id)
+    row = await get_owned(ctx, ResumableUpload, identity, upload_id)
     if row.file_id is not None or row.offset == row.length:
         raise Conflict("The upload is already complete.", details={"offset": row.offset})
     if row.offset != offset:
@@ -198,7 +176,7 @@ async def release(ctx, upload_id: str, token: str, offset: int, file_id: str | N
 async def complete(ctx, identity: Identity, row: ResumableUpload, sha256: str | None = None) -> File:
     """Turn a fully received upload into a file of its owner (hashed unless `sha256` is known, moved into storage).
     The caller holds the upload's lock (or it has no bytes at all), so nothing else touches its bytes meanwhile."""
-    key, size, sha256 = await ctx.storage.import_file(part_path(ctx, row.id), sha256)
+    key, size, sha256 = await ctx.storage.import_part(row.id, sha256)
     metadata = row.upload_metadata or {}
     return await files.create(ctx, identity, key=key, size=size, sha256=sha256,
                               filename=sanitize_filename(metadata.get("filename")),
@@ -217,12 +195,12 @@ async def forget(ctx, upload_id: str) -> None:
     async with ctx.sessionmaker() as session:
         await session.execute(delete(ResumableUpload).where(ResumableUpload.id == upload_id))
         await session.commit()
-    part_path(ctx, upload_id).unlink(missing_ok=True)
+    ctx.storage.delete_part(upload_id)
 
 
 async def terminate(ctx, identity: Identity, upload_id: str) -> None:
     """Forget an upload and its bytes (its file, if it was completed, stays). Conflict while a PATCH writes."""
-    row = await get_owned(ctx, identity, upload_id)
+    row = await get_owned(ctx, ResumableUpload, identity, upload_id)
     async with ctx.sessionmaker() as session:
         gone = await session.execute(delete(ResumableUpload).where(
             ResumableUpload.id == row.id,
@@ -230,7 +208,7 @@ async def terminate(ctx, identity: Identity, upload_id: str) -> None:
         await session.commit()
     if gone.rowcount == 0:
         raise Conflict("A request is appending to this upload; try again when it has ended.")
-    part_path(ctx, row.id).unlink(missing_ok=True)
+    ctx.storage.delete_part(row.id)
 
 
 async def cleanup(ctx, now: dt.datetime | None = None) -> int:
@@ -245,13 +223,10 @@ async def cleanup(ctx, now: dt.datetime | None = None) -> int:
 
     def remove() -> None:
         for upload_id in expired:
-            part_path(ctx, upload_id).unlink(missing_ok=True)
+            ctx.storage.delete_part(upload_id)
         cutoff = time.time() - files.ORPHAN_GRACE_SECONDS  # (a younger one may belong to an upload being created)
-        for part in folder(ctx).glob("*.part"):
-            try:
-                if part.name[:-len(".part")] not in known and part.stat().st_mtime < cutoff:
-                    part.unlink(missing_ok=True)
-            except FileNotFoundError:  # terminated meanwhile
-                pass
+        for name, written_at in list(ctx.storage.parts()):
+            if name not in known and written_at < cutoff:
+                ctx.storage.delete_part(name)
     await asyncio.get_running_loop().run_in_executor(None, remove)
     return len(expired)

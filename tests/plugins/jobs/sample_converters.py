@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from anclora import ConversionFailed, Converter, hookimpl
-from anclora.conversion import sandbox, worker
+from anclora.engines import sandbox, worker
 from anclora.errors import PaymentRequired
 
 UPLOAD_LIMIT = 1_000_000  # what anclora_authorize_upload allows
@@ -141,8 +141,8 @@ class MissingEngine(Converter):
 
 @hookimpl
 def anclora_register_converters():
-    return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), ProbeHtml(), BrokenWorkerXml(), HeldRst(),
-            MissingEngine()]
+    return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), ProbeHtml(), BrokenWorkerXml(),
+            HeldRst(), MissingEngine()]
 
 
 def _record(hook):
@@ -175,7 +175,7 @@ def anclora_authorize_conversion(ctx, identity, conversion):
 
 
 @hookimpl
-def anclora_authorize_upload(ctx, identity, declared_size):
+def anclora_authorize_upload(ctx, identity, declared_size, starting):
     return UPLOAD_LIMIT
 
 

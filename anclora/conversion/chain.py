@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from ..conversion.converter import ConversionContext
-from ..conversion.planner import Route
-from ..conversion.sandbox import verify_output
+from .converter import ConversionContext
+from .planner import Route
+from ..engines.sandbox import verify_output
 from ..errors import ConversionTimeout
 
 Report = Callable[[int], Awaitable[None] | None]
@@ -20,15 +20,18 @@ def step_timeout(converter, default: float) -> float:
 
 
 async def run_route(route: Route, src: Path, workdir: Path, options: dict[str, Any], *, default_timeout: float,
-                    report: Report | None = None, resources: dict[str, Any] | None = None) -> Path:
-    """Convert `src` along `route` inside `workdir`; the final output's path. Options go to the last step."""
+                    report: Report | None = None,
+                    pools: Callable[[str], dict[str, Any]] | None = None) -> Path:
+    """Convert `src` along `route` inside `workdir`; the final output's path. Options go to the last step.
+    `pools(converter_name)` gives each step the engine pools registered for its converter."""
     current = src
     count = len(route.steps)
     for index, step in enumerate(route.steps):
         dst = workdir / f"step{index + 1}.{step.target}"
         timeout = step_timeout(step.converter, default_timeout)
         context = ConversionContext(workdir, step.source, step.target, timeout=timeout,
-                                    report=_scaled(report, index, count), resources=resources)
+                                    report=_scaled(report, index, count),
+                                    resources=pools(step.converter.name) if pools else {})
         step_options = options if index == count - 1 else {}
         try:
             await asyncio.wait_for(step.converter.convert(current, dst, step_options, context), timeout)

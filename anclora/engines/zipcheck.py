@@ -6,7 +6,7 @@ is inflated once, in chunks, without keeping anything, under the same total budg
 size ends in a CRC or size error here instead of inside LibreOffice or pandoc. Anything wrong raises
 ConversionFailed (422 `conversion_failed`) and no engine runs.
 
-    from anclora.conversion.zipcheck import ZIP_FORMATS, check_zip
+    from anclora.engines.zipcheck import ZIP_FORMATS, check_zip
     if fmt in ZIP_FORMATS:
         check_zip(src)
 """

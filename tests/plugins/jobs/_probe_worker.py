@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from anclora.conversion.worker import progress, serve
+from anclora.engines.worker import progress, serve
 
 
 def convert(src: Path, dst: Path, source: str, target: str, options: dict[str, Any]) -> None:
