@@ -24,9 +24,8 @@ import tornado.netutil
 from sqlalchemy import event
 
 from anclora import config
-from anclora.context import build_context
 from anclora.db import create_engine, migrate
-from anclora.server import make_http_server
+from anclora.server import build_context, close, make_http_server, start
 
 LIMITS = {"anonymous": {"conversions_per_day": 10**6, "free_conversions_per_day": 10**6,
                         "uploads_per_minute": 10**6, "concurrent_jobs": 10}}
@@ -41,7 +40,7 @@ async def started_app(work: str):
         "database_url": url, "upload_folder": f"{work}/uploads", "jwt_secret_key": "bench-" + "x" * 40,
         "plugins_entrypoints": False, "log_level": "WARNING", "plan_limits": LIMITS})
     ctx = build_context(settings)
-    await ctx.start()
+    await start(ctx)
     return ctx
 
 
@@ -79,7 +78,7 @@ async def measure(conversions: int, cache: bool | None) -> None:
                 seconds.append(time.perf_counter() - started)
     finally:
         server.stop()
-        await ctx.close()
+        await close(ctx)
     print(f"{conversions} one-shot png -> jpeg (320x240), cache={ {True: 'on', False: 'off', None: '-'}[cache]}: "
           f"{sum(statements.values()) / conversions:.1f} statements and {commits[0] / conversions:.1f} commits "
           f"per conversion, median {statistics.median(seconds) * 1000:.1f} ms")

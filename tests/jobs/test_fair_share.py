@@ -39,7 +39,7 @@ class Gate:
         """Let each conversion finish once it has started, until `count` have started; the order they started."""
         released = 0
         while released < count:
-            started = await until(lambda: len(self.started()) > released and self.started(), 30,
+            started = await until(lambda done=released: len(self.started()) > done and self.started(), 30,
                                   f"conversion {released + 1} of {count} to start")
             for label in started[released:]:
                 self.release(label)
@@ -109,7 +109,7 @@ async def test_the_event_stream_counts_the_position_down(client, tmp_path):
     await until(lambda: gate.started() == ["C0"], what="the first conversion to start")
     seen = []
     async with aclosing(sse_events(client, f"/api/conversions/{jobs[2]['id']}/events")) as events:
-        async for kind, data in events:
+        async for _, data in events:
             seen.append((data["status"], data["queue_position"]))
             if data["status"] == "queued":
                 assert data["estimated_start_at"].endswith("Z")

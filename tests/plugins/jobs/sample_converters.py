@@ -15,8 +15,8 @@ REFUSED_SIZE = 402  # anclora_authorize_conversion refuses inputs of exactly thi
 PIDS: list[int] = []  # engine processes started by the slow converters, for the no-survivors checks
 EVENTS: list[tuple[str, str, int]] = []  # (hook, conversion id, progress) in the order the hooks fired
 AUTHORIZED: list[dict] = []  # every `conversion` anclora_authorize_conversion was asked about
-HOLD_PROGRESS: list = []
-WEIGHTS: dict[str, float] = {}  # owner_key -> weight in the fair share, for the fair-share tests  # an asyncio.Event put here makes anclora_conversion_progress wait for it
+HOLD_PROGRESS: list = []  # an asyncio.Event put here makes anclora_conversion_progress wait for it
+WEIGHTS: dict[str, float] = {}  # owner_key -> weight in the fair share, for the fair-share tests
 
 
 class UpperText(Converter):
