@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+from pathlib import Path
 from typing import Any
 
 import pluggy
 
 from ..version import __version__
-from ..plugins import ENTRYPOINT_GROUP
+from ..plugins import ENTRYPOINT_GROUP, bundled_plugins_dir
 
 from .converter import Converter
 
@@ -37,15 +38,21 @@ def collect_converters(pm: pluggy.PluginManager) -> dict[str, Converter]:
 
 
 def plugin_version(pm: pluggy.PluginManager, plugin: Any, name: str) -> str | None:
-    """A built-in's is Anclora's; a package's is its distribution's; a file's is its `__version__`, if any."""
+    """A built-in's or a bundled plugin's is Anclora's; a package's is its distribution's; another file's is its
+    `__version__`, if any."""
     origin = getattr(pm, "anclora_origins", {}).get(name, "builtin")
-    if origin == "builtin":
+    if origin == "builtin" or _bundled(plugin):
         return __version__
     if origin == "entrypoint":
         for entry in importlib.metadata.entry_points(group=ENTRYPOINT_GROUP, name=name):
             if entry.dist is not None:
                 return entry.dist.version
     return getattr(plugin, "__version__", None)
+
+
+def _bundled(plugin: Any) -> bool:
+    folder, path = bundled_plugins_dir(), getattr(plugin, "__file__", None)
+    return folder is not None and path is not None and Path(path).resolve().parent == folder.resolve()
 
 
 def engine_status(converters: dict[str, Converter]) -> dict[str, dict]:
