@@ -76,6 +76,13 @@ def positive_float(value: Any) -> float:
     return number
 
 
+def fraction(value: Any) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise ValueError("must be between 0 and 1")
+    return number
+
+
 def str_list(value: Any) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [str(item) for item in value]
@@ -171,6 +178,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("queue_size", positive_int, 100, "Queued conversions before new ones get 429."),
     Setting("job_timeout", positive_float, 300.0, "Seconds one conversion may run before it is killed."),
     Setting("job_attempts", positive_int, 3, "Attempts before a conversion interrupted by restarts fails."),
+    Setting("cache_scope", text, "owner",
+            "Which earlier results a conversion may reuse (same input sha256, converter versions, options): the "
+            "owner's own; any owner's (only the bytes are shared); or none.", choices=("owner", "global", "off")),
+    Setting("cache_charge_fraction", fraction, 0.0,
+            "Share of the price charged for a conversion answered from the result cache (0: free, 1: full)."),
     Setting("sync_timeout", positive_float, 120.0, "Seconds POST /api/convert waits before answering 504."),
     Setting("webhook_backoff_seconds", positive_float, 10.0,
             "Seconds before a failed webhook delivery is tried again; doubled after each further failure."),

@@ -23,6 +23,8 @@ class Metrics:
                                             buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600))
         self.queue_wait = Histogram("anclora_queue_wait_seconds", "Time conversions wait in the queue.",
                                     registry=r, buckets=(0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300))
+        self.result_cache = Counter("anclora_result_cache_lookups_total",
+                                    "Result cache lookups by outcome (hit: no engine ran).", ["outcome"], registry=r)
         self.pool = Gauge("anclora_engine_pool_instances", "Engine pool instances by state.",
                           ["engine", "state"], registry=r)
         self.quota_refusals = Counter("anclora_quota_refusals_total", "Requests refused by a limit.",

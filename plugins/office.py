@@ -8,12 +8,14 @@ Zip containers go through `zipcheck` before LibreOffice sees them; the host chec
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 from typing import Any
 
 from anclora import Availability, ConversionContext, Converter, UnsupportedMediaType, config, hookimpl
 from anclora.config import Setting
+from anclora.conversion.converter import program_identity
 from anclora.engines import zipcheck
 from anclora.engines.office_pool import ENGINE, UNO_PYTHON, OfficePool
 from anclora.errors import BadRequest
@@ -69,12 +71,20 @@ def pdf_filter_data(options: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@functools.cache
+def _libreoffice_identity() -> str:
+    return program_identity("soffice")
+
+
 class OfficeConverter(Converter):
     engine = ENGINE
     install = INSTALL
     limits = {"max_input_bytes": 100 * 2**20}
     options = {"type": "object", "additionalProperties": False, "properties": PDF_OPTIONS,
                "description": "Options of the PDF export; refused for other targets."}
+
+    def engine_version(self) -> str:
+        return _libreoffice_identity()
 
     def availability(self) -> Availability:
         reason = _missing()

@@ -142,14 +142,17 @@ class Planner:
 
 
 
-def price(ctx, identity, route: Route, input_size: int = 0, options: dict[str, Any] | None = None) -> int:
-    """The route's price in credits: per step, the first pricing plugin's answer or the converter's own cost."""
+def price(ctx, identity, route: Route, input_size: int = 0, options: dict[str, Any] | None = None,
+          cached: bool = False) -> int:
+    """The route's price in credits: per step, the first pricing plugin's answer, else the converter's own cost
+    (nothing when the result cache answers: no engine runs)."""
     total = 0
     for index, step in enumerate(route.steps):
         step_options = (options or {}) if index == len(route.steps) - 1 else {}
         quoted = plugins.first(ctx.pm, "anclora_price_conversion", ctx=ctx, identity=identity,
-                               converter=step.converter, input_size=input_size, options=step_options)
-        total += step.converter.cost if quoted is None else int(quoted)
+                               converter=step.converter, input_size=input_size, options=step_options,
+                               cached=cached)
+        total += (0 if cached else step.converter.cost) if quoted is None else int(quoted)
     return total
 
 

@@ -42,6 +42,7 @@ class UploadHandler(APIHandler):
 
     upload: Upload | None = None
     refused = False
+    durable = True  # fsync the bytes before the file is recorded (False: they are of no use after a crash)
     _idle_timer = None
     _last_activity = 0.0
 
@@ -143,7 +144,7 @@ class UploadHandler(APIHandler):
             raise tornado.web.Finish()
         upload = self.upload
         try:
-            writer = await upload.commit()
+            writer = await upload.commit(self.durable)
         except BaseException:
             self.discard_upload()
             raise

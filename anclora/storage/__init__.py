@@ -36,8 +36,9 @@ class StorageWriter(abc.ABC):
         return None
 
     @abc.abstractmethod
-    async def commit(self) -> str:
-        """Flush, fsync and publish under the key; return the key."""
+    async def commit(self, durable: bool = True) -> str:
+        """Flush, fsync and publish under the key; return the key. `durable=False` skips the fsyncs, for bytes of
+        no use after a crash (a one-shot conversion's input, removed once its answer is sent)."""
 
     @abc.abstractmethod
     def abort(self) -> None:
@@ -82,6 +83,10 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def import_file(self, path: Path, sha256: str | None = None) -> tuple[str, int, str]:
         """Move a finished local file into storage; return (key, size, sha256). Pass `sha256` when it is known."""
+
+    @abc.abstractmethod
+    async def link(self, key: str) -> str:
+        """Another key for the same bytes, each deletable on its own; FileNotFoundError when `key` is gone."""
 
     @abc.abstractmethod
     async def delete(self, key: str) -> None: ...

@@ -85,10 +85,10 @@ class Upload:
             raise PayloadTooLarge(f"The upload is larger than the {self.limit} bytes allowed.")
         self.writer.write(data)
 
-    async def commit(self) -> StorageWriter:
+    async def commit(self, durable: bool = True) -> StorageWriter:
         if self._parser is not None:
             self._parser.finish()
-        await self.writer.commit()
+        await self.writer.commit(durable)
         return self.writer
 
     def abort(self) -> None:
