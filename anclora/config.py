@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import secrets
 import tomllib
 from pathlib import Path
@@ -78,6 +79,18 @@ def _json(value: Any) -> Any:
 
 def _int_list(value: Any) -> list[int]:
     return [_int(item) for item in _str_list(value)]
+
+
+HOST_PATTERN = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$")
+
+
+def _host_list(value: Any) -> list[str]:
+    """Host names (`example.com`, `*.example.com`), each with an optional `:port`, lower-cased."""
+    hosts = [host.lower() for host in _str_list(value)]
+    for host in hosts:
+        if not HOST_PATTERN.match(host):
+            raise ValueError(f"not a host name or *.domain (with an optional :port): {host!r}")
+    return hosts
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -159,6 +172,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Conversions after which a LibreOffice instance is replaced by a fresh one (memory creep)."),
     Setting("office_max_rss_mb", _positive_int, 1024,
             "Memory (RSS of all its processes, MiB) above which a LibreOffice instance is replaced."),
+    Setting("chromium_pool_size", _positive_int, 2, "Headless Chromium browsers kept running for HTML and Markdown."),
+    Setting("chromium_pool_prestart", _bool, False,
+            "Start the Chromium browsers with the server (else at the first HTML conversion)."),
+    Setting("chromium_recycle_after", _positive_int, 100,
+            "Pages after which a Chromium browser is replaced by a fresh one (memory creep)."),
+    Setting("chromium_max_memory_mb", _positive_int, 1024,
+            "Memory (proportional set size of all its processes, MiB) above which a browser is replaced."),
+    Setting("chromium_url_allowlist", _host_list, [],
+            "Hosts whose pages may be converted from a URL (url -> pdf), comma separated: `example.com`, "
+            "`*.example.com`, with an optional `:port` (else only 80 and 443). Empty: URL conversion is off. "
+            "Loopback, private, link-local and metadata addresses are refused whatever this says."),
     # operations
     Setting("ops_playbooks_dir", _str, "", "Ansible project of the operations playbooks. Empty: the bundled one."),
     Setting("ops_inventory", _str, "",

@@ -1,0 +1,199 @@
+"""One page in one browser context: every request answered by a router, then printed to PDF or captured.
+
+The page never reaches the network on its own: the DevTools Fetch domain pauses every request the page makes
+(documents, stylesheets, images, scripts, fetch/XHR) and the job's router answers it — with a file of the job's
+folder, with bytes the URL guard fetched, or with a refusal. Requests the Fetch domain cannot see (WebSockets,
+WebRTC) have no network to go to: the browser runs in an empty network namespace behind a proxy that does not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import json
+import logging
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from ..errors import ConversionFailed
+from .cdp import ConnectionLost, PipeConnection, ProtocolError
+
+log = logging.getLogger("anclora.chromium")
+
+READ_CHUNK = 4 * 2**20  # bytes of the printed PDF asked for per IO.read
+POLL_SECONDS = 0.05  # how often wait-for-selector and wait-for-expression look again
+
+
+@dataclasses.dataclass
+class Answer:
+    """A router's answer to one request: a response to give the page, or a refusal (`status` None)."""
+    status: int | None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    body: bytes = b""
+    reason: str = ""
+
+    @classmethod
+    def refuse(cls, reason: str) -> "Answer":
+        return cls(None, reason=reason)
+
+
+Router = Callable[[dict[str, Any]], Awaitable[Answer]]
+
+
+@dataclasses.dataclass
+class PageJob:
+    """What to load and what to make of it. `pdf` holds Page.printToPDF's parameters; `screenshot` the viewport
+    (`width`, `height`), `full_page`, `format` and `quality` of a capture."""
+    url: str
+    router: Router
+    dst: Path
+    target: str  # pdf, png or jpeg
+    pdf: dict[str, Any] = dataclasses.field(default_factory=dict)
+    screenshot: dict[str, Any] = dataclasses.field(default_factory=dict)
+    media: str | None = None
+    wait_selector: str | None = None
+    wait_expression: str | None = None
+    wait_delay: float = 0.0
+    refusals: list[str] = dataclasses.field(default_factory=list)  # filled in: what the router refused
+
+
+class Page:
+    """A target in its own browser context, attached with a flat session."""
+
+    def __init__(self, connection: PipeConnection, job: PageJob):
+        self.connection = connection
+        self.job = job
+        self.context_id = ""
+        self.session = ""
+        self.loaded = asyncio.get_running_loop().create_future()
+
+    async def open(self) -> None:
+        self.context_id = (await self.connection.send("Target.createBrowserContext", {"disposeOnDetach": True}))[
+            "browserContextId"]
+        target = await self.connection.send("Target.createTarget",
+                                            {"url": "about:blank", "browserContextId": self.context_id})
+        attached = await self.connection.send("Target.attachToTarget",
+                                              {"targetId": target["targetId"], "flatten": True})
+        self.session = attached["sessionId"]
+        self.connection.on("Fetch.requestPaused", self._paused, self.session)
+        self.connection.on("Page.loadEventFired", self._loaded, self.session)
+        await self.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
+        await self.send("Page.enable")
+
+    async def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return await self.connection.send(method, params, self.session)
+
+    async def close(self) -> None:
+        self.connection.forget(self.session)
+        if self.context_id and not self.connection.closed:
+            await self.connection.send("Target.disposeBrowserContext", {"browserContextId": self.context_id})
+
+    def _loaded(self, params: dict[str, Any]) -> None:
+        if not self.loaded.done():
+            self.loaded.set_result(True)
+
+    def _paused(self, params: dict[str, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(self._answer(params))
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+    async def _answer(self, params: dict[str, Any]) -> None:
+        try:
+            answer = await self.job.router(params["request"])
+        except Exception as error:  # a router that fails refuses; it never leaves the page waiting
+            log.warning("refusing %s: %s", params["request"].get("url", "")[:200], error)
+            answer = Answer.refuse(f"error: {error}")
+        if answer.status is None:
+            self.job.refusals.append(f"{params['request'].get('url', '')[:300]}: {answer.reason}")
+            self.connection.post("Fetch.failRequest", {"requestId": params["requestId"],
+                                                       "errorReason": "BlockedByClient"}, self.session)
+            return
+        headers = [{"name": name, "value": value} for name, value in answer.headers.items()]
+        self.connection.post("Fetch.fulfillRequest", {
+            "requestId": params["requestId"], "responseCode": answer.status, "responseHeaders": headers,
+            "body": base64.b64encode(answer.body).decode()}, self.session)
+
+
+async def render_page(connection: PipeConnection, job: PageJob) -> None:
+    """Load the job's page, wait as asked, write the PDF or screenshot. The caller bounds the time."""
+    page = Page(connection, job)
+    try:
+        await page.open()
+        await _load(page, job)
+        if job.target == "pdf":
+            await _print(page, job)
+        else:
+            await _capture(page, job)
+    except ProtocolError as error:
+        raise ConversionFailed("Chromium could not render this document", details={"engine": str(error)[:300]})
+    finally:
+        with contextlib.suppress(ProtocolError, ConnectionLost):
+            await page.close()
+
+
+async def _load(page: Page, job: PageJob) -> None:
+    if job.media:
+        await page.send("Emulation.setEmulatedMedia", {"media": job.media})
+    if job.target != "pdf":
+        await page.send("Emulation.setDeviceMetricsOverride", {
+            "width": job.screenshot["width"], "height": job.screenshot["height"], "deviceScaleFactor": 1,
+            "mobile": False})
+    navigation = await page.send("Page.navigate", {"url": job.url})
+    if navigation.get("errorText"):
+        raise ConversionFailed("The page could not be loaded.",
+                               details={"engine": navigation["errorText"], "refused": job.refusals[:5]})
+    await page.loaded
+    await _evaluate(page, "document.fonts.ready.then(() => true)")
+    if job.wait_selector:
+        await _wait_for(page, f"document.querySelector({json.dumps(job.wait_selector)}) !== null")
+    if job.wait_expression:
+        await _wait_for(page, job.wait_expression)
+    if job.wait_delay:
+        await asyncio.sleep(job.wait_delay)  # what the user asked for: time for the page's own timers
+
+
+async def _evaluate(page: Page, expression: str) -> Any:
+    reply = await page.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
+                                                 "returnByValue": True})
+    if "exceptionDetails" in reply:
+        text = reply["exceptionDetails"].get("exception", {}).get("description") or reply["exceptionDetails"].get(
+            "text", "")
+        raise ConversionFailed("A wait condition could not be evaluated on the page.",
+                               details={"engine": str(text)[:300]})
+    return reply.get("result", {}).get("value")
+
+
+async def _wait_for(page: Page, expression: str) -> None:
+    """Until the expression is truthy; the caller's deadline ends a wait for what never comes."""
+    while not await _evaluate(page, f"Boolean({expression})"):
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def _print(page: Page, job: PageJob) -> None:
+    reply = await page.send("Page.printToPDF", {**job.pdf, "transferMode": "ReturnAsStream"})
+    stream = reply["stream"]
+    try:
+        with open(job.dst, "wb") as out:
+            while True:
+                chunk = await page.send("IO.read", {"handle": stream, "size": READ_CHUNK})
+                data = chunk.get("data", "")
+                out.write(base64.b64decode(data) if chunk.get("base64Encoded") else data.encode("latin-1"))
+                if chunk.get("eof"):
+                    break
+    finally:
+        with contextlib.suppress(ProtocolError, ConnectionLost):
+            await page.send("IO.close", {"handle": stream})
+
+
+async def _capture(page: Page, job: PageJob) -> None:
+    shot = job.screenshot
+    params: dict[str, Any] = {"format": job.target, "captureBeyondViewport": bool(shot.get("full_page"))}
+    if job.target == "jpeg":
+        params["quality"] = shot.get("quality", 90)
+    if shot.get("full_page"):
+        size = await _evaluate(page, "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        width, height = shot["width"], min(int(size[1]), shot["max_height"])
+        params["clip"] = {"x": 0, "y": 0, "width": width, "height": max(height, 1), "scale": 1}
+    reply = await page.send("Page.captureScreenshot", params)
+    job.dst.write_bytes(base64.b64decode(reply["data"]))

@@ -1,0 +1,167 @@
+"""Chromium converters: HTML (a file, or a zip of `index.html` and its assets) and Markdown to PDF, PNG and JPEG,
+and allowlisted web pages (url) to PDF.
+
+Pages are rendered on the warm pool of `anclora.conversion.chromium_pool` that `anclora_startup` puts in
+`ctx.services["chromium_pool"]` (jobs receive it as `ConversionContext.resources`); without a pool (the command
+line, plugin tests) a one-off browser starts for the conversion. The browser has no network: the document's own
+files are served to it from the job's folder, every other request is refused (`page_sources`). Web pages are
+fetched by the server for the browser, from the hosts of `chromium_url_allowlist` only.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from anclora import Availability, ConversionContext, ConversionFailed, Converter, UnsupportedMediaType, hookimpl
+from anclora.conversion import chromium_options, sandbox, zipcheck
+from anclora.conversion.chromium_pool import ENGINE, EXECUTABLE, ChromiumPool
+from anclora.conversion.chromium_render import PageJob
+from anclora.conversion.page_sources import DOCUMENT_ORIGIN, UrlGuard, folder_router
+from anclora.sniff import sniff
+
+POOL = "chromium_pool"
+INSTALL = "apt-get install chromium"
+PANDOC_LIMITS = sandbox.Limits(cpu_seconds=120, file_bytes=256 * 2**20)
+# Raw HTML stays: the page runs in the same sandbox as an HTML upload, so it can do nothing HTML could not.
+MARKDOWN_READER = "markdown-raw_tex-raw_attribute"
+MAX_URL_FILE = 8192
+
+
+class ChromiumConverter(Converter):
+    engine = ENGINE
+    install = INSTALL
+    limits = {"max_input_bytes": 50 * 2**20}
+
+    def availability(self) -> Availability:
+        if not Path(EXECUTABLE).is_file():
+            return Availability(False, f"{EXECUTABLE} not found", self.install)
+        return Availability(True)
+
+    def page_job(self, url: str, router, dst: Path, options: dict[str, Any], target: str) -> PageJob:
+        job = PageJob(url, router, dst, target, media=options.get("media"),
+                      **chromium_options.wait_params(options))
+        if target == "pdf":
+            job.pdf = chromium_options.pdf_params(options)
+        else:
+            job.screenshot = chromium_options.screenshot_params(options)
+        return job
+
+    async def render(self, job: PageJob, ctx: ConversionContext) -> None:
+        pool = ctx.resources.get(POOL)
+        if pool is not None:
+            await pool.render(job, ctx.timeout)
+        else:
+            async with ChromiumPool(size=1) as one_off:
+                await one_off.render(job, ctx.timeout)
+        sandbox.verify_output(job.dst, ctx.target_format)
+        await ctx.progress(100)
+
+
+class ChromiumDocumentConverter(ChromiumConverter):
+    sources = ("html", "htmlzip", "md")
+
+    async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
+        source = sniff(src, ctx.source_format)
+        if source not in self.sources:
+            raise UnsupportedMediaType(f"{self.name} does not read {source}")
+        site = ctx.workdir / "site"
+        site.mkdir()
+        await lay_out(source, src, site, ctx)
+        await ctx.progress(20)
+        job = self.page_job(f"{DOCUMENT_ORIGIN}/index.html", folder_router(site), dst, options, ctx.target_format)
+        await self.render(job, ctx)
+
+
+class ChromiumPdfConverter(ChromiumDocumentConverter):
+    name = "chromium_pdf"
+    targets = ("pdf",)
+    options = chromium_options.PDF_OPTIONS
+
+
+class ChromiumScreenshotConverter(ChromiumDocumentConverter):
+    name = "chromium_screenshot"
+    targets = ("png", "jpeg")
+    options = chromium_options.SCREENSHOT_OPTIONS
+
+
+class ChromiumUrlConverter(ChromiumConverter):
+    name = "chromium_url"
+    sources = ("url",)
+    targets = ("pdf",)
+    options = chromium_options.PDF_OPTIONS
+
+    async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
+        if sniff(src, ctx.source_format) != "url":
+            raise UnsupportedMediaType(f"{self.name} reads a .url file holding one web address")
+        pool = ctx.resources.get(POOL)
+        guard = pool.url_guard if pool is not None and pool.url_guard is not None else UrlGuard([])
+        url = read_url(src)
+        guard.check(url)
+        job = self.page_job(url, guard.router(), dst, options, ctx.target_format)
+        await self.render(job, ctx)
+
+
+async def lay_out(source: str, src: Path, site: Path, ctx: ConversionContext) -> None:
+    """The document as the browser will see it: `site/index.html` and, from a zip, its assets beside it."""
+    if source == "html":
+        shutil.copyfile(src, site / "index.html")
+    elif source == "htmlzip":
+        zipcheck.check_zip(src)  # names, sizes and ratios are safe: extracting cannot climb out or flood
+        with zipfile.ZipFile(src) as archive:
+            archive.extractall(site)
+    else:
+        await markdown_to_html(src, site / "index.html", ctx)
+
+
+async def markdown_to_html(src: Path, out: Path, ctx: ConversionContext) -> None:
+    """Markdown to a standalone HTML page with pandoc 3 (pypandoc-binary's), `--sandbox`ed like markup's."""
+    import pypandoc
+
+    argv = [pypandoc.get_pandoc_path(), "+RTS", "-M512m", "-RTS", "--sandbox", "-f", MARKDOWN_READER,
+            "-t", "html5", "--standalone", "--metadata", "pagetitle=Document", "-o", str(out), "--", str(src)]
+    result = await sandbox.run(argv, cwd=ctx.workdir, timeout=ctx.timeout, limits=PANDOC_LIMITS)
+    if result.returncode != 0:
+        lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ConversionFailed("pandoc could not read this Markdown", details={"engine": lines[-1][:300] if lines else ""})
+
+
+def read_url(src: Path) -> str:
+    """The address in a .url file: one line holding it, or a Windows shortcut's `URL=` line."""
+    if src.stat().st_size > MAX_URL_FILE:
+        raise ConversionFailed("A .url file holds one web address.")
+    lines = [line.strip() for line in src.read_text("utf-8", "replace").splitlines() if line.strip()]
+    if lines and lines[0].lower() == "[internetshortcut]":
+        lines = [line[4:].strip() for line in lines if line.lower().startswith("url=")]
+    if len(lines) != 1 or not lines[0].lower().startswith(("http://", "https://")):
+        raise ConversionFailed("A .url file holds one http or https address.")
+    return lines[0]
+
+
+@hookimpl
+def anclora_register_converters():
+    return [ChromiumPdfConverter(), ChromiumScreenshotConverter(), ChromiumUrlConverter()]
+
+
+@hookimpl
+def anclora_startup(ctx):
+    settings = ctx.settings
+    pool = ChromiumPool(size=settings.chromium_pool_size, recycle_after=settings.chromium_recycle_after,
+                        max_memory_bytes=settings.chromium_max_memory_mb * 2**20,
+                        url_guard=UrlGuard(settings.chromium_url_allowlist), metrics=ctx.metrics)
+    ctx.services[POOL] = pool
+    if settings.chromium_pool_prestart and ChromiumPdfConverter().availability().available:
+        return pool.start()
+    return None
+
+
+@hookimpl
+def anclora_shutdown(ctx):
+    pool = ctx.services.pop(POOL, None)
+    if pool is None:
+        return None
+    if pool.url_guard is not None:
+        pool.url_guard.close()
+    return pool.close()
