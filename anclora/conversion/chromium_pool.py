@@ -64,8 +64,9 @@ def browser_argv(profile: Path) -> list[str]:
 class Browser:
     """One Chromium process tree in its own process group, folder and profile."""
 
-    def __init__(self, number: int, root: Path):
+    def __init__(self, number: int, root: Path, isolated: bool = True):
         self.number = number
+        self.isolated = isolated
         self.folder = root / f"browser-{number}-{uuid.uuid4().hex[:8]}"
         self.process: asyncio.subprocess.Process | None = None
         self.connection: PipeConnection | None = None
@@ -90,7 +91,7 @@ class Browser:
         try:
             with open(self.folder / "engine.log", "wb") as engine_log:
                 self.process = await asyncio.create_subprocess_exec(
-                    *sandbox.network_isolation(), "/bin/bash", "-c", trampoline, "bash",
+                    *(sandbox.network_isolation() if self.isolated else ()), "/bin/bash", "-c", trampoline, "bash",
                     *browser_argv(self.folder / "profile"),
                     cwd=self.folder, env=sandbox.clean_env(self.folder), stdin=asyncio.subprocess.DEVNULL,
                     stdout=engine_log, stderr=engine_log, pass_fds=(to_browser[0], from_browser[1]),
@@ -144,13 +145,15 @@ class ChromiumPool:
     """N warm browsers; `render` borrows an idle one, `close` stops them all."""
 
     def __init__(self, size: int = 2, *, recycle_after: int = 100, max_memory_bytes: int = 1024 * 2**20,
-                 start_timeout: float = 30.0, url_guard: Any = None, metrics: Any = None):
+                 start_timeout: float = 30.0, url_guard: Any = None, metrics: Any = None,
+                 network_namespace: bool = True):
         self.size = size
         self.recycle_after = recycle_after
         self.max_memory_bytes = max_memory_bytes
         self.start_timeout = start_timeout
         self.url_guard = url_guard  # the operator's URL allowlist (anclora.conversion.url_guard.UrlGuard)
         self.metrics = metrics
+        self.network_namespace = network_namespace  # off only in tests that prove the other layers alone
         self.root: Path | None = None  # made at the first start: an unused pool leaves nothing on disk
         self.browsers: dict[int, Browser] = {}
         self.replacements = 0  # browsers replaced so far (recycled, crashed or hung)
@@ -234,7 +237,7 @@ class ChromiumPool:
         """Start browser `number`, retrying with backoff while the pool is open."""
         delay = 1.0
         while not self._closed:
-            browser = Browser(number, self.root)
+            browser = Browser(number, self.root, self.network_namespace)
             self.browsers[number] = browser
             self._report()
             try:
