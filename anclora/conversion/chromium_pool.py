@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -59,6 +60,14 @@ def browser_argv(profile: Path) -> list[str]:
     if os.geteuid() == 0 or "--map-root-user" in sandbox.network_isolation():
         argv.append("--no-sandbox")  # Chromium's own sandbox refuses to run as (namespace) root
     return argv
+
+
+@dataclasses.dataclass(frozen=True)
+class PageRun:
+    """What one render used: which browser (and so which process group and profile), and how long it took."""
+    browser: int
+    pgid: int
+    seconds: float
 
 
 class Browser:
@@ -176,11 +185,12 @@ class ChromiumPool:
             while self._idle.qsize() < self.size:
                 await asyncio.sleep(0.05)
 
-    async def render(self, job: PageJob, timeout: float) -> None:
+    async def render(self, job: PageJob, timeout: float) -> PageRun:
         """Load `job`'s page in a fresh browser context and write its PDF or screenshot to `job.dst`."""
         deadline = time.monotonic() + timeout
         for attempt in (1, 2):
             browser = await self._acquire(deadline)
+            started = time.monotonic()
             try:
                 await asyncio.wait_for(render_page(browser.connection, job), max(0.0, deadline - time.monotonic()))
             except asyncio.TimeoutError:
@@ -194,7 +204,7 @@ class ChromiumPool:
                 await (self._release(browser) if not _cancelled() else self._discard(browser))
                 raise
             await self._release(browser)
-            return
+            return PageRun(browser.number, browser.pgid, time.monotonic() - started)
         raise ConversionFailed("Chromium crashed on this document")
 
     async def _acquire(self, deadline: float) -> Browser:
