@@ -52,6 +52,10 @@ PDF_OPTIONS: dict[str, Any] = {
                                  "description": "Let the page's CSS @page size win over the paper size."},
         "page_ranges": {"type": "string", "maxLength": 200, "pattern": r"^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$",
                         "description": "Pages to keep, such as '1-3,5' (default: all)."},
+        "tagged": {"type": "boolean", "default": False,
+                   "description": "Make a tagged (accessible) PDF: its structure follows the HTML's."},
+        "outline": {"type": "boolean", "default": False,
+                    "description": "Add bookmarks from the headings (h1-h6); implies `tagged`."},
         "header_html": {"type": "string", "maxLength": MAX_TEMPLATE,
                         "description": "HTML printed at the top of every page; elements with the classes date, "
                                        "title, url, pageNumber and totalPages are filled in."},
@@ -98,7 +102,9 @@ def pdf_params(options: dict[str, Any]) -> dict[str, Any]:
         "scale": options.get("scale", 1),
         "printBackground": options.get("print_background", False),
         "preferCSSPageSize": options.get("prefer_css_page_size", False),
-        "generateDocumentOutline": True,
+        # tagging costs about a third more time and size; Chromium builds the outline from the tags
+        "generateTaggedPDF": options.get("tagged", False) or options.get("outline", False),
+        "generateDocumentOutline": options.get("outline", False),
     }
     for side in ("top", "bottom", "left", "right"):
         params[f"margin{side.title()}"] = inches(options.get(f"margin_{side}", "1cm"))

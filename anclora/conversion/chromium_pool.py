@@ -32,7 +32,7 @@ from typing import Any
 from ..errors import ConversionFailed, ConversionTimeout
 from . import sandbox
 from .cdp import MAX_MESSAGE, ConnectionLost, PipeConnection
-from .chromium_render import PageJob, render_page
+from .chromium_render import Page, PageJob, open_page, render_page
 from .office_pool import group_processes
 
 log = logging.getLogger("anclora.chromium")
@@ -81,6 +81,7 @@ class Browser:
         self.connection: PipeConnection | None = None
         self.renders = 0
         self.state = "starting"
+        self.next_page: asyncio.Task | None = None  # a blank page opened ahead of the next job
 
     @property
     def pgid(self) -> int:
@@ -115,6 +116,18 @@ class Browser:
             await self.kill()
             raise
 
+    def prepare_page(self) -> None:
+        """Open the next job's page now, while the browser waits, so the job does not wait for a renderer."""
+        self.next_page = asyncio.get_running_loop().create_task(open_page(self.connection))
+        self.next_page.add_done_callback(lambda task: task.cancelled() or task.exception())
+
+    async def page(self) -> Page:
+        task, self.next_page = self.next_page, None
+        if task is not None:
+            with contextlib.suppress(Exception):
+                return await task
+        return await open_page(self.connection)
+
     def memory(self) -> int:
         """Proportional set size of the browser's processes: shared pages counted once, not once per process."""
         total = 0
@@ -125,6 +138,8 @@ class Browser:
 
     async def kill(self) -> None:
         """SIGKILL the whole process group and wait until none of it is left; remove the folder."""
+        if self.next_page is not None:
+            self.next_page.cancel()
         if self.process is None:
             return
         sandbox.kill_group(self.pgid)
@@ -192,7 +207,7 @@ class ChromiumPool:
             browser = await self._acquire(deadline)
             started = time.monotonic()
             try:
-                await asyncio.wait_for(render_page(browser.connection, job), max(0.0, deadline - time.monotonic()))
+                await asyncio.wait_for(self._render_on(browser, job), max(0.0, deadline - time.monotonic()))
             except asyncio.TimeoutError:
                 await self._discard(browser)
                 raise ConversionTimeout(f"Chromium did not finish within {timeout:g} s") from None
@@ -206,6 +221,10 @@ class ChromiumPool:
             await self._release(browser)
             return PageRun(browser.number, browser.pgid, time.monotonic() - started)
         raise ConversionFailed("Chromium crashed on this document")
+
+    @staticmethod
+    async def _render_on(browser: Browser, job: PageJob) -> None:
+        await render_page(await browser.page(), job)
 
     async def _acquire(self, deadline: float) -> Browser:
         if self._closed:
@@ -232,6 +251,7 @@ class ChromiumPool:
             await self._discard(browser)
             return
         browser.state = "idle"
+        browser.prepare_page()
         self._idle.put_nowait(browser)
         self._report()
 
@@ -259,6 +279,7 @@ class ChromiumPool:
                 delay = min(delay * 2, 30.0)
                 continue
             browser.state = "idle"
+            browser.prepare_page()
             self._idle.put_nowait(browser)
             self._report()
             return

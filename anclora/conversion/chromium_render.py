@@ -60,11 +60,11 @@ class PageJob:
 
 
 class Page:
-    """A target in its own browser context, attached with a flat session."""
+    """A target in its own browser context, attached with a flat session; it serves one job, then is disposed."""
 
-    def __init__(self, connection: PipeConnection, job: PageJob):
+    def __init__(self, connection: PipeConnection):
         self.connection = connection
-        self.job = job
+        self.job: PageJob | None = None
         self.context_id = ""
         self.session = ""
         self.loaded = asyncio.get_running_loop().create_future()
@@ -100,6 +100,8 @@ class Page:
 
     async def _answer(self, params: dict[str, Any]) -> None:
         try:
+            if self.job is None:
+                raise RuntimeError("no document is loading")
             answer = await self.job.router(params["request"])
         except Exception as error:  # a router that fails refuses; it never leaves the page waiting
             log.warning("refusing %s: %s", params["request"].get("url", "")[:200], error)
@@ -115,11 +117,19 @@ class Page:
             "body": base64.b64encode(answer.body).decode()}, self.session)
 
 
-async def render_page(connection: PipeConnection, job: PageJob) -> None:
-    """Load the job's page, wait as asked, write the PDF or screenshot. The caller bounds the time."""
-    page = Page(connection, job)
+async def open_page(connection: PipeConnection) -> Page:
+    """A blank page in a new browser context. Opening one starts a renderer process (about 0.3 s here), so the
+    pool opens the next page of a browser while it waits for work."""
+    page = Page(connection)
+    await page.open()
+    return page
+
+
+async def render_page(page: Page, job: PageJob) -> None:
+    """Load the job's page, wait as asked, write the PDF or screenshot, dispose of the page's context. The caller
+    bounds the time."""
+    page.job = job
     try:
-        await page.open()
         await _load(page, job)
         if job.target == "pdf":
             await _print(page, job)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from PIL import Image
+from pypdf import PdfReader
 
 from anclora.conversion.chromium_pool import ChromiumPool
 from anclora.errors import ConversionFailed
@@ -198,3 +199,14 @@ async def test_screenshot_size_full_page_and_quality(chromium, convert_file, tmp
 async def test_without_a_pool_a_one_off_browser_converts(samples, convert_file):
     output = await convert_file(CONVERTERS["chromium_pdf"], samples["html"], "pdf")
     assert WORD in pdf_text(output)
+
+
+async def test_tagged_pdf_and_outline(to_pdf):
+    html = "<!doctype html><html><body><h1>Chapter one</h1><p>Text</p><h2>Section</h2><h1>Chapter two</h1></body></html>"
+    plain = PdfReader(await to_pdf(html=html))
+    assert "/StructTreeRoot" not in plain.trailer["/Root"] and not plain.outline
+    tagged = PdfReader(await to_pdf({"tagged": True}, html=html))
+    assert "/StructTreeRoot" in tagged.trailer["/Root"] and not tagged.outline
+    outlined = PdfReader(await to_pdf({"outline": True}, html=html))
+    titles = [entry.title for entry in outlined.outline if not isinstance(entry, list)]
+    assert titles == ["Chapter one", "Chapter two"]
