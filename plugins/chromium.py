@@ -85,6 +85,8 @@ class ChromiumScreenshotConverter(ChromiumDocumentConverter):
     name = "chromium_screenshot"
     targets = ("png", "jpeg")
     options = chromium_options.SCREENSHOT_OPTIONS
+    # Ask for png or jpeg: a chain on to webp or gif would pass through jpeg (the planner's tie-break), lossily.
+    final_targets = ("png", "jpeg")
 
 
 class ChromiumUrlConverter(ChromiumConverter):
@@ -92,6 +94,7 @@ class ChromiumUrlConverter(ChromiumConverter):
     sources = ("url",)
     targets = ("pdf",)
     options = chromium_options.PDF_OPTIONS
+    final_targets = ("pdf",)  # whether it runs at all is the operator's allowlist, which chains cannot see
 
     async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
         if sniff(src, ctx.source_format) != "url":
