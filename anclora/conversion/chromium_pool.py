@@ -215,8 +215,11 @@ class ChromiumPool:
                 await self._discard(browser)
                 log.warning("Chromium browser %d died (attempt %d)", browser.number, attempt)
                 continue
-            except BaseException:  # a refused page keeps its browser; a cancelled render may have left it busy
-                await (self._release(browser) if not _cancelled() else self._discard(browser))
+            except asyncio.CancelledError:  # the page may still be loading: the browser cannot be reused
+                await self._discard(browser)
+                raise
+            except BaseException:  # a refused page (422) leaves its browser as good as before
+                await self._release(browser)
                 raise
             await self._release(browser)
             return PageRun(browser.number, browser.pgid, time.monotonic() - started)
@@ -314,7 +317,3 @@ class ChromiumPool:
     async def __aexit__(self, *exc_info) -> None:
         await self.close()
 
-
-def _cancelled() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0

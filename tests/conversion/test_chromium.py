@@ -17,7 +17,7 @@ from chromium_samples import (RED, WORD, first_page_pixel, page_sizes, pdf_text,
                               write_markdown, write_pages, write_site_zip)
 from media_samples import bundled_converters
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.backend_independent]  # no database, no Redis
 
 CONVERTERS = {name: bundled_converters()[name] for name in ("chromium_pdf", "chromium_screenshot")}
 PAIRS = sorted((name, source, target) for name, converter in CONVERTERS.items()

@@ -19,7 +19,7 @@ from anclora.errors import ConversionFailed, ConversionTimeout
 from chromium_samples import WORD, Canary, pdf_text, write_html
 from media_samples import bundled_converters
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.backend_independent]  # no database, no Redis
 
 PDF = bundled_converters()["chromium_pdf"]
 

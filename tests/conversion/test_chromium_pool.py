@@ -18,7 +18,7 @@ from anclora.conversion.page_sources import DOCUMENT_ORIGIN, folder_router
 from anclora.metrics import Metrics
 from chromium_samples import WORD, pdf_text, write_html
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.backend_independent]  # no database, no Redis
 
 RECYCLE_AFTER = 3
 

@@ -19,7 +19,7 @@ from anclora.errors import ConfigError, ConversionFailed
 from chromium_samples import WORD, Canary, pdf_text
 from media_samples import bundled_converters
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.backend_independent]  # no database, no Redis
 
 URL = bundled_converters()["chromium_url"]
 SITE_ADDRESS = ipaddress.ip_address("127.0.0.2")
