@@ -79,6 +79,7 @@ class Page:
         self.session = attached["sessionId"]
         self.connection.on("Fetch.requestPaused", self._paused, self.session)
         self.connection.on("Page.loadEventFired", self._loaded, self.session)
+        self.connection.on("Page.javascriptDialogOpening", self._dialog, self.session)
         await self.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
         await self.send("Page.enable")
 
@@ -93,6 +94,10 @@ class Page:
     def _loaded(self, params: dict[str, Any]) -> None:
         if not self.loaded.done():
             self.loaded.set_result(True)
+
+    def _dialog(self, params: dict[str, Any]) -> None:
+        """alert(), confirm() and prompt() would stop the page until someone answers: dismiss them."""
+        self.connection.post("Page.handleJavaScriptDialog", {"accept": False}, self.session)
 
     def _paused(self, params: dict[str, Any]) -> None:
         task = asyncio.get_running_loop().create_task(self._answer(params))

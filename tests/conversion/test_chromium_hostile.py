@@ -113,6 +113,14 @@ async def test_an_endless_script_is_killed_at_the_timeout_and_the_pool_recovers(
     assert f"{WORD} after the loop" in pdf_text(output)
 
 
+async def test_dialogs_do_not_stop_the_page(chromium, tmp_path, convert_file):
+    page = write_html(tmp_path / "dialogs.html", "<!doctype html><html><body><p>Before</p><script>alert('a');"
+                                                 "confirm('b'); prompt('c');</script><p>After the dialogs</p>"
+                                                 "</body></html>")
+    output = await convert_file(PDF, page, "pdf", resources={"chromium_pool": chromium})
+    assert "After the dialogs" in pdf_text(output)
+
+
 def write_zip(path: Path, entries: dict[str, bytes], symlink: str | None = None) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in entries.items():
