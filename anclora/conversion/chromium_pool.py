@@ -52,6 +52,8 @@ FLAGS = (
     # without asking DevTools (WebSockets, WebRTC) goes to a proxy that does not exist, loopback included.
     "--proxy-server=http://0.0.0.0:9", "--proxy-bypass-list=<-loopback>",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    # A script that hoards memory crashes its own renderer at this JavaScript heap size, not the machine.
+    "--js-flags=--max-old-space-size=512",
 )
 
 

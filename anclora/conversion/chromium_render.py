@@ -80,6 +80,8 @@ class Page:
         self.connection.on("Fetch.requestPaused", self._paused, self.session)
         self.connection.on("Page.loadEventFired", self._loaded, self.session)
         self.connection.on("Page.javascriptDialogOpening", self._dialog, self.session)
+        self.connection.on("Inspector.targetCrashed", self._crashed, self.session)
+        await self.send("Inspector.enable")
         await self.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
         await self.send("Page.enable")
 
@@ -94,6 +96,10 @@ class Page:
     def _loaded(self, params: dict[str, Any]) -> None:
         if not self.loaded.done():
             self.loaded.set_result(True)
+
+    def _crashed(self, params: dict[str, Any]) -> None:
+        if not self.loaded.done():
+            self.loaded.set_exception(ConversionFailed("The page crashed Chromium's renderer (out of memory?)."))
 
     def _dialog(self, params: dict[str, Any]) -> None:
         """alert(), confirm() and prompt() would stop the page until someone answers: dismiss them."""

@@ -113,6 +113,18 @@ async def test_an_endless_script_is_killed_at_the_timeout_and_the_pool_recovers(
     assert f"{WORD} after the loop" in pdf_text(output)
 
 
+async def test_a_memory_hog_crashes_only_its_renderer(chromium, tmp_path, convert_file):
+    hog = write_html(tmp_path / "hog.html", "<!doctype html><html><body><script>const kept = [];"
+                                            "while (true) kept.push(new Array(1e6).fill(1.5));</script></body></html>")
+    before = chromium.replacements
+    with pytest.raises(ConversionFailed, match="crashed"):
+        await convert_file(PDF, hog, "pdf", resources={"chromium_pool": chromium})
+    assert chromium.replacements == before  # the browser lives on: only the page's renderer died
+    page = write_html(tmp_path / "after.html", f"<!doctype html><html><body><p>{WORD} after the hog</p></body></html>")
+    output = await convert_file(PDF, page, "pdf", resources={"chromium_pool": chromium})
+    assert f"{WORD} after the hog" in pdf_text(output)
+
+
 async def test_dialogs_do_not_stop_the_page(chromium, tmp_path, convert_file):
     page = write_html(tmp_path / "dialogs.html", "<!doctype html><html><body><p>Before</p><script>alert('a');"
                                                  "confirm('b'); prompt('c');</script><p>After the dialogs</p>"
