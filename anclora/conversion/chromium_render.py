@@ -68,6 +68,7 @@ class Page:
         self.context_id = ""
         self.session = ""
         self.loaded = asyncio.get_running_loop().create_future()
+        self.loaded.add_done_callback(lambda done: done.cancelled() or done.exception())  # a spare page may crash
 
     async def open(self) -> None:
         self.context_id = (await self.connection.send("Target.createBrowserContext", {"disposeOnDetach": True}))[
@@ -118,7 +119,8 @@ class Page:
             log.warning("refusing %s: %s", params["request"].get("url", "")[:200], error)
             answer = Answer.refuse(f"error: {error}")
         if answer.status is None:
-            self.job.refusals.append(f"{params['request'].get('url', '')[:300]}: {answer.reason}")
+            if self.job is not None:
+                self.job.refusals.append(f"{params['request'].get('url', '')[:300]}: {answer.reason}")
             self.connection.post("Fetch.failRequest", {"requestId": params["requestId"],
                                                        "errorReason": "BlockedByClient"}, self.session)
             return
