@@ -7,9 +7,8 @@ Documents: generated HTML pages (a heading, a CSS grid, 20-60 paragraphs, a tabl
 document once with each contender, taking turns document by document (who goes first alternates), one document at
 a time:
   - pool: the `chromium_pdf` converter (plugins/chromium.py) on a warm ChromiumPool of one browser, as a server's
-    job runs it (the document laid out in a job folder, served through the DevTools Fetch domain, output checked);
-    its time includes opening the browser's next page (which a server does while it waits for work), so it is
-    what back-to-back jobs would get;
+    job runs it (the document laid out in a job folder, served through the DevTools Fetch domain, output checked,
+    the browser's tab reset for the next job);
   - one-shot: `chromium --headless --print-to-pdf` started per document with a fresh profile, in the same network
     namespace and clean environment as the pool's browsers.
 CPU seconds: this process plus the browser's process group (pool), or the finished child processes (one-shot).
@@ -106,9 +105,6 @@ class PoolContender:
         ctx = ConversionContext(job, "html", "pdf", resources={"chromium_pool": self.pool})
         await self.converter.convert(source, dst, {}, ctx)
         shutil.rmtree(job)
-        for browser in self.pool.browsers.values():  # the next page opens now: its cost counts as this one's
-            if browser.next_page is not None:
-                await asyncio.wait([browser.next_page])
 
 
 class OneShotContender:

@@ -4,7 +4,7 @@ and allowlisted web pages (url) to PDF.
 Pages are rendered on the warm pool of `anclora.conversion.chromium_pool` that `anclora_startup` puts in
 `ctx.services["chromium_pool"]` (jobs receive it as `ConversionContext.resources`); without a pool (the command
 line, plugin tests) a one-off browser starts for the conversion. The browser has no network: the document's own
-files are served to it from the job's folder, every other request is refused (`page_sources`). Web pages are
+files are served to it from the job's folder at an origin of its own, every other request is refused (`page_sources`). Web pages are
 fetched by the server for the browser, from the hosts of `chromium_url_allowlist` only.
 """
 
@@ -19,7 +19,7 @@ from anclora import Availability, ConversionContext, ConversionFailed, Converter
 from anclora.conversion import chromium_options, sandbox, zipcheck
 from anclora.conversion.chromium_pool import ENGINE, EXECUTABLE, ChromiumPool
 from anclora.conversion.chromium_render import PageJob
-from anclora.conversion.page_sources import DOCUMENT_ORIGIN, UrlGuard, folder_router
+from anclora.conversion.page_sources import UrlGuard, document_origin, folder_router
 from anclora.sniff import sniff
 
 POOL = "chromium_pool"
@@ -71,7 +71,8 @@ class ChromiumDocumentConverter(ChromiumConverter):
         site.mkdir()
         await lay_out(source, src, site, ctx)
         await ctx.progress(20)
-        job = self.page_job(f"{DOCUMENT_ORIGIN}/index.html", folder_router(site), dst, options, ctx.target_format)
+        origin = document_origin()
+        job = self.page_job(f"{origin}/index.html", folder_router(site, origin), dst, options, ctx.target_format)
         await self.render(job, ctx)
 
 

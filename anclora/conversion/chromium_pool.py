@@ -31,7 +31,7 @@ from typing import Any
 
 from ..errors import ConversionFailed, ConversionTimeout
 from . import sandbox
-from .cdp import MAX_MESSAGE, ConnectionLost, PipeConnection
+from .cdp import MAX_MESSAGE, ConnectionLost, PipeConnection, ProtocolError
 from .chromium_render import Page, PageJob, open_page, render_page
 from .office_pool import group_processes
 
@@ -54,6 +54,10 @@ FLAGS = (
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     # A script that hoards memory crashes its own renderer at this JavaScript heap size, not the machine.
     "--js-flags=--max-old-space-size=512",
+    # One renderer process, reused job after job by the browser's one tab: starting a renderer per document
+    # cost more CPU than rendering it. Jobs never share a site (each gets a fresh origin), so site isolation has
+    # nothing to separate; as root Chromium runs without its own sandbox anyway, and the engine sandbox holds.
+    "--disable-site-isolation-trials", "--renderer-process-limit=1",
 )
 
 
@@ -83,7 +87,7 @@ class Browser:
         self.connection: PipeConnection | None = None
         self.renders = 0
         self.state = "starting"
-        self.next_page: asyncio.Task | None = None  # a blank page opened ahead of the next job
+        self.tab: asyncio.Task | None = None  # the one page, opened once and reused (chromium_render.Page)
 
     @property
     def pgid(self) -> int:
@@ -118,17 +122,22 @@ class Browser:
             await self.kill()
             raise
 
-    def prepare_page(self) -> None:
-        """Open the next job's page now, while the browser waits, so the job does not wait for a renderer."""
-        self.next_page = asyncio.get_running_loop().create_task(open_page(self.connection))
-        self.next_page.add_done_callback(lambda task: task.cancelled() or task.exception())
+    def open_tab(self) -> None:
+        """Open the browser's tab now, while it waits for work, so the first job does not wait for a renderer."""
+        self.tab = asyncio.get_running_loop().create_task(open_page(self.connection))
+        self.tab.add_done_callback(lambda task: task.cancelled() or task.exception())
 
     async def page(self) -> Page:
-        task, self.next_page = self.next_page, None
-        if task is not None:
+        """The browser's tab; a new one when it crashed or could not be reset."""
+        if self.tab is not None:
             with contextlib.suppress(Exception):
-                return await task
-        return await open_page(self.connection)
+                page = await self.tab
+                if page.usable:
+                    return page
+                with contextlib.suppress(ProtocolError, ConnectionLost):
+                    await page.close()
+        self.open_tab()
+        return await self.tab
 
     def memory(self) -> int:
         """Proportional set size of the browser's processes: shared pages counted once, not once per process."""
@@ -140,8 +149,8 @@ class Browser:
 
     async def kill(self) -> None:
         """SIGKILL the whole process group and wait until none of it is left; remove the folder."""
-        if self.next_page is not None:
-            self.next_page.cancel()
+        if self.tab is not None:
+            self.tab.cancel()
         if self.process is None:
             return
         sandbox.kill_group(self.pgid)
@@ -256,7 +265,6 @@ class ChromiumPool:
             await self._discard(browser)
             return
         browser.state = "idle"
-        browser.prepare_page()
         self._idle.put_nowait(browser)
         self._report()
 
@@ -284,7 +292,7 @@ class ChromiumPool:
                 delay = min(delay * 2, 30.0)
                 continue
             browser.state = "idle"
-            browser.prepare_page()
+            browser.open_tab()
             self._idle.put_nowait(browser)
             self._report()
             return

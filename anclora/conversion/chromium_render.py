@@ -16,6 +16,7 @@ import json
 import logging
 from pathlib import Path
 from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
 
 from ..errors import ConversionFailed
 from .cdp import ConnectionLost, PipeConnection, ProtocolError
@@ -60,15 +61,24 @@ class PageJob:
 
 
 class Page:
-    """A target in its own browser context, attached with a flat session; it serves one job, then is disposed."""
+    """A browser's one tab, in a browser context of its own, reused job after job: starting a tab (a renderer
+    process, the DevTools domains) costs more than rendering a small document. Nothing carries from one job to the
+    next: each document gets an origin never used before (cookies, storage and cache are keyed by site), the tab
+    goes back to about:blank, and the stored data of every origin the job touched is cleared."""
 
     def __init__(self, connection: PipeConnection):
         self.connection = connection
         self.job: PageJob | None = None
         self.context_id = ""
         self.session = ""
-        self.loaded = asyncio.get_running_loop().create_future()
-        self.loaded.add_done_callback(lambda done: done.cancelled() or done.exception())  # a spare page may crash
+        self.usable = True  # false once the renderer crashed or the tab could not be reset
+        self.origins: set[str] = set()  # what the job's requests were answered for
+        self.loaded = self._new_load()
+
+    def _new_load(self) -> asyncio.Future:
+        loaded = asyncio.get_running_loop().create_future()
+        loaded.add_done_callback(lambda done: done.cancelled() or done.exception())  # an idle tab may crash
+        return loaded
 
     async def open(self) -> None:
         self.context_id = (await self.connection.send("Target.createBrowserContext", {"disposeOnDetach": True}))[
@@ -89,6 +99,32 @@ class Page:
     async def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return await self.connection.send(method, params, self.session)
 
+    async def start_job(self, job: PageJob) -> None:
+        self.job, self.loaded, self.origins = job, self._new_load(), set()
+        await self.send("Emulation.setEmulatedMedia", {"media": job.media or ""})
+        if job.target == "pdf":
+            await self.send("Emulation.clearDeviceMetricsOverride")
+        else:
+            await self.send("Emulation.setDeviceMetricsOverride", {
+                "width": job.screenshot["width"], "height": job.screenshot["height"], "deviceScaleFactor": 1,
+                "mobile": False})
+
+    async def end_job(self) -> None:
+        """Back to a blank tab, every origin the job touched cleared; a tab that cannot be reset is not reused."""
+        self.job = None
+        if not self.usable:
+            return
+        try:
+            await self.send("Page.navigate", {"url": "about:blank"})
+            # window.name and the history outlive navigations within a tab; they are the tab's, not the site's
+            await self.send("Runtime.evaluate", {"expression": "window.name = ''"})
+            await self.send("Page.resetNavigationHistory")
+            for origin in self.origins:
+                await self.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+            await self.connection.send("Storage.clearCookies", {"browserContextId": self.context_id})
+        except (ProtocolError, ConnectionLost):
+            self.usable = False
+
     async def close(self) -> None:
         self.connection.forget(self.session)
         if self.context_id and not self.connection.closed:
@@ -99,6 +135,7 @@ class Page:
             self.loaded.set_result(True)
 
     def _crashed(self, params: dict[str, Any]) -> None:
+        self.usable = False
         if not self.loaded.done():
             self.loaded.set_exception(ConversionFailed("The page crashed Chromium's renderer (out of memory?)."))
 
@@ -124,6 +161,8 @@ class Page:
             self.connection.post("Fetch.failRequest", {"requestId": params["requestId"],
                                                        "errorReason": "BlockedByClient"}, self.session)
             return
+        parts = urlsplit(params["request"]["url"])
+        self.origins.add(f"{parts.scheme}://{parts.netloc}")
         headers = [{"name": name, "value": value} for name, value in answer.headers.items()]
         self.connection.post("Fetch.fulfillRequest", {
             "requestId": params["requestId"], "responseCode": answer.status, "responseHeaders": headers,
@@ -131,37 +170,36 @@ class Page:
 
 
 async def open_page(connection: PipeConnection) -> Page:
-    """A blank page in a new browser context. Opening one starts a renderer process (about 0.3 s here), so the
-    pool opens the next page of a browser while it waits for work."""
+    """A blank tab in a new browser context (the pool opens one per browser, while the browser waits for work)."""
     page = Page(connection)
     await page.open()
     return page
 
 
 async def render_page(page: Page, job: PageJob) -> None:
-    """Load the job's page, wait as asked, write the PDF or screenshot, dispose of the page's context. The caller
-    bounds the time."""
-    page.job = job
+    """Load the job's document in the tab, wait as asked, write the PDF or screenshot, reset the tab. The caller
+    bounds the time; a tab cancelled mid-job goes with its browser, so nothing is awaited on it then."""
     try:
+        await page.start_job(job)
         await _load(page, job)
         if job.target == "pdf":
             await _print(page, job)
         else:
             await _capture(page, job)
+    except asyncio.CancelledError:
+        page.usable = False
+        raise
     except ProtocolError as error:
-        raise ConversionFailed("Chromium could not render this document", details={"engine": str(error)[:300]})
-    finally:
-        with contextlib.suppress(ProtocolError, ConnectionLost):
-            await page.close()
+        await page.end_job()
+        raise ConversionFailed("Chromium could not render this document",
+                               details={"engine": str(error)[:300]}) from None
+    except BaseException:
+        await page.end_job()
+        raise
+    await page.end_job()
 
 
 async def _load(page: Page, job: PageJob) -> None:
-    if job.media:
-        await page.send("Emulation.setEmulatedMedia", {"media": job.media})
-    if job.target != "pdf":
-        await page.send("Emulation.setDeviceMetricsOverride", {
-            "width": job.screenshot["width"], "height": job.screenshot["height"], "deviceScaleFactor": 1,
-            "mobile": False})
     navigation = await page.send("Page.navigate", {"url": job.url})
     if navigation.get("errorText"):
         raise ConversionFailed("The page could not be loaded.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import mimetypes
+import secrets
 import socket
 from pathlib import Path
 from typing import Any, Callable
@@ -23,7 +24,6 @@ from tornado.simple_httpclient import SimpleAsyncHTTPClient
 from ..errors import ConversionFailed
 from .chromium_render import Answer, Router
 
-DOCUMENT_ORIGIN = "http://document.invalid"  # the reserved .invalid name never resolves anywhere
 MAX_FILE_BYTES = 50 * 2**20  # one file of a document's folder handed to the browser
 MAX_RESPONSE_BYTES = 20 * 2**20  # one response fetched from an allowlisted host
 FETCH_TIMEOUT = 30.0
@@ -33,13 +33,19 @@ KEPT_HEADERS = ("content-type", "location", "content-language", "content-disposi
 EMBEDDING = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("2002::/16"))
 
 
-def folder_router(folder: Path) -> Router:
-    """Serve the files under `folder` at DOCUMENT_ORIGIN; refuse every other request."""
+def document_origin() -> str:
+    """An origin no job had before (`http://<random>.invalid`: the reserved .invalid names never resolve), so
+    nothing a page stores under its origin can be found by another job's page."""
+    return f"http://{secrets.token_hex(8)}.invalid"
+
+
+def folder_router(folder: Path, origin: str) -> Router:
+    """Serve the files under `folder` at `origin`; refuse every other request."""
     root = folder.resolve()
 
     async def answer(request: dict[str, Any]) -> Answer:
         url = urlsplit(request["url"])
-        if f"{url.scheme}://{url.netloc}" != DOCUMENT_ORIGIN:
+        if f"{url.scheme}://{url.netloc}" != origin:
             return Answer.refuse("not part of the document")
         if request.get("method", "GET") not in ("GET", "HEAD"):
             return Answer.refuse(f"method {request.get('method')}")

@@ -12,6 +12,8 @@ from pathlib import Path
 from PIL import Image
 from pypdf import PdfReader
 
+from anclora.conversion.page_sources import document_origin, folder_router
+
 WORD = "Anclora"
 RED = (255, 0, 0)
 
@@ -57,6 +59,12 @@ def write_markdown(path: Path) -> Path:
 def write_pages(path: Path, count: int = 3) -> Path:
     pages = "".join(f'<p style="page-break-after: always">Page number {n}</p>' for n in range(1, count + 1))
     return write_html(path, f"<!doctype html><html><body>{pages}</body></html>")
+
+
+def site_of(folder: Path) -> tuple[str, object]:
+    """A PageJob's first two fields for the document in `folder`, at a fresh origin, as the converters make them."""
+    origin = document_origin()
+    return f"{origin}/index.html", folder_router(folder, origin)
 
 
 def pdf_text(path: Path, *extra: str) -> str:

@@ -14,9 +14,8 @@ from anclora.conversion.chromium_pool import ChromiumPool
 from anclora.conversion.chromium_render import PageJob
 from anclora.conversion.converter import ConversionContext
 from anclora.conversion.office_pool import group_processes
-from anclora.conversion.page_sources import DOCUMENT_ORIGIN, folder_router
 from anclora.errors import ConversionFailed, ConversionTimeout
-from chromium_samples import WORD, Canary, pdf_text, write_html
+from chromium_samples import site_of, WORD, Canary, pdf_text, write_html
 from media_samples import bundled_converters
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.backend_independent]  # no database, no Redis
@@ -68,7 +67,7 @@ async def test_local_services_and_files_are_never_reached(chromium, canary, tmp_
     site = tmp_path / "site"
     site.mkdir()
     write_html(site / "index.html", snooping_page(canary.port))
-    job = PageJob(f"{DOCUMENT_ORIGIN}/index.html", folder_router(site), tmp_path / "out.pdf", "pdf",
+    job = PageJob(*site_of(site), tmp_path / "out.pdf", "pdf",
                   wait_expression="window.settled === 5")
     await chromium.render(job, timeout=60)
     text = pdf_text(job.dst)
@@ -88,7 +87,7 @@ async def test_a_page_served_from_the_folder_cannot_climb_out(chromium, tmp_path
     write_html(site / "index.html", "<!doctype html><html><body><p>Frames</p>"
                                     "<iframe src='../secret.txt'></iframe><iframe src='/%2e%2e/secret.txt'></iframe>"
                                     "<iframe src='/..%2fsecret.txt'></iframe></body></html>")
-    job = PageJob(f"{DOCUMENT_ORIGIN}/index.html", folder_router(site), tmp_path / "out.pdf", "pdf")
+    job = PageJob(*site_of(site), tmp_path / "out.pdf", "pdf")
     await chromium.render(job, timeout=60)
     assert "Frames" in pdf_text(job.dst) and "TOPSECRET" not in pdf_text(job.dst)
 
@@ -123,6 +122,22 @@ async def test_a_memory_hog_crashes_only_its_renderer(chromium, tmp_path, conver
     page = write_html(tmp_path / "after.html", f"<!doctype html><html><body><p>{WORD} after the hog</p></body></html>")
     output = await convert_file(PDF, page, "pdf", resources={"chromium_pool": chromium})
     assert f"{WORD} after the hog" in pdf_text(output)
+
+
+async def test_nothing_a_page_stores_reaches_the_next_job(chromium, tmp_path, convert_file):
+    """Both jobs run in the same tab of the same browser (the pool has one): the second must find nothing."""
+    keep = write_html(tmp_path / "keep.html", "<!doctype html><html><body><p>Kept</p><script>"
+                                              "localStorage.setItem('k', 'SECRETA'); sessionStorage.setItem('k', 'SECRETA');"
+                                              "document.cookie = 'k=SECRETA'; window.name = 'SECRETA';"
+                                              "indexedDB.open('secret');</script></body></html>")
+    look = write_html(tmp_path / "look.html", "<!doctype html><html><body><p id=s></p><script>"
+                                              "document.getElementById('s').textContent = 'STATE[' + [localStorage.length,"
+                                              " sessionStorage.length, document.cookie, window.name, history.length]"
+                                              ".join('|') + ']';</script></body></html>")
+    await convert_file(PDF, keep, "pdf", resources={"chromium_pool": chromium})
+    text = pdf_text(await convert_file(PDF, look, "pdf", resources={"chromium_pool": chromium}))
+    assert "SECRETA" not in text
+    assert "STATE[0|0|||2]" in text  # history: the blank tab and this page, whatever ran before
 
 
 async def test_dialogs_do_not_stop_the_page(chromium, tmp_path, convert_file):

@@ -14,9 +14,8 @@ import pytest_asyncio
 from anclora.conversion.chromium_pool import ChromiumPool, PageRun
 from anclora.conversion.chromium_render import PageJob
 from anclora.conversion.office_pool import group_processes
-from anclora.conversion.page_sources import DOCUMENT_ORIGIN, folder_router
 from anclora.metrics import Metrics
-from chromium_samples import WORD, pdf_text, write_html
+from chromium_samples import site_of, WORD, pdf_text, write_html
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.backend_independent]  # no database, no Redis
 
@@ -42,7 +41,7 @@ def site(tmp_path) -> Path:
 
 
 async def render(pool: ChromiumPool, site: Path, name: str, timeout: float = 60) -> tuple[PageRun, str]:
-    job = PageJob(f"{DOCUMENT_ORIGIN}/index.html", folder_router(site), site.parent / name, "pdf")
+    job = PageJob(*site_of(site), site.parent / name, "pdf")
     run = await pool.render(job, timeout)
     return run, pdf_text(job.dst)
 
