@@ -8,7 +8,8 @@ Usable on its own (benchmarks, scripts):
 
 Each browser is started like a sandboxed engine (own process group, no network namespace, clean environment,
 rlimits) with `--remote-debugging-pipe`: the DevTools protocol runs over two pipes, so no port is opened. Each
-render gets its own browser context (cookies, cache and storage are dropped with it). A browser is replaced by a
+browser keeps one tab (`chromium_render.Page`) that every job reuses, at an origin of its own, with the tab reset
+after it. A browser is replaced by a
 fresh one (new profile, new processes) after `recycle_after` renders, when its processes' memory passes
 `max_memory_bytes`, when it crashed, and when a render outlives its timeout (a script that never yields, a page that
 never loads): its whole process group is killed first.
@@ -212,7 +213,7 @@ class ChromiumPool:
                 await asyncio.sleep(0.05)
 
     async def render(self, job: PageJob, timeout: float) -> PageRun:
-        """Load `job`'s page in a fresh browser context and write its PDF or screenshot to `job.dst`."""
+        """Load `job`'s document in a browser's tab and write its PDF or screenshot to `job.dst`."""
         deadline = time.monotonic() + timeout
         for attempt in (1, 2):
             browser = await self._acquire(deadline)
