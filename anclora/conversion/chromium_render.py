@@ -1,4 +1,4 @@
-"""One page in one browser context: every request answered by a router, then printed to PDF or captured.
+"""A browser tab rendering one job at a time: every request answered by a router, then printed to PDF or captured.
 
 The page never reaches the network on its own: the DevTools Fetch domain pauses every request the page makes
 (documents, stylesheets, images, scripts, fetch/XHR) and the job's router answers it — with a file of the job's
