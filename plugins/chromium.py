@@ -10,6 +10,7 @@ fetched by the server for the browser, from the hosts of `chromium_url_allowlist
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -28,6 +29,8 @@ PANDOC_LIMITS = sandbox.Limits(cpu_seconds=120, file_bytes=256 * 2**20)
 # Raw HTML stays: the page runs in the same sandbox as an HTML upload, so it can do nothing HTML could not.
 MARKDOWN_READER = "markdown-raw_tex-raw_attribute"
 MAX_URL_FILE = 8192
+# Gotenberg's template call, with or without the `.DirPath` argument of its older versions; names stay in the zip
+TO_HTML = re.compile(r'\{\{\s*toHTML\s+(?:\.DirPath\s+)?"([A-Za-z0-9_.-]+\.md)"\s*\}\}')
 
 
 class ChromiumConverter(Converter):
@@ -116,16 +119,36 @@ async def lay_out(source: str, src: Path, site: Path, ctx: ConversionContext) ->
         zipcheck.check_zip(src)  # names, sizes and ratios are safe: extracting cannot climb out or flood
         with zipfile.ZipFile(src) as archive:
             archive.extractall(site)
+        await fill_markdown(site / "index.html", ctx)
     else:
         await markdown_to_html(src, site / "index.html", ctx)
 
 
-async def markdown_to_html(src: Path, out: Path, ctx: ConversionContext) -> None:
-    """Markdown to a standalone HTML page with pandoc 3 (pypandoc-binary's), `--sandbox`ed like markup's."""
+async def fill_markdown(index: Path, ctx: ConversionContext) -> None:
+    """`{{ toHTML "notes.md" }}` in index.html (Gotenberg's Markdown template) becomes that file of the zip,
+    rendered; a file that is not there is an error, as in Gotenberg."""
+    html = index.read_text("utf-8", "replace")
+    names = dict.fromkeys(TO_HTML.findall(html))
+    if not names:
+        return
+    rendered = {}
+    for name in names:
+        if not (index.parent / name).is_file():
+            raise ConversionFailed(f"index.html asks for {name!r}, which is not in the zip.")
+        fragment = ctx.workdir / f"fragment-{len(rendered)}.html"
+        await markdown_to_html(index.parent / name, fragment, ctx, standalone=False)
+        rendered[name] = fragment.read_text("utf-8")
+    index.write_text(TO_HTML.sub(lambda match: rendered[match.group(1)], html), encoding="utf-8")
+
+
+async def markdown_to_html(src: Path, out: Path, ctx: ConversionContext, standalone: bool = True) -> None:
+    """Markdown to a standalone HTML page (or a fragment) with pandoc 3 (pypandoc-binary's), `--sandbox`ed like
+    markup's."""
     import pypandoc
 
+    page = ["--standalone", "--metadata", "pagetitle=Document"] if standalone else []
     argv = [pypandoc.get_pandoc_path(), "+RTS", "-M512m", "-RTS", "--sandbox", "-f", MARKDOWN_READER,
-            "-t", "html5", "--standalone", "--metadata", "pagetitle=Document", "-o", str(out), "--", str(src)]
+            "-t", "html5", *page, "-o", str(out), "--", str(src)]
     result = await sandbox.run(argv, cwd=ctx.workdir, timeout=ctx.timeout, limits=PANDOC_LIMITS)
     if result.returncode != 0:
         lines = result.stderr.decode("utf-8", "replace").strip().splitlines()

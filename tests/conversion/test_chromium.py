@@ -3,6 +3,7 @@ in the bytes and text of what Chromium produced."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,23 @@ async def test_tagged_pdf_and_outline(to_pdf):
     outlined = PdfReader(await to_pdf({"outline": True}, html=html))
     titles = [entry.title for entry in outlined.outline if not isinstance(entry, list)]
     assert titles == ["Chapter one", "Chapter two"]
+
+
+async def test_markdown_placed_in_a_zipped_template(chromium, convert_file, tmp_path):
+    """Gotenberg's Markdown route: index.html calls {{ toHTML "file.md" }} for each Markdown file of the zip."""
+    template = ('<!doctype html><html><body><header>Template top</header>{{ toHTML "notes.md" }}'
+                '<footer>{{toHTML .DirPath "more.md"}}</footer></body></html>')
+    site = tmp_path / "md-site.zip"
+    with zipfile.ZipFile(site, "w") as archive:
+        archive.writestr("index.html", template)
+        archive.writestr("notes.md", f"# Notes from {WORD}\n\n- *first* point\n")
+        archive.writestr("more.md", "Closing **words**.\n")
+    text = pdf_text(await convert_file(CONVERTERS["chromium_pdf"], site, "pdf", resources=chromium))
+    assert "Template top" in text and f"Notes from {WORD}" in text and "first point" in text
+    assert "Closing words." in text
+    assert "toHTML" not in text and "#" not in text and "**" not in text
+    missing = tmp_path / "missing.zip"
+    with zipfile.ZipFile(missing, "w") as archive:
+        archive.writestr("index.html", '<html><body>{{ toHTML "absent.md" }}</body></html>')
+    with pytest.raises(ConversionFailed, match="absent.md"):
+        await convert_file(CONVERTERS["chromium_pdf"], missing, "pdf", resources=chromium)
