@@ -164,7 +164,7 @@ LATE = ("<!doctype html><html><body><p>Early</p><script>setTimeout(() => {{ cons
 
 
 async def test_wait_for_selector(to_pdf):
-    html = LATE.format(delay=1500)
+    html = LATE.format(delay=4000)  # far longer than printing a loaded page takes, even on a loaded machine
     assert "LATETEXT" not in pdf_text(await to_pdf(html=html))
     assert "LATETEXT" in pdf_text(await to_pdf({"wait_for_selector": "#late"}, html=html))
 
