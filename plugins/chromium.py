@@ -1,5 +1,5 @@
 """Chromium converters: HTML (a file, or a zip of `index.html` and its assets) and Markdown to PDF, PNG and JPEG,
-and allowlisted web pages (url) to PDF.
+and allowlisted web pages (url) to PDF, PNG and JPEG.
 
 Pages are rendered on the warm pool of `anclora.conversion.chromium_pool` that `anclora_startup` puts in
 `ctx.services["chromium_pool"]` (jobs receive it as `ConversionContext.resources`); without a pool (the command
@@ -111,6 +111,13 @@ class ChromiumUrlConverter(ChromiumConverter):
         await self.render(job, ctx)
 
 
+class ChromiumUrlScreenshotConverter(ChromiumUrlConverter):
+    name = "chromium_url_screenshot"
+    targets = ("png", "jpeg")
+    options = chromium_options.SCREENSHOT_OPTIONS
+    final_targets = ("png", "jpeg")
+
+
 async def lay_out(source: str, src: Path, site: Path, ctx: ConversionContext) -> None:
     """The document as the browser will see it: `site/index.html` and, from a zip, its assets beside it."""
     if source == "html":
@@ -169,7 +176,8 @@ def read_url(src: Path) -> str:
 
 @hookimpl
 def anclora_register_converters():
-    return [ChromiumPdfConverter(), ChromiumScreenshotConverter(), ChromiumUrlConverter()]
+    return [ChromiumPdfConverter(), ChromiumScreenshotConverter(), ChromiumUrlConverter(),
+            ChromiumUrlScreenshotConverter()]
 
 
 @hookimpl

@@ -54,6 +54,7 @@ async def test_markdown_and_zipped_sites_go_straight_to_chromium(client, anclora
     assert direct[("md", "pdf")]["converter"] == "chromium_pdf"
     assert direct[("htmlzip", "png")]["converter"] == "chromium_screenshot"
     assert direct[("url", "pdf")]["converter"] == "chromium_url"
+    assert direct[("url", "png")]["converter"] == "chromium_url_screenshot"
 
 
 @pytest.mark.parametrize("query", ["to=png&landscape=true", "to=pdf&paper=B9", "to=pdf&margin_top=1km",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from PIL import Image
 
 from anclora import config
 from anclora.conversion.chromium_pool import ChromiumPool
@@ -22,6 +23,7 @@ from media_samples import bundled_converters
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.backend_independent]  # no database, no Redis
 
 URL = bundled_converters()["chromium_url"]
+URL_SHOT = bundled_converters()["chromium_url_screenshot"]
 SITE_ADDRESS = ipaddress.ip_address("127.0.0.2")
 
 
@@ -98,6 +100,16 @@ async def test_an_allowlisted_page_converts_with_its_own_assets(chromium, site, 
     assert f"{WORD.upper()} ON THE WEB" in pdf_text(pdf)  # the stylesheet was fetched and applied
     assert Site.seen[:2] == ["/page", "/style.css"]
     assert canary.hits == 0  # the image pointing inside was refused
+
+
+async def test_an_allowlisted_page_as_a_screenshot(chromium, site, canary, url_file, convert_file):
+    png = await convert_file(URL_SHOT, url_file(f"http://{site}/page"), "png", {"width": 500, "height": 300},
+                             resources=chromium)
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.size == (500, 300)
+        colours = image.convert("RGB").getcolors(maxcolors=100_000)
+    assert len(colours) > 2  # the heading's text is drawn on the white page
+    assert canary.hits == 0
 
 
 async def test_a_windows_shortcut_and_a_redirect_within_the_allowlist(chromium, site, url_file, convert_file):
