@@ -4,8 +4,7 @@ import pluggy
 
 from .conversion.converter import Availability, ConversionContext, Converter
 from .errors import AncloraError, ConversionFailed, UnsupportedMediaType
-
-__version__ = "0.1.0"
+from .version import __version__
 
 hookimpl = pluggy.HookimplMarker("anclora")
 

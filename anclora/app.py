@@ -8,7 +8,7 @@ import pkgutil
 
 import tornado.web
 
-from . import handlers
+from . import handlers, plugins
 from .context import AppContext
 from .handlers.base import NotFoundHandler
 
@@ -21,7 +21,7 @@ def collect_routes(ctx: AppContext) -> list[tuple]:
     for info in sorted(pkgutil.iter_modules(handlers.__path__), key=lambda info: info.name):
         module = importlib.import_module(f"{handlers.__name__}.{info.name}")
         routes.extend(getattr(module, "default_handlers", []))
-    for extra in ctx.pm.hook.anclora_handlers(ctx=ctx):
+    for extra in plugins.collect(ctx.pm, "anclora_handlers", ctx=ctx):
         routes.extend(extra or [])
     return routes
 

@@ -1,4 +1,10 @@
-"""Every setting, declared once: name, type, default, help. Defaults < TOML file < environment < CLI flags."""
+"""Every setting, declared once: name, type, default, help. Defaults < TOML file < environment < CLI flags.
+
+Plugins declare settings of their own (`anclora_settings`), set in TOML under `[plugins.<name>]` or in the
+environment as `ANCLORA_PLUGINS__<NAME>__<KEY>`, validated once the plugins are loaded (`Settings.with_plugins`)
+and read with `settings.plugin("<name>")`. The type converters below (`boolean`, `positive_int`, ...) are theirs
+to use too.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from . import policy
 from .errors import ConfigError
 
 
@@ -29,7 +36,7 @@ class Setting:
         return self.env or ("ANCLORA_" + self.name.upper(),)
 
 
-def _bool(value: Any) -> bool:
+def boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -40,7 +47,7 @@ def _bool(value: Any) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
-def _int(value: Any) -> int:
+def integer(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError("not an integer")
     if isinstance(value, str):
@@ -48,166 +55,181 @@ def _int(value: Any) -> int:
     return int(value)
 
 
-def _positive_int(value: Any) -> int:
-    number = _int(value)
+def positive_int(value: Any) -> int:
+    number = integer(value)
     if number <= 0:
         raise ValueError("must be greater than zero")
     return number
 
 
-def _positive_float(value: Any) -> float:
+def positive_float(value: Any) -> float:
     number = float(value)
     if number <= 0:
         raise ValueError("must be greater than zero")
     return number
 
 
-def _str_list(value: Any) -> list[str]:
+def str_list(value: Any) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [str(item) for item in value]
     return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
-def _str(value: Any) -> str:
+def text(value: Any) -> str:
     return str(value)
 
 
-def _json(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """A JSON document given as text (environment, .env) or already parsed (a TOML table or array)."""
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _int_list(value: Any) -> list[int]:
-    return [_int(item) for item in _str_list(value)]
+def _plan_limits(value: Any) -> dict[str, dict[str, int]]:
+    return policy.plan_limits(json_value(value))
 
 
-HOST_PATTERN = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$")
+def _credit_packs(value: Any) -> tuple[policy.CreditPack, ...]:
+    return policy.credit_packs(json_value(value))
 
 
-def _host_list(value: Any) -> list[str]:
-    """Host names (`example.com`, `*.example.com`), each with an optional `:port`, lower-cased."""
-    hosts = [host.lower() for host in _str_list(value)]
-    for host in hosts:
-        if not HOST_PATTERN.match(host):
-            raise ValueError(f"not a host name or *.domain (with an optional :port): {host!r}")
-    return hosts
+def int_list(value: Any) -> list[int]:
+    return [integer(item) for item in str_list(value)]
 
 
 SETTINGS: tuple[Setting, ...] = (
     # server
-    Setting("host", _str, "127.0.0.1", "Address the HTTP server listens on."),
-    Setting("port", _positive_int, 5000, "Port the HTTP server listens on."),
-    Setting("debug", _bool, False, "Show tracebacks in error responses. Never in production."),
-    Setting("trusted_proxies", _str_list, [],
+    Setting("host", text, "127.0.0.1", "Address the HTTP server listens on."),
+    Setting("port", positive_int, 5000, "Port the HTTP server listens on."),
+    Setting("debug", boolean, False, "Show tracebacks in error responses. Never in production."),
+    Setting("trusted_proxies", str_list, [],
             "Addresses of reverse proxies whose X-Real-IP/X-Forwarded-For headers are trusted. "
             "Empty: client-address headers are ignored."),
-    Setting("idle_timeout", _positive_float, 30.0,
+    Setting("idle_timeout", positive_float, 30.0,
             "Seconds a connection may stay silent (slow headers, a stalled body) before it is dropped."),
-    Setting("shutdown_grace", _positive_float, 30.0,
+    Setting("shutdown_grace", positive_float, 30.0,
             "Seconds SIGTERM waits for in-flight requests before the process exits."),
-    Setting("public_url", _str, "", "Public base URL used in links sent to users (e-mails, checkout)."),
+    Setting("public_url", text, "", "Public base URL used in links sent to users (e-mails, checkout)."),
     # storage and uploads
-    Setting("upload_folder", _str, "var/uploads", "Folder where uploaded and converted files are stored.",
+    Setting("upload_folder", text, "var/uploads", "Folder where uploaded and converted files are stored.",
             env=("UPLOAD_FOLDER",)),
-    Setting("max_content_length", _positive_int, 524288000,
+    Setting("max_content_length", positive_int, 524288000,
             "Largest upload in bytes for anyone (plans may allow less).", env=("MAX_CONTENT_LENGTH",)),
-    Setting("anonymous_retention", _positive_int, 6 * 3600,
+    Setting("anonymous_retention", positive_int, 6 * 3600,
             "Seconds an anonymous session's files are kept."),
-    Setting("user_retention", _positive_int, 24 * 3600, "Seconds a signed-in user's files are kept."),
-    Setting("chunk_size", _positive_int, 256 * 1024, "Bytes read from storage per chunk when serving downloads."),
+    Setting("user_retention", positive_int, 24 * 3600, "Seconds a signed-in user's files are kept."),
+    Setting("chunk_size", positive_int, 256 * 1024, "Bytes read from storage per chunk when serving downloads."),
     # databases
-    Setting("database_url", _str, "sqlite:///var/anclora.db",
+    Setting("database_url", text, "sqlite:///var/anclora.db",
             "SQLAlchemy URL of the database: sqlite:///path or postgresql://user:pass@host/db.",
             env=("DATABASE_URL",), secret=True),
-    Setting("redis_url", _str, "", "Redis URL (redis://host:6379/0). Empty: in-process counters and queue.",
+    Setting("redis_url", text, "", "Redis URL (redis://host:6379/0). Empty: in-process counters and queue.",
             env=("REDIS_URL",), secret=True),
-    Setting("db_statement_timeout", _positive_int, 30000, "PostgreSQL statement_timeout in milliseconds."),
+    Setting("db_statement_timeout", positive_int, 30000, "PostgreSQL statement_timeout in milliseconds."),
     # secrets and integrations
-    Setting("jwt_secret_key", _str, "", "Secret for signing access tokens (32 bytes or more).",
+    Setting("jwt_secret_key", text, "", "Secret for signing access tokens (32 bytes or more).",
             env=("JWT_SECRET_KEY",), secret=True),
-    Setting("stripe_secret_key", _str, "", "Stripe secret API key.", env=("STRIPE_SECRET_KEY",), secret=True),
-    Setting("stripe_publishable_key", _str, "", "Stripe publishable key.", env=("STRIPE_PUBLISHABLE_KEY",)),
-    Setting("stripe_webhook_secret", _str_list, [],
+    Setting("stripe_secret_key", text, "", "Stripe secret API key.", env=("STRIPE_SECRET_KEY",), secret=True),
+    Setting("stripe_publishable_key", text, "", "Stripe publishable key.", env=("STRIPE_PUBLISHABLE_KEY",)),
+    Setting("stripe_webhook_secret", str_list, [],
             "Stripe webhook signing secrets (comma separated, several during rotation).",
             env=("STRIPE_WEBHOOK_SECRET",), secret=True),
-    Setting("stripe_api_base", _str, "", "Base URL of the Stripe API (empty: Stripe's own)."),
-    Setting("mail_server", _str, "", "SMTP server for outgoing mail. Empty: mail is logged, not sent.",
+    Setting("stripe_api_base", text, "", "Base URL of the Stripe API (empty: Stripe's own)."),
+    Setting("mail_server", text, "", "SMTP server for outgoing mail. Empty: mail is logged, not sent.",
             env=("MAIL_SERVER",)),
-    Setting("mail_port", _positive_int, 587, "SMTP port.", env=("MAIL_PORT",)),
-    Setting("mail_use_tls", _bool, True, "Use STARTTLS with the SMTP server.", env=("MAIL_USE_TLS",)),
-    Setting("mail_username", _str, "", "SMTP user name.", env=("MAIL_USERNAME",)),
-    Setting("mail_password", _str, "", "SMTP password.", env=("MAIL_PASSWORD",), secret=True),
-    Setting("mail_from", _str, "Anclora <no-reply@localhost>", "Sender address of outgoing mail."),
+    Setting("mail_port", positive_int, 587, "SMTP port.", env=("MAIL_PORT",)),
+    Setting("mail_use_tls", boolean, True, "Use STARTTLS with the SMTP server.", env=("MAIL_USE_TLS",)),
+    Setting("mail_username", text, "", "SMTP user name.", env=("MAIL_USERNAME",)),
+    Setting("mail_password", text, "", "SMTP password.", env=("MAIL_PASSWORD",), secret=True),
+    Setting("mail_from", text, "Anclora <no-reply@localhost>", "Sender address of outgoing mail."),
     # accounts, limits, billing and rewards
-    Setting("plan_limits", _json, "{}",
-            "Limits per plan and level as a JSON object (or TOML table) merged over the built-in table: keys "
-            "anonymous, free, level_2.., paid; values max_upload_bytes, conversions_per_day, "
-            "free_conversions_per_day, concurrent_jobs, uploads_per_minute."),
-    Setting("level_points", _int_list, "0,100,500,2000,10000",
+    Setting("plan_limits", _plan_limits, "{}", policy.plans_help()),
+    Setting("level_points", int_list, "0,100,500,2000,10000",
             "Points needed for each level, from level 1 up (comma separated)."),
-    Setting("credit_packs", _json, "[]",
-            "Credit packs sold through Stripe Checkout as a JSON array of {id, name, credits, amount_cents, "
-            "currency}. Empty: the built-in packs."),
-    Setting("login_attempts", _positive_int, 5, "Failed logins per account per 15 minutes before 429."),
-    Setting("login_attempts_per_address", _positive_int, 30,
+    Setting("credit_packs", _credit_packs, "[]",
+            "Credit packs sold through Stripe Checkout as a JSON array (or TOML array of tables) of {id, name, "
+            "credits, amount_cents, currency}. Empty: the built-in packs."),
+    Setting("login_attempts", positive_int, 5, "Failed logins per account per 15 minutes before 429."),
+    Setting("login_attempts_per_address", positive_int, 30,
             "Failed logins per client address per 15 minutes before 429."),
     # plugins and conversions
-    Setting("plugins_dirs", _str_list, [], "Extra folders of file-based plugins (comma separated)."),
-    Setting("plugins_block", _str_list, [], "Plugin names not to load (e.g. billing, rewards)."),
-    Setting("plugins_entrypoints", _bool, True,
+    Setting("plugins_dirs", str_list, [], "Extra folders of file-based plugins (comma separated)."),
+    Setting("plugins_block", str_list, [], "Plugin names not to load (e.g. billing, rewards)."),
+    Setting("plugins_entrypoints", boolean, True,
             "Load plugins installed as packages with an `anclora` entry point."),
-    Setting("plugins_strict", _bool, False, "Stop at startup when a third-party plugin fails to load."),
-    Setting("workers", _positive_int, 2, "Conversions run at once by this process."),
-    Setting("queue_size", _positive_int, 100, "Queued conversions before new ones get 429."),
-    Setting("job_timeout", _positive_float, 300.0, "Seconds one conversion may run before it is killed."),
-    Setting("job_attempts", _positive_int, 3, "Attempts before a conversion interrupted by restarts fails."),
-    Setting("sync_timeout", _positive_float, 120.0, "Seconds POST /api/convert waits before answering 504."),
-    Setting("warm_workers", _bool, True,
-            "Fork Python workers (images, data, pdf) from a warm process per worker script instead of starting "
-            "each afresh: about 0.1 s less per conversion; children share the warm process's memory layout."),
-    Setting("office_pool_size", _positive_int, 2, "LibreOffice instances kept running for office conversions."),
-    Setting("office_pool_prestart", _bool, False,
-            "Start the LibreOffice instances with the server (else at the first office conversion)."),
-    Setting("office_recycle_after", _positive_int, 200,
-            "Conversions after which a LibreOffice instance is replaced by a fresh one (memory creep)."),
-    Setting("office_max_rss_mb", _positive_int, 1024,
-            "Memory (RSS of all its processes, MiB) above which a LibreOffice instance is replaced."),
-    Setting("chromium_pool_size", _positive_int, 2, "Headless Chromium browsers kept running for HTML and Markdown."),
-    Setting("chromium_pool_prestart", _bool, False,
-            "Start the Chromium browsers with the server (else at the first HTML conversion)."),
-    Setting("chromium_recycle_after", _positive_int, 100,
-            "Pages after which a Chromium browser is replaced by a fresh one (memory creep)."),
-    Setting("chromium_max_memory_mb", _positive_int, 1024,
-            "Memory (proportional set size of all its processes, MiB) above which a browser is replaced."),
-    Setting("chromium_url_allowlist", _host_list, [],
-            "Hosts whose pages may be converted from a URL (url -> pdf), comma separated: `example.com`, "
-            "`*.example.com`, with an optional `:port` (else only 80 and 443). Empty: URL conversion is off. "
-            "Loopback, private, link-local and metadata addresses are refused whatever this says."),
+    Setting("plugins_strict", boolean, False, "Stop at startup when a third-party plugin fails to load."),
+    Setting("workers", positive_int, 2, "Conversions run at once by this process."),
+    Setting("queue_size", positive_int, 100, "Queued conversions before new ones get 429."),
+    Setting("job_timeout", positive_float, 300.0, "Seconds one conversion may run before it is killed."),
+    Setting("job_attempts", positive_int, 3, "Attempts before a conversion interrupted by restarts fails."),
+    Setting("sync_timeout", positive_float, 120.0, "Seconds POST /api/convert waits before answering 504."),
+    Setting("webhook_backoff_seconds", positive_float, 10.0,
+            "Seconds before a failed webhook delivery is tried again; doubled after each further failure."),
+    Setting("webhook_attempts", positive_int, 8, "Attempts at a webhook delivery before it is marked failed."),
+    Setting("webhook_timeout", positive_float, 10.0, "Seconds one webhook request may take (connect to last byte)."),
+    Setting("webhook_private_targets", boolean, False,
+            "Allow webhooks to loopback, private, link-local and metadata addresses (private deployments, tests)."),
+    Setting("webhook_poll_seconds", positive_float, 1.0,
+            "Seconds between looks for due webhook deliveries (deliveries queued by this process go at once)."),
+    Setting("webhook_concurrency", positive_int, 8, "Webhook requests this process sends at once."),
     # operations
-    Setting("ops_playbooks_dir", _str, "", "Ansible project of the operations playbooks. Empty: the bundled one."),
-    Setting("ops_inventory", _str, "",
+    Setting("ops_playbooks_dir", text, "", "Ansible project of the operations playbooks. Empty: the bundled one."),
+    Setting("ops_inventory", text, "",
             "Ansible inventory for operations runs. Empty: the bundled localhost inventory."),
-    Setting("ops_vars_files", _str_list, [],
+    Setting("ops_vars_files", str_list, [],
             "Site variable files for every operations run (comma separated; trusted, may hold secrets)."),
-    Setting("ops_job_timeout", _positive_float, 3600.0, "Seconds an operations run may take before it is stopped."),
-    Setting("ops_idle_timeout", _positive_float, 900.0,
+    Setting("ops_job_timeout", positive_float, 3600.0, "Seconds an operations run may take before it is stopped."),
+    Setting("ops_idle_timeout", positive_float, 900.0,
             "Seconds an operations run may go without output before it is stopped."),
     # logging
-    Setting("log_level", _str, "INFO", "Log level.", env=("LOG_LEVEL",),
+    Setting("log_level", text, "INFO", "Log level.", env=("LOG_LEVEL",),
             choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
-    Setting("log_file", _str, "", "File to append logs to. Empty: standard error.", env=("LOG_FILE",)),
-    Setting("log_format", _str, "text", "Log line format.", choices=("text", "json")),
+    Setting("log_file", text, "", "File to append logs to. Empty: standard error.", env=("LOG_FILE",)),
+    Setting("log_format", text, "text", "Log line format.", choices=("text", "json")),
 )
 
 BY_NAME = {setting.name: setting for setting in SETTINGS}
+# Settings that moved into a plugin's own namespace; their old names are still read, below the new ones.
+MOVED = {"warm_workers": ("jobs", "warm_workers"), "office_pool_size": ("office", "pool_size"),
+         "office_pool_prestart": ("office", "pool_prestart"), "office_recycle_after": ("office", "recycle_after"),
+         "office_max_rss_mb": ("office", "max_rss_mb"),
+         # the Chromium plugin's settings, also by the flat names they were first given
+         "chromium_pool_size": ("chromium", "pool_size"), "chromium_pool_prestart": ("chromium", "pool_prestart"),
+         "chromium_recycle_after": ("chromium", "recycle_after"),
+         "chromium_max_memory_mb": ("chromium", "max_memory_mb"),
+         "chromium_url_allowlist": ("chromium", "url_allowlist")}
+PLUGIN_ENV = re.compile(r"ANCLORA_PLUGINS__([A-Z0-9_]+?)__([A-Z0-9_]+)")
+RawPluginValues = dict[str, dict[str, tuple[Any, str]]]  # plugin -> key -> (raw value, where it came from)
 
 
 class Settings:
-    """Validated settings; attribute access by name."""
+    """Validated settings; attribute access by name; `plugin(name)` for a plugin's own."""
 
-    def __init__(self, values: Mapping[str, Any], sources: Mapping[str, str]):
+    def __init__(self, values: Mapping[str, Any], sources: Mapping[str, str],
+                 plugin_raw: RawPluginValues | None = None, plugin_values: Mapping[str, dict] | None = None):
         self._values = dict(values)
         self.sources = dict(sources)
+        self._plugin_raw = plugin_raw or {}
+        self._plugin_values = dict(plugin_values or {})
+
+    def plugin(self, name: str) -> Mapping[str, Any]:
+        """The validated settings of plugin `name` (empty when it declares none)."""
+        return self._plugin_values.get(name, {})
+
+    def with_plugins(self, declared: Mapping[str, tuple[Setting, ...]]) -> "Settings":
+        """These settings with each loaded plugin's own checked against its declarations: a bad value or an
+        unknown key stops the start naming `plugins.<name>.<key>`. Values for plugins not loaded are ignored."""
+        values = {}
+        for plugin, settings in declared.items():
+            raw = self._plugin_raw.get(plugin, {})
+            known = {setting.name for setting in settings}
+            unknown = sorted(set(raw) - known)
+            if unknown:
+                raise ConfigError(f"plugin {plugin!r} has no setting {unknown[0]!r} (from {raw[unknown[0]][1]}); "
+                                  f"its settings: {', '.join(sorted(known)) or 'none'}")
+            values[plugin] = {setting.name: _coerce(setting, *raw.get(setting.name, (setting.default, "default")),
+                                                    label=f"plugins.{plugin}.{setting.name}")
+                              for setting in settings}
+        return Settings(self._values, self.sources, self._plugin_raw, values)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -219,7 +241,7 @@ class Settings:
         values = dict(self._values)
         for name, value in changes.items():
             values[name] = _coerce(BY_NAME[name], value, "override")
-        return Settings(values, self.sources)
+        return Settings(values, self.sources, self._plugin_raw, self._plugin_values)
 
     def as_dict(self, *, hide_secrets: bool = True) -> dict[str, Any]:
         return {
@@ -228,16 +250,17 @@ class Settings:
         }
 
 
-def _coerce(setting: Setting, raw: Any, source: str) -> Any:
+def _coerce(setting: Setting, raw: Any, source: str, label: str = "") -> Any:
+    label = label or setting.name
     try:
         value = setting.type(raw)
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"setting {setting.name!r} from {source}: {raw!r} is invalid ({error})") from None
+        raise ConfigError(f"setting {label!r} from {source}: {raw!r} is invalid ({error})") from None
     if setting.choices:
         value = value.upper() if setting.choices[0].isupper() else value
         if value not in setting.choices:
             raise ConfigError(
-                f"setting {setting.name!r} from {source}: {raw!r} is not one of {', '.join(setting.choices)}"
+                f"setting {label!r} from {source}: {raw!r} is not one of {', '.join(setting.choices)}"
             )
     return value
 
@@ -277,7 +300,7 @@ def load(
                 file_values = tomllib.load(handle)
         except (OSError, tomllib.TOMLDecodeError) as error:
             raise ConfigError(f"config file {config_file}: {error}") from None
-        unknown = sorted(set(file_values) - set(BY_NAME))
+        unknown = sorted(set(file_values) - set(BY_NAME) - set(MOVED) - {"plugins"})
         if unknown:
             raise ConfigError(f"config file {config_file}: unknown setting(s) {', '.join(unknown)}")
 
@@ -295,7 +318,38 @@ def load(
             raw, source = overrides[setting.name], "command line"
         values[setting.name] = _coerce(setting, raw, source)
         sources[setting.name] = source
-    return Settings(values, sources)
+    return Settings(values, sources, _plugin_raw(file_values, config_file, env, overrides or {}))
+
+
+def _plugin_raw(file_values: Mapping[str, Any], config_file: Any, env: Mapping[str, str],
+                overrides: Mapping[str, Any]) -> RawPluginValues:
+    """Every plugin setting given, by plugin and key, the later source winning: old names, then the file's
+    `[plugins.<name>]`, the environment's ANCLORA_PLUGINS__<NAME>__<KEY>, and the command line's."""
+    raw: RawPluginValues = {}
+
+    def put(plugin: str, key: str, value: Any, source: str) -> None:
+        raw.setdefault(plugin, {})[key] = (value, source)
+    for old, (plugin, key) in MOVED.items():
+        if old in file_values:
+            put(plugin, key, file_values[old], f"config file {config_file} ({old})")
+        if "ANCLORA_" + old.upper() in env:
+            put(plugin, key, env["ANCLORA_" + old.upper()], f"environment variable ANCLORA_{old.upper()}")
+        if overrides.get(old) is not None:
+            put(plugin, key, overrides[old], "command line")
+    tables = file_values.get("plugins", {})
+    if not isinstance(tables, dict) or not all(isinstance(table, dict) for table in tables.values()):
+        raise ConfigError(f"config file {config_file}: [plugins.<name>] must be tables of settings")
+    for plugin, table in tables.items():
+        for key, value in table.items():
+            put(plugin, key, value, f"config file {config_file} [plugins.{plugin}]")
+    for name, value in sorted(env.items()):
+        match = PLUGIN_ENV.fullmatch(name)
+        if match:
+            put(match.group(1).lower(), match.group(2).lower(), value, f"environment variable {name}")
+    for plugin, table in (overrides.get("plugins") or {}).items():
+        for key, value in table.items():
+            put(plugin, key, value, "command line")
+    return raw
 
 
 def with_generated_secret(settings: Settings) -> Settings:
@@ -311,41 +365,3 @@ def with_generated_secret(settings: Settings) -> Settings:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
     return settings.replace(jwt_secret_key=path.read_text().strip())
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def sample_toml() -> str:
-    """A commented TOML file with every setting at its default."""
-    lines = ["# Anclora configuration. Every setting at its default; environment variables override this file.", ""]
-    for setting in SETTINGS:
-        lines.append(f"# {setting.help}")
-        lines.append(f"# Environment: {', '.join(setting.env_names)}")
-        if setting.choices:
-            lines.append(f"# One of: {', '.join(setting.choices)}")
-        lines.append(f"# {setting.name} = {_toml_value(setting.default)}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def sample_dotenv() -> str:
-    """A commented .env file with every setting at its default."""
-    lines = ["# Anclora environment. Copy to .env and edit; real environment variables win.", ""]
-    for setting in SETTINGS:
-        default = setting.default
-        if isinstance(default, list):
-            default = ",".join(default)
-        elif isinstance(default, bool):
-            default = "true" if default else "false"
-        lines.append(f"# {setting.help}")
-        lines.append(f"# {setting.env_names[0]}={default}")
-        lines.append("")
-    return "\n".join(lines)

@@ -1,76 +1,78 @@
-"""AppContext: everything a request or job needs, built once at startup and passed down."""
+"""AppContext: the core services every request and job needs, typed and frozen, built once by the server."""
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import pluggy
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+if TYPE_CHECKING:
+    import pluggy
+    from redis.asyncio import Redis
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from . import db
-from .config import Settings
-from .conversion.registry import collect_converters
-from .metrics import Metrics
-from .plugins import make_plugin_manager
-from .storage.local import LocalStorage
+    from .config import Settings
+    from .conversion.converter import Converter
+    from .conversion.planner import Planner
+    from .counters import Counters
+    from .jobs.events import Notifier
+    from .metrics import Metrics
+    from .storage import Storage
 
-log = logging.getLogger("anclora")
+
+class EnginePools:
+    """Engine pools (a LibreOffice pool, the warm workers) by name, each registered for the converters that may
+    use it: a converter receives only its own pools as `ConversionContext.resources`."""
+
+    def __init__(self) -> None:
+        self._pools: dict[str, tuple[Any, frozenset[str] | None]] = {}
+
+    def register(self, name: str, pool: Any, converters: Iterable[str] | None = None) -> None:
+        """Offer `pool` to the converters named (None: to every converter)."""
+        self._pools[name] = (pool, None if converters is None else frozenset(converters))
+
+    def unregister(self, name: str) -> Any:
+        """Take a pool away (at shutdown); the pool, or None if it was not registered."""
+        pool, _ = self._pools.pop(name, (None, None))
+        return pool
+
+    def for_converter(self, converter_name: str) -> dict[str, Any]:
+        return {name: pool for name, (pool, allowed) in self._pools.items()
+                if allowed is None or converter_name in allowed}
 
 
-@dataclasses.dataclass
+class RequestGauge:
+    """How many requests are running, so a graceful stop can wait for them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self) -> None:
+        self.count += 1
+
+    def ended(self) -> None:
+        self.count -= 1
+
+
+@dataclasses.dataclass(frozen=True)
 class AppContext:
-    settings: Settings
-    pm: pluggy.PluginManager
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
-    storage: LocalStorage
-    metrics: Metrics
-    converters: dict[str, Any] = dataclasses.field(default_factory=dict)  # name -> Converter
-    redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
+    settings: "Settings"
+    pm: "pluggy.PluginManager"
+    engine: "AsyncEngine"
+    sessionmaker: "async_sessionmaker[AsyncSession]"
+    storage: "Storage"
+    metrics: "Metrics"
+    counters: "Counters"
+    converters: "Mapping[str, Converter]"
+    planner: "Planner"
+    events: "Notifier"
+    redis: "Redis | None" = None
+    engine_pools: EnginePools = dataclasses.field(default_factory=EnginePools)
+    requests: RequestGauge = dataclasses.field(default_factory=RequestGauge)
     started_at: float = dataclasses.field(default_factory=time.time)
-    in_flight: int = 0
-    services: dict[str, Any] = dataclasses.field(default_factory=dict)  # shared services by name (pools, queue)
+    _states: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict, repr=False)
 
-    async def call_hook(self, name: str, **kwargs: Any) -> list[Any]:
-        """Call every implementation of a hook, awaiting the ones that return awaitables."""
-        results = []
-        for result in getattr(self.pm.hook, name)(**kwargs):
-            if inspect.isawaitable(result):
-                result = await result
-            results.append(result)
-        return results
-
-    async def start(self) -> None:
-        await self.call_hook("anclora_startup", ctx=self)
-
-    async def close(self) -> None:
-        try:
-            await self.call_hook("anclora_shutdown", ctx=self)
-        finally:
-            if self.redis is not None:
-                await self.redis.aclose()
-            await self.engine.dispose()
-
-
-def build_context(settings: Settings) -> AppContext:
-    engine = db.create_engine(settings.database_url, statement_timeout_ms=settings.db_statement_timeout)
-    redis = None
-    if settings.redis_url:
-        import redis.asyncio as aioredis
-
-        redis = aioredis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-    pm = make_plugin_manager(settings)
-    return AppContext(
-        settings=settings,
-        pm=pm,
-        converters=collect_converters(pm),
-        engine=engine,
-        sessionmaker=db.create_sessionmaker(engine),
-        storage=LocalStorage(settings.upload_folder),
-        metrics=Metrics(),
-        redis=redis,
-    )
+    def state(self, name: str) -> dict[str, Any]:
+        """The private state of one plugin or feature package (`"jobs"`, `"billing"`, `"office"`, ...), made on
+        first use and kept for the application's life."""
+        return self._states.setdefault(name, {})

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from . import sniff
+from . import plugins, sniff
 from .context import AppContext
 from .db.base import iso, utcnow
 from .db.models import File
-from .errors import NotFound
+from .db.owned import get_owned
 from .identity import Identity
 from .storage.local import hash_file
 
@@ -30,19 +30,13 @@ ORPHAN_GRACE_SECONDS = 3600  # objects younger than this may belong to a request
 
 def retention_seconds(ctx: AppContext, identity: Identity) -> int:
     """What a plugin (the caller's plan) says, else the settings' default for anonymous or signed-in callers."""
-    planned = ctx.pm.hook.anclora_file_retention(ctx=ctx, identity=identity)
+    planned = plugins.first(ctx.pm, "anclora_file_retention", ctx=ctx, identity=identity)
     return planned or default_retention(ctx, identity)
 
 
 def default_retention(ctx: AppContext, identity: Identity) -> int:
     settings = ctx.settings
     return settings.anonymous_retention if identity.is_anonymous else settings.user_retention
-
-
-def owner_filter(identity: Identity):
-    if identity.user_id:
-        return File.user_id == identity.user_id
-    return (File.user_id.is_(None)) & (File.session_id == identity.session_id)
 
 
 def as_json(record: File) -> dict[str, Any]:
@@ -98,23 +92,13 @@ async def create(ctx: AppContext, identity: Identity, *, key: str, size: int, sh
 async def list_owned(ctx: AppContext, identity: Identity, limit: int = 100, offset: int = 0) -> list[File]:
     async with ctx.sessionmaker() as session:
         rows = await session.scalars(
-            select(File).where(owner_filter(identity), File.expires_at > utcnow())
+            select(File).where(File.owned_by(identity), File.expires_at > utcnow())
             .order_by(File.created_at.desc(), File.id).limit(limit).offset(offset))
         return list(rows)
 
 
-async def get_owned(ctx: AppContext, identity: Identity, file_id: str) -> File:
-    """The caller's unexpired file, or NotFound (the same answer whether it exists for someone else or not)."""
-    async with ctx.sessionmaker() as session:
-        record = await session.scalar(
-            select(File).where(File.id == file_id, owner_filter(identity), File.expires_at > utcnow()))
-    if record is None:
-        raise NotFound("No such file.")
-    return record
-
-
 async def delete_owned(ctx: AppContext, identity: Identity, file_id: str) -> None:
-    record = await get_owned(ctx, identity, file_id)
+    record = await get_owned(ctx, File, identity, file_id)
     await delete_rows(ctx, record.id)
     await ctx.storage.delete(record.storage_key)
 

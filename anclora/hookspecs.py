@@ -1,8 +1,15 @@
 """Every hook a plugin can implement. These docstrings are the hook reference (docs/plugins.md points here).
 
-pluggy calls hooks synchronously. A hook that must do I/O returns an awaitable (or a plain value) and the host
-awaits it when it is awaitable; so `async def` implementations are allowed on non-firstresult hooks. Never write
-an `async def` implementation of a `firstresult` hook: a coroutine is never None, so it would always win.
+Anclora calls every hook through one of the functions of `anclora.plugins`, and each hook below says which:
+- `notify`: every implementation is awaited on its own; one that raises is logged with its plugin's name and the
+  others still run (the lifecycle events, shutdown, `anclora_me`).
+- `authorize`: the implementations are asked in turn and the first that raises refuses; the ones after it are
+  not asked (the permission hooks).
+- `start`: in turn, and the first failure stops the start (`anclora_startup`).
+- `collect` and `first`: synchronous hooks, every answer or the first one that is not None.
+
+A hook called through `notify`, `authorize` or `start` may be `async def` or return an awaitable. Never write an
+`async def` implementation of a `first` (`firstresult`) hook: a coroutine is never None, so it would always win.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .context import AppContext
+    from .config import Setting
     from .conversion.converter import Converter
     from .identity import Identity
 
@@ -25,6 +33,20 @@ def anclora_register_converters() -> Iterable["Converter"] | None:
 
     Called once while the plugin manager is built. Every implementation is called; the results are merged.
     Two converters with the same name are a startup error.
+    Called by `anclora.conversion.registry`, one implementation at a time (to know which plugin registered
+    each converter).
+    """
+
+
+@hookspec
+def anclora_settings() -> Iterable["Setting"] | None:
+    """Declare this plugin's own settings: `anclora.config.Setting(name, type, default, help)` each.
+
+    Takes no arguments. Operators set them in TOML under `[plugins.<plugin name>]` or in the environment as
+    `ANCLORA_PLUGINS__<PLUGIN NAME>__<SETTING NAME>`; a bad value or an unknown name stops the start naming
+    `plugins.<plugin name>.<setting>`. The plugin reads them with `ctx.settings.plugin("<plugin name>")`. Called
+    once when the application is built, one implementation at a time (by `anclora.plugins.declared_settings`),
+    and by `anclora config-sample`.
     """
 
 
@@ -32,9 +54,11 @@ def anclora_register_converters() -> Iterable["Converter"] | None:
 def anclora_startup(ctx: "AppContext") -> Awaitable[None] | None:
     """The application is starting: open pools, connections, background tasks.
 
-    `ctx` is the application context: keep shared services in `ctx.services`. Called once after the database and
+    `ctx` is the application context: register engine pools in `ctx.engine_pools` and keep other state in
+    `ctx.state(<plugin name>)`. Called once after the database and
     storage are ready and before the server accepts requests. May return an awaitable; the host awaits it. Every
     implementation is called.
+    Called through `start`: a failure stops the start.
     """
 
 
@@ -44,6 +68,7 @@ def anclora_shutdown(ctx: "AppContext") -> Awaitable[None] | None:
 
     `ctx` is the application context. Called once, after the server stopped accepting requests. May return an
     awaitable; every implementation is called.
+    Called through `notify`: a failure is logged and the other plugins still stop.
     """
 
 
@@ -57,6 +82,7 @@ def anclora_price_conversion(
     priced), `input_size` the input's size in bytes and `options` the validated options. Called when a conversion
     is quoted or created, and for `GET /api/formats` (with `input_size` 0). The first non-None result wins
     (`firstresult`); without any, the converter's own `cost` is the price. Must not do I/O.
+    Called through `first`.
     """
 
 
@@ -67,21 +93,41 @@ def anclora_authorize_conversion(
     """Allow, refuse or charge a conversion before it is queued.
 
     `ctx` is the application context and `identity` the caller. `conversion` holds `id`, `converter`, `from`,
-    `to`, `input_size`, `cost`, `dry_run`. Called once per new conversion (and per quote), after pricing and before
+    `to`, `input_size`, `cost`, `dry_run` and `webhook_url` (None when the caller asked for none). Called once per new conversion (and per quote), after pricing and before
     the job is queued. Raise an `anclora.errors.AncloraError` (402 `PaymentRequired`, 429 `QuotaExceeded`, 403
     `Forbidden`) to refuse; return None or an awaitable to allow. Every implementation is called, in plugin order;
-    the first raise stops the conversion. An implementation that charges must make the charge idempotent on `conversion["id"]`.
+    the first raise stops the conversion. An implementation that charges must make the charge idempotent on
+    `conversion["id"]`.
+    Called through `authorize`: the first refusal wins.
     """
 
 
 @hookspec
-def anclora_authorize_upload(ctx: "AppContext", identity: "Identity", declared_size: int | None) -> int | None:
+def anclora_conversion_refused(
+    ctx: "AppContext", identity: "Identity", conversion: dict[str, Any]
+) -> Awaitable[None] | None:
+    """A conversion was refused by a plugin's `anclora_authorize_conversion`: give back what was held for it.
+
+    `ctx` is the application context, `identity` the caller and `conversion` the same dict the authorizing
+    plugins saw (`id`, `cost`, `dry_run`, ...). Called once per refusal, after the refusing plugin raised, for
+    every plugin (those asked before the refusal may have reserved a job slot or taken a charge). Nothing was
+    stored. May return an awaitable.
+    Called through `notify`.
+    """
+
+
+@hookspec
+def anclora_authorize_upload(ctx: "AppContext", identity: "Identity", declared_size: int | None,
+                             starting: bool) -> int | None:
     """Return the largest upload in bytes this caller may send now, or None for no opinion.
 
     `ctx` is the application context, `identity` the caller and `declared_size` the request's Content-Length
-    (None for a chunked body). Called in `prepare()` before any of the body is read. The smallest answer (and the server's own
-    MAX_CONTENT_LENGTH) wins. Raise an AncloraError (e.g. `RateLimited`) to refuse the upload outright. Must not do
-    blocking I/O.
+    (None for a chunked body). `starting` is True when an upload is starting (count it against rate limits) and
+    False when the server only tells the caller its limit (tus `OPTIONS`, `Tus-Max-Size`). Called in `prepare()`
+    before any of the body is read, by plain uploads and tus creations alike. The smallest answer (and the server's
+    own MAX_CONTENT_LENGTH) wins. Raise an AncloraError (e.g. `RateLimited`) to refuse the upload outright. Must not
+    do blocking I/O.
+    Called through `collect`.
     """
 
 
@@ -92,6 +138,7 @@ def anclora_file_retention(ctx: "AppContext", identity: "Identity") -> int | Non
     `ctx` is the application context and `identity` the owner of the file. Called when an upload or a conversion
     result is stored. The first non-None result wins (`firstresult`); without any, the `anonymous_retention` or
     `user_retention` setting applies. Must not do I/O.
+    Called through `first`.
     """
 
 
@@ -103,6 +150,7 @@ def anclora_conversion_queued(ctx: "AppContext", conversion: dict[str, Any],
     `ctx` is the application context; `conversion` is the conversion's public JSON (as `GET /api/conversions/{id}`).
     `owner` is whose conversion it is (an Identity: `user_id`, or the anonymous session). Called once per
     conversion, after its row is committed. May return an awaitable.
+    Called through `notify`.
     """
 
 
@@ -114,6 +162,7 @@ def anclora_conversion_started(ctx: "AppContext", conversion: dict[str, Any],
     `ctx` is the application context; `conversion` is the public JSON with `status` "running". `owner` is whose
     conversion it is (an Identity: `user_id`, or the anonymous session). Called once per attempt (a conversion re-
     queued after a lost worker starts again). May return an awaitable.
+    Called through `notify`.
     """
 
 
@@ -125,6 +174,7 @@ def anclora_conversion_progress(ctx: "AppContext", conversion: dict[str, Any],
     `ctx` is the application context; `conversion` is the public JSON with `progress` (0-100). `owner` is whose
     conversion it is (an Identity: `user_id`, or the anonymous session). Called at most a few times a second per
     conversion; keep implementations cheap. May return an awaitable.
+    Called through `notify`.
     """
 
 
@@ -136,6 +186,7 @@ def anclora_conversion_finished(ctx: "AppContext", conversion: dict[str, Any],
     `ctx` is the application context; `conversion` is the public JSON with `result_file_id` set. `owner` is whose
     conversion it is (an Identity: `user_id`, or the anonymous session). Called exactly once per conversion, after
     the row says succeeded. May return an awaitable.
+    Called through `notify`: a listener that raises never keeps the others from hearing.
     """
 
 
@@ -147,6 +198,7 @@ def anclora_conversion_failed(ctx: "AppContext", conversion: dict[str, Any],
     `ctx` is the application context; `conversion` is the public JSON, whose `error` says why. `owner` is whose
     conversion it is (an Identity: `user_id`, or the anonymous session). Called exactly once per conversion. A
     plugin that charged for it should give the credits back here. May return an awaitable.
+    Called through `notify`.
     """
 
 
@@ -158,6 +210,7 @@ def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any],
     `ctx` is the application context; `conversion` is the public JSON with `status` "canceled". `owner` is whose
     conversion it is (an Identity: `user_id`, or the anonymous session). Called exactly once per conversion. A
     plugin that charged for it should give the credits back here. May return an awaitable.
+    Called through `notify`.
     """
 
 
@@ -167,6 +220,7 @@ def anclora_handlers(ctx: "AppContext") -> list[tuple] | None:
 
     `ctx` is the application context (handlers also receive it in `initialize`). Called once when the application
     is built; every implementation is called. Handlers should subclass `anclora.handlers.base.APIHandler`.
+    Called through `collect`.
     """
 
 
@@ -176,4 +230,5 @@ def anclora_me(ctx: "AppContext", identity: "Identity") -> Awaitable[dict[str, A
 
     `ctx` is the application context; `identity` is the caller. Called for every `GET /api/me`; every
     implementation is called and the dicts (or awaitables of dicts) are merged in plugin order.
+    Called through `notify`.
     """

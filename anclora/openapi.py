@@ -6,7 +6,7 @@ import inspect
 import re
 from typing import Any
 
-from . import __version__
+from .version import __version__
 
 METHODS = ("get", "head", "post", "put", "patch", "delete", "options")
 _GROUP = re.compile(r"\([^)]*\)")

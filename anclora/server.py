@@ -1,4 +1,5 @@
-"""Running the server: settings → logging → context → schema check → app → listen → graceful stop."""
+"""Running the server: settings → plugin manager → context → schema check → plugins started → app → listen →
+graceful stop. The context is built here, from the bottom up, and nowhere else."""
 
 from __future__ import annotations
 
@@ -12,11 +13,18 @@ import time
 import tornado.httpserver
 import tornado.netutil
 
-from . import __version__
+from .version import __version__
+from . import db, mail, plugins
 from .app import make_app
 from .config import Settings
-from .context import AppContext, build_context
+from .context import AppContext
+from .conversion.planner import Planner
+from .conversion.registry import collect_converters
+from .counters import Counters
 from .db import migrate
+from .jobs.events import Notifier
+from .metrics import Metrics
+from .storage.local import LocalStorage
 
 log = logging.getLogger("anclora")
 
@@ -29,6 +37,49 @@ JSON_BODY_LIMIT = 1024 * 1024
 
 class StaleSchema(Exception):
     pass
+
+
+def build_context(settings: Settings) -> AppContext:
+    """Every core service, from settings: the plugins and their settings (checked before any connection is
+    made), the converters, the database, the cache, storage."""
+    pm = plugins.make_plugin_manager(settings)
+    settings = settings.with_plugins(plugins.declared_settings(pm))
+    converters = collect_converters(pm)
+    engine = db.create_engine(settings.database_url, statement_timeout_ms=settings.db_statement_timeout)
+    redis = None
+    if settings.redis_url:
+        import redis.asyncio as aioredis
+
+        redis = aioredis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    return AppContext(
+        settings=settings,
+        pm=pm,
+        engine=engine,
+        sessionmaker=db.create_sessionmaker(engine),
+        storage=LocalStorage(settings.upload_folder),
+        metrics=Metrics(),
+        counters=Counters(redis),
+        converters=converters,
+        planner=Planner.from_available(converters),
+        events=Notifier(),
+        redis=redis,
+    )
+
+
+async def start(ctx: AppContext) -> None:
+    """Start the plugins (pools, the executor); the first failure stops the start."""
+    await plugins.start(ctx.pm, "anclora_startup", ctx=ctx)
+
+
+async def close(ctx: AppContext) -> None:
+    """Stop the plugins (each one's failure logged, never keeping the others from stopping), then the services."""
+    try:
+        await plugins.notify(ctx.pm, "anclora_shutdown", ctx=ctx)
+        await mail.drain(ctx)
+    finally:
+        if ctx.redis is not None:
+            await ctx.redis.aclose()
+        await ctx.engine.dispose()
 
 
 def make_http_server(ctx: AppContext) -> tornado.httpserver.HTTPServer:
@@ -69,7 +120,7 @@ async def serve(settings: Settings, *, auto_migrate: bool = False, ready: asynci
     ctx = build_context(settings)
     try:
         await prepare_database(ctx, auto_migrate=auto_migrate)
-        await ctx.start()
+        await start(ctx)
         server = make_http_server(ctx)
         sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
         server.add_sockets(sockets)
@@ -83,13 +134,13 @@ async def serve(settings: Settings, *, auto_migrate: bool = False, ready: asynci
             ready.set()
         await stop.wait()
         log.info("stopping: no new connections; waiting up to %ss for %d request(s)", settings.shutdown_grace,
-                 ctx.in_flight)
+                 ctx.requests.count)
         server.stop()
         deadline = time.monotonic() + settings.shutdown_grace
-        while ctx.in_flight > 0 and time.monotonic() < deadline:
+        while ctx.requests.count > 0 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        if ctx.in_flight:
-            log.warning("grace period over with %d request(s) still running", ctx.in_flight)
+        if ctx.requests.count:
+            log.warning("grace period over with %d request(s) still running", ctx.requests.count)
     finally:
-        await ctx.close()
+        await close(ctx)
     log.info("stopped")

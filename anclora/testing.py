@@ -27,12 +27,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from . import config
-from .context import AppContext, build_context
+from .context import AppContext
 from .conversion.converter import ConversionContext, Converter
 from .db import create_engine
 from .db import migrate
 from .db.base import Base
-from .server import make_http_server
+from .engines.sandbox import verify_output
+from .server import build_context, close, make_http_server, start
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 
@@ -118,11 +119,11 @@ async def anclora_ctx(anclora_settings) -> AsyncIterator[AppContext]:
     ctx = build_context(anclora_settings)
     if ctx.redis is not None:
         await ctx.redis.flushdb()
-    await ctx.start()
+    await start(ctx)
     try:
         yield ctx
     finally:
-        await ctx.close()
+        await close(ctx)
 
 
 @pytest.fixture
@@ -157,5 +158,6 @@ def convert_file(tmp_path):
         dst = workdir / f"output.{target}"
         ctx = ConversionContext(workdir, source.suffix.lstrip("."), target, resources=resources, report=report)
         await converter.convert(source, dst, options or {}, ctx)
+        verify_output(dst, target)  # as the host does after every step
         return dst
     return run

@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, rss_pss_kib, text_table, tree_pids  # noqa: E402
 
 from anclora import config  # noqa: E402
-from anclora.conversion import sandbox  # noqa: E402
-from anclora.conversion.chromium_pool import FLAGS, ChromiumPool, browser_argv  # noqa: E402
+from anclora.engines import sandbox  # noqa: E402
+from anclora.engines.chromium_pool import FLAGS, ChromiumPool, browser_argv  # noqa: E402
 from anclora.conversion.converter import ConversionContext  # noqa: E402
-from anclora.conversion.office_pool import group_processes  # noqa: E402
+from anclora.engines.office_pool import group_processes  # noqa: E402
 from anclora.conversion.registry import collect_converters  # noqa: E402
 from anclora.plugins import make_plugin_manager  # noqa: E402
 

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 from _data_table import MAX_CELL_CHARS, MAX_COLUMNS, MAX_ROWS, Table, as_text
 
-from anclora.conversion.worker import Refused
+from anclora.engines.worker import Refused
 
 TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"

@@ -12,7 +12,7 @@ import json
 import math
 from typing import Any
 
-from anclora.conversion.worker import Refused
+from anclora.engines.worker import Refused
 
 MAX_ROWS = 200_000
 MAX_COLUMNS = 1_000

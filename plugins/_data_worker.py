@@ -12,7 +12,7 @@ from typing import Any
 from _data_readers import READERS
 from _data_writers import WRITERS
 
-from anclora.conversion.worker import Refused, progress, serve
+from anclora.engines.worker import Refused, progress, serve
 
 
 def convert(src: Path, dst: Path, source: str, target: str, options: dict[str, Any]) -> None:

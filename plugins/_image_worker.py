@@ -11,7 +11,7 @@ from typing import Any
 
 from PIL import Image, ImageColor, ImageOps, ImageSequence
 
-from anclora.conversion.worker import Refused, progress, serve
+from anclora.engines.worker import Refused, progress, serve
 
 MAX_PIXELS = 50_000_000  # per frame, read or written
 MAX_FRAMES = 100

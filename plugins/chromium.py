@@ -1,8 +1,8 @@
 """Chromium converters: HTML (a file, or a zip of `index.html` and its assets) and Markdown to PDF, PNG and JPEG,
 and allowlisted web pages (url) to PDF, PNG and JPEG.
 
-Pages are rendered on the warm pool of `anclora.conversion.chromium_pool` that `anclora_startup` puts in
-`ctx.services["chromium_pool"]` (jobs receive it as `ConversionContext.resources`); without a pool (the command
+Pages are rendered on the warm pool of `anclora.engines.chromium_pool` that `anclora_startup` registers in
+`ctx.engine_pools` for these converters (jobs receive it in `ConversionContext.resources`); without a pool (the command
 line, plugin tests) a one-off browser starts for the conversion. The browser has no network: the document's own
 files are served to it from the job's folder at an origin of its own, every other request is refused (`page_sources`). Web pages are
 fetched by the server for the browser, from the hosts of `chromium_url_allowlist` only.
@@ -16,11 +16,13 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from anclora import Availability, ConversionContext, ConversionFailed, Converter, UnsupportedMediaType, hookimpl
-from anclora.conversion import chromium_options, sandbox, zipcheck
-from anclora.conversion.chromium_pool import ENGINE, EXECUTABLE, ChromiumPool
-from anclora.conversion.chromium_render import PageJob
-from anclora.conversion.page_sources import UrlGuard, document_origin, folder_router
+from anclora import (Availability, ConversionContext, ConversionFailed, Converter, UnsupportedMediaType, config,
+                     hookimpl)
+from anclora.config import Setting
+from anclora.engines import chromium_options, sandbox, zipcheck
+from anclora.engines.chromium_pool import ENGINE, EXECUTABLE, ChromiumPool
+from anclora.engines.chromium_render import PageJob
+from anclora.engines.page_sources import UrlGuard, document_origin, folder_router, host_list
 from anclora.sniff import sniff
 
 POOL = "chromium_pool"
@@ -181,22 +183,40 @@ def anclora_register_converters():
 
 
 @hookimpl
+def anclora_settings():
+    return [
+        Setting("pool_size", config.positive_int, 2, "Headless Chromium browsers kept running for HTML and "
+                "Markdown. Also read as chromium_pool_size / ANCLORA_CHROMIUM_POOL_SIZE."),
+        Setting("pool_prestart", config.boolean, False, "Start the Chromium browsers with the server (else at the "
+                "first page). Also read as chromium_pool_prestart / ANCLORA_CHROMIUM_POOL_PRESTART."),
+        Setting("recycle_after", config.positive_int, 100, "Pages after which a Chromium browser is replaced by a "
+                "fresh one (memory creep). Also read as chromium_recycle_after / ANCLORA_CHROMIUM_RECYCLE_AFTER."),
+        Setting("max_memory_mb", config.positive_int, 1024, "Memory (proportional set size of all its processes, "
+                "MiB) above which a browser is replaced. Also read as chromium_max_memory_mb / "
+                "ANCLORA_CHROMIUM_MAX_MEMORY_MB."),
+        Setting("url_allowlist", host_list, [], "Hosts whose pages may be converted from a URL (url -> pdf, png, "
+                "jpeg), comma separated: `example.com`, `*.example.com`, with an optional `:port` (else only 80 "
+                "and 443). Empty: URL conversion is off. Loopback, private, link-local and metadata addresses are "
+                "refused whatever this says. Also read as chromium_url_allowlist / ANCLORA_CHROMIUM_URL_ALLOWLIST."),
+    ]
+
+
+@hookimpl
 def anclora_startup(ctx):
-    settings = ctx.settings
-    pool = ChromiumPool(size=settings.chromium_pool_size, recycle_after=settings.chromium_recycle_after,
-                        max_memory_bytes=settings.chromium_max_memory_mb * 2**20,
-                        url_guard=UrlGuard(settings.chromium_url_allowlist), metrics=ctx.metrics)
-    ctx.services[POOL] = pool
-    if settings.chromium_pool_prestart and ChromiumPdfConverter().availability().available:
+    settings = ctx.settings.plugin("chromium")
+    pool = ChromiumPool(size=settings["pool_size"], recycle_after=settings["recycle_after"],
+                        max_memory_bytes=settings["max_memory_mb"] * 2**20,
+                        url_guard=UrlGuard(settings["url_allowlist"]), metrics=ctx.metrics)
+    ctx.engine_pools.register(POOL, pool, [converter.name for converter in anclora_register_converters()])
+    if settings["pool_prestart"] and ChromiumPdfConverter().availability().available:
         return pool.start()
     return None
 
 
 @hookimpl
 def anclora_shutdown(ctx):
-    pool = ctx.services.pop(POOL, None)
+    pool = ctx.engine_pools.unregister(POOL)
     if pool is None:
         return None
-    if pool.url_guard is not None:
-        pool.url_guard.close()
+    pool.url_guard.close()
     return pool.close()

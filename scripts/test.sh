@@ -8,6 +8,9 @@ scripts/setup.sh --test
 scripts/services.sh
 
 status=0
+echo "== lint: ruff, and the import-linter layers (docs/architecture.md)"
+.venv/bin/ruff check . || status=1
+.venv/bin/lint-imports || status=1
 echo "== suite on SQLite, no Redis"
 env -u ANCLORA_TEST_DATABASE_URL -u ANCLORA_TEST_REDIS_URL .venv/bin/python -m pytest -p no:cacheprovider "$@" || status=1
 echo "== suite on PostgreSQL + Redis"

@@ -6,8 +6,9 @@ import tomllib
 
 import pytest
 
-from anclora import config
+from anclora import config, config_samples
 from anclora.errors import ConfigError
+from anclora.plugins import bundled_settings
 
 
 def test_defaults_are_the_embedded_ones():
@@ -83,24 +84,30 @@ def test_bad_value_stops_the_server_with_a_message(tmp_path):
 
 
 def test_sample_files_list_every_setting_and_parse(tmp_path):
-    sample = config.sample_toml()
-    uncommented = "\n".join(line[2:] for line in sample.splitlines() if line.startswith("# ") and " = " in line)
+    declared = bundled_settings()
+    sample = config_samples.sample_toml(declared)
+    uncommented = "\n".join(line[2:] for line in sample.splitlines()
+                            if line.startswith("# ") and (" = " in line or line.startswith("# [plugins.")))
     parsed = tomllib.loads(uncommented)
-    assert set(parsed) == {setting.name for setting in config.SETTINGS}
+    assert set(parsed) == {setting.name for setting in config.SETTINGS} | {"plugins"}
+    assert parsed["plugins"]["office"]["pool_size"] == 2 and parsed["plugins"]["jobs"]["warm_workers"] is True
     toml = tmp_path / "full.toml"
     toml.write_text(uncommented)
-    assert config.load(toml, environ={}, dotenv=None).port == 5000
-    env_sample = config.sample_dotenv()
+    settings = config.load(toml, environ={}, dotenv=None).with_plugins(declared)
+    assert settings.port == 5000 and settings.plugin("office")["max_rss_mb"] == 1024
+    env_sample = config_samples.sample_dotenv(declared)
     for setting in config.SETTINGS:
         assert f"# {setting.env_names[0]}=" in env_sample
+    assert "# ANCLORA_PLUGINS__OFFICE__POOL_SIZE=2" in env_sample
 
 
 def test_committed_samples_match_the_declarations():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    assert (root / "config/anclora.example.toml").read_text() == config.sample_toml() + "\n"
-    assert (root / ".env.example").read_text() == config.sample_dotenv() + "\n"
+    declared = bundled_settings()
+    assert (root / "config/anclora.example.toml").read_text() == config_samples.sample_toml(declared) + "\n"
+    assert (root / ".env.example").read_text() == config_samples.sample_dotenv(declared) + "\n"
 
 
 def test_an_unset_jwt_secret_is_generated_once_and_kept_private(tmp_path):

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from anclora.db.models import File
+from anclora.db.owned import get_owned
 from rawhttp import eventually, open_connection, read_response, request_head, wait_closed_by_peer
 
 PNG_1PX = bytes.fromhex(
@@ -185,7 +186,7 @@ async def test_hostile_filenames_are_sanitised(client, anclora_ctx, hostile):
     ("C:\\Windows\\system32\\cmd.exe", "cmd.exe"),
 ])
 def test_sanitize_filename(hostile, expected):
-    from anclora.uploads import sanitize_filename
+    from anclora.uploads.plain import sanitize_filename
 
     assert sanitize_filename(hostile) == expected
 
@@ -300,7 +301,8 @@ async def test_cleanup_removes_orphans_in_both_directions(client, anclora_ctx):
     from anclora import files
 
     created = (await client.post("/api/files", content=b"row without object")).json()
-    record_key = (await files.get_owned(anclora_ctx, await owner_of(anclora_ctx, created["id"]), created["id"])).storage_key
+    record_key = (await get_owned(anclora_ctx, File, await owner_of(anclora_ctx, created["id"]),
+                                created["id"])).storage_key
     anclora_ctx.storage.local_path(record_key).unlink()
     writer = anclora_ctx.storage.writer()
     writer.write(b"object without row")
@@ -318,7 +320,7 @@ async def test_verify_reports_changed_bytes(client, anclora_ctx):
 
     created = (await client.post("/api/files", content=b"original")).json()
     assert await files.verify(anclora_ctx) == []
-    record = await files.get_owned(anclora_ctx, await owner_of(anclora_ctx, created["id"]), created["id"])
+    record = await get_owned(anclora_ctx, File, await owner_of(anclora_ctx, created["id"]), created["id"])
     anclora_ctx.storage.local_path(record.storage_key).write_bytes(b"tampered")
     problems = await files.verify(anclora_ctx)
     assert [(p["id"], p["problem"]) for p in problems] == [(created["id"], "mismatch")]

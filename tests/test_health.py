@@ -10,7 +10,7 @@ import tornado.netutil
 
 from anclora import config
 from anclora.app import collect_routes
-from anclora.context import build_context
+from anclora.server import build_context, close
 from anclora.server import make_http_server
 
 
@@ -45,7 +45,7 @@ async def broken_server(tmp_path):
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}") as http:
         yield http
     server.stop()
-    await ctx.close()
+    await close(ctx)
 
 
 async def test_health_is_503_down_when_the_database_is_unreachable(broken_server):

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from anclora import resumable
+from anclora.uploads import tus as resumable
 from anclora.db.base import utcnow
 from anclora.db.models import ResumableUpload
 from rawhttp import eventually, open_connection, read_response, request_head
@@ -170,7 +170,7 @@ async def test_a_cut_upload_resumes_from_what_the_server_kept(client, anclora_se
         **OCTETS, "Upload-Offset": "0", "Content-Length": str(len(body)), "X-Anclora-Session": session}))
     writer.write(body[:1024 * 1024])
     await writer.drain()
-    await eventually(lambda: resumable.part_path(anclora_ctx, location.rsplit("/", 1)[1]).stat().st_size > 0)
+    await eventually(lambda: anclora_ctx.storage.part_path(location.rsplit("/", 1)[1]).stat().st_size > 0)
     writer.transport.abort()  # the connection drops mid-body
 
     async def kept() -> int:
@@ -190,7 +190,7 @@ async def test_pieces_sent_to_different_processes_still_get_the_right_sha256(cli
     body = os.urandom(100_000)
     location = await create(client, len(body))
     await client.patch(location, content=body[:40_000], headers={**OCTETS, "Upload-Offset": "0"})
-    anclora_ctx.services[resumable.HASHES].clear()  # as if the next piece went to another server process
+    anclora_ctx.state("tus")[resumable.HASHES].clear()  # as if the next piece went to another server process
     last = await client.patch(location, content=body[40_000:], headers={**OCTETS, "Upload-Offset": "40000"})
     record = (await client.get(f"/api/files/{last.headers['Anclora-File-Id']}")).json()
     assert record["sha256"] == hashlib.sha256(body).hexdigest()
@@ -204,7 +204,7 @@ async def test_one_request_appends_at_a_time(client, anclora_server, anclora_ctx
         "X-Anclora-Session": client.cookies.get("anclora_session")}))
     writer.write(b"a" * 50_000)
     await writer.drain()
-    await eventually(lambda: resumable.part_path(anclora_ctx, location.rsplit("/", 1)[1]).stat().st_size > 0)
+    await eventually(lambda: anclora_ctx.storage.part_path(location.rsplit("/", 1)[1]).stat().st_size > 0)
     second = await client.patch(location, content=b"b" * 10, headers={**OCTETS, "Upload-Offset": "0"})
     assert second.status_code == 409
     assert (await client.delete(location, headers=TUS)).status_code == 409  # not while it is being written
@@ -218,7 +218,7 @@ async def test_one_request_appends_at_a_time(client, anclora_server, anclora_ctx
 async def test_termination_removes_the_upload_and_its_bytes(client, anclora_ctx):
     location = await create(client, 100)
     await client.patch(location, content=b"z" * 40, headers={**OCTETS, "Upload-Offset": "0"})
-    part = resumable.part_path(anclora_ctx, location.rsplit("/", 1)[1])
+    part = anclora_ctx.storage.part_path(location.rsplit("/", 1)[1])
     assert part.stat().st_size == 40
     assert (await client.delete(location, headers=TUS)).status_code == 204
     assert (await client.head(location, headers=TUS)).status_code == 404
@@ -245,6 +245,6 @@ async def test_expired_uploads_vanish_and_cleanup_removes_their_bytes(client, an
                               .values(expires_at=utcnow() - dt.timedelta(seconds=1)))
         await session.commit()
     assert (await client.head(location, headers=TUS)).status_code == 404
-    assert resumable.part_path(anclora_ctx, upload_id).exists()
+    assert anclora_ctx.storage.part_path(upload_id).exists()
     assert await resumable.cleanup(anclora_ctx) == 1
-    assert not resumable.part_path(anclora_ctx, upload_id).exists()
+    assert not anclora_ctx.storage.part_path(upload_id).exists()

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from ..db.base import iso, new_id, utcnow
 from ..db.models import EmailToken, User
 from ..errors import BadRequest, Unauthorized, ValidationFailed
-from . import mail, passwords, sessions, throttle, tokens
+from .. import mail
+from . import passwords, sessions, throttle, tokens
 
 if TYPE_CHECKING:
     from ..context import AppContext

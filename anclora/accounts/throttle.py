@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import RateLimited
-from .counters import counters
 
 if TYPE_CHECKING:
     from ..context import AppContext
@@ -24,7 +23,7 @@ def _refuse(retry_after: int, message: str) -> RateLimited:
 
 async def check_login(ctx: "AppContext", email: str, address: str) -> None:
     """Refuse a login attempt when the account or the address has failed too often lately."""
-    store = counters(ctx)
+    store = ctx.counters
     for key, limit in ((f"login:account:{email}", ctx.settings.login_attempts),
                        (f"login:address:{address}", ctx.settings.login_attempts_per_address)):
         count, ttl = await store.hit(key, LOGIN_WINDOW, amount=0)
@@ -33,23 +32,23 @@ async def check_login(ctx: "AppContext", email: str, address: str) -> None:
 
 
 async def login_failed(ctx: "AppContext", email: str, address: str) -> None:
-    store = counters(ctx)
+    store = ctx.counters
     await store.hit(f"login:account:{email}", LOGIN_WINDOW)
     await store.hit(f"login:address:{address}", LOGIN_WINDOW)
 
 
 async def login_succeeded(ctx: "AppContext", email: str) -> None:
-    await counters(ctx).reset(f"login:account:{email}")
+    await ctx.counters.reset(f"login:account:{email}")
 
 
 async def per_address(ctx: "AppContext", action: str, address: str, limit: int) -> None:
     """Count one `action` from `address`; 429 past `limit` an hour (registrations, reset requests)."""
-    count, ttl = await counters(ctx).hit(f"{action}:address:{address}", HOUR)
+    count, ttl = await ctx.counters.hit(f"{action}:address:{address}", HOUR)
     if count > limit:
         raise _refuse(ttl, "Too many requests from your address; try again later.")
 
 
 async def reset_mail_allowed(ctx: "AppContext", email: str) -> bool:
     """Reset mails per account are capped quietly: the answer stays the same, the inbox is not flooded."""
-    count, _ = await counters(ctx).hit(f"reset:account:{email}", HOUR)
+    count, _ = await ctx.counters.hit(f"reset:account:{email}", HOUR)
     return count <= RESET_MAILS_PER_ACCOUNT

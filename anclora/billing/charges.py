@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..accounts.counters import counters
-from ..accounts.limits import day_keys, limits_for, seconds_to_midnight
+from ..accounts import limits_for
+from ..counters import day_keys, seconds_to_midnight
 from ..db.base import iso, utcnow
 from ..db.models import ConversionTransaction
 from ..errors import PaymentRequired
@@ -26,7 +26,7 @@ log = logging.getLogger("anclora.billing")
 async def _free_slot_left(ctx: "AppContext", identity: "Identity", take: bool) -> bool:
     allowance = limits_for(ctx, identity)["free_conversions_per_day"]
     [key] = day_keys(identity, "free")
-    used, _ = await counters(ctx).hit(key, seconds_to_midnight(), amount=1 if take else 0)
+    used, _ = await ctx.counters.hit(key, seconds_to_midnight(), amount=1 if take else 0)
     return used <= allowance if take else used < allowance
 
 

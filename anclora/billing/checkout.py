@@ -15,6 +15,7 @@ from . import packs, stripe_api
 
 if TYPE_CHECKING:
     from ..context import AppContext
+    from ..policy import CreditPack
 
 log = logging.getLogger("anclora.billing")
 
@@ -44,7 +45,7 @@ async def start(ctx: "AppContext", user_id: str, pack_id: Any, idempotency_key: 
     return {"checkout_url": checkout.url, "session_id": checkout.id, "pack": pack.as_json()}
 
 
-async def _record(ctx: "AppContext", session_id: str, user_id: str, pack: packs.Pack) -> None:
+async def _record(ctx: "AppContext", session_id: str, user_id: str, pack: CreditPack) -> None:
     async with ctx.sessionmaker() as session:
         session.add(Purchase(id=session_id, user_id=user_id, pack=pack.id, credits=pack.credits,
                              amount_cents=pack.amount_cents, currency=pack.currency, status="open",

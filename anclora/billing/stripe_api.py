@@ -33,21 +33,22 @@ def _http_client(stripe):
 def client(ctx: "AppContext"):
     import stripe
 
-    found = ctx.services.get("stripe")
-    if found is None:
+    state = ctx.state("billing")
+    if "stripe" not in state:
         if not ctx.settings.stripe_secret_key:
             raise ServiceUnavailable("Payments are not configured on this server.")
         base = ctx.settings.stripe_api_base.rstrip("/")
-        http = ctx.services["stripe_http"] = _http_client(stripe)
-        found = ctx.services["stripe"] = stripe.StripeClient(
+        http = state["stripe_http"] = _http_client(stripe)
+        state["stripe"] = stripe.StripeClient(
             ctx.settings.stripe_secret_key, base_addresses={"api": base} if base else None,
             http_client=http, max_network_retries=2)
-    return found
+    return state["stripe"]
 
 
 async def close(ctx: "AppContext") -> None:
-    ctx.services.pop("stripe", None)
-    http = ctx.services.pop("stripe_http", None)
+    state = ctx.state("billing")
+    state.pop("stripe", None)
+    http = state.pop("stripe_http", None)
     if http is not None:
         await http.close_async()
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..accounts import mail
+from .. import mail
 from ..db.base import utcnow
 from ..db.models import Purchase, StripeEvent, User
 from ..errors import BadRequest, ServiceUnavailable

@@ -1,4 +1,5 @@
-"""Billing: prices, free allowances, the credits ledger and Stripe Checkout (built-in plugin `billing`).
+"""The built-in plugin `billing`: prices, free allowances, the credits ledger and Stripe Checkout, over the
+`anclora.billing` package.
 
 Blocking the plugin (`plugins_block = ["billing"]`) makes every conversion free and removes `/api/billing/*`.
 """
@@ -7,10 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from anclora import hookimpl
-
-from ..accounts.deferred import deferred
+from .. import hookimpl
 from ..billing import charges, ledger, prices, stripe_api
+from ..handlers.billing import billing_handlers
 
 if TYPE_CHECKING:
     from ..context import AppContext
@@ -24,38 +24,32 @@ def anclora_price_conversion(ctx: "AppContext", identity: "Identity", converter,
 
 
 @hookimpl(trylast=True)  # charge only once every other plugin has allowed the conversion
-def anclora_authorize_conversion(ctx: "AppContext", identity: "Identity", conversion: dict[str, Any]):
-    return deferred(charges.authorize, ctx, identity, conversion)
+async def anclora_authorize_conversion(ctx: "AppContext", identity: "Identity", conversion: dict[str, Any]) -> None:
+    await charges.authorize(ctx, identity, conversion)
 
 
 @hookimpl
-def anclora_conversion_failed(ctx: "AppContext", conversion: dict[str, Any]):
-    return deferred(charges.refund, ctx, conversion)
+async def anclora_conversion_failed(ctx: "AppContext", conversion: dict[str, Any]) -> None:
+    await charges.refund(ctx, conversion)
 
 
 @hookimpl
-def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any]):
-    return deferred(charges.refund, ctx, conversion)
+async def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any]) -> None:
+    await charges.refund(ctx, conversion)
 
 
-async def _me(ctx: "AppContext", identity: "Identity") -> dict[str, Any]:
+@hookimpl
+async def anclora_me(ctx: "AppContext", identity: "Identity") -> dict[str, Any]:
     if identity.is_anonymous:
         return {"credits": 0}
     return {"credits": await ledger.current_balance(ctx, identity.user_id)}
 
 
 @hookimpl
-def anclora_me(ctx: "AppContext", identity: "Identity"):
-    return deferred(_me, ctx, identity)
-
-
-@hookimpl
 def anclora_handlers(ctx: "AppContext") -> list[tuple]:
-    from ..handlers.billing import billing_handlers
-
     return billing_handlers
 
 
 @hookimpl
-def anclora_shutdown(ctx: "AppContext"):
-    return deferred(stripe_api.close, ctx)
+async def anclora_shutdown(ctx: "AppContext") -> None:
+    await stripe_api.close(ctx)

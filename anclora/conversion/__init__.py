@@ -1,1 +1,1 @@
-"""Converters: the contract, the format graph and planner, the sandbox runner, engine pools."""
+"""Converters: the contract, the registry, the format graph and planner, chains of steps, the catalog."""

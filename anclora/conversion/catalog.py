@@ -8,11 +8,11 @@ from typing import Any
 
 import pluggy
 
-from .. import __version__
+from ..version import __version__
 from ..plugins import ENTRYPOINT_GROUP
 from .converter import Converter
 from .planner import Planner, describe
-from .sandbox import network_isolation
+from ..engines.sandbox import network_isolation
 
 
 def formats(ctx, identity, planner: Planner) -> list[dict[str, Any]]:

@@ -73,6 +73,8 @@ class Converter:
     install    what to tell an operator when an executable is missing
     final_targets  targets no further converter should start from when chains are planned (a PDF made of
                pixels has no text for pdf -> txt to find)
+    on_request  True for a converter the planner never picks by itself: it runs only when a caller names it
+               (a second way to make the same pair of formats, such as splitting a PDF into a zip of PDFs)
     """
 
     name: ClassVar[str] = ""
@@ -85,6 +87,7 @@ class Converter:
     executables: ClassVar[tuple[str, ...]] = ()
     install: ClassVar[str] = ""
     final_targets: ClassVar[tuple[str, ...]] = ()
+    on_request: ClassVar[bool] = False
 
     def pairs(self) -> Iterable[tuple[str, str]]:
         """Every (source, target) this converter handles; override to exclude some."""

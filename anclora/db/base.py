@@ -5,8 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import DateTime, MetaData, String, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from typing import TYPE_CHECKING, ClassVar
+
+from sqlalchemy import ColumnElement, DateTime, ForeignKey, MetaData, String, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+if TYPE_CHECKING:
+    from ..identity import Identity
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -54,6 +59,23 @@ def iso(value: dt.datetime | None) -> str | None:
 
 
 IdColumn = String(36)
+
+
+class Owned:
+    """The owner columns of a row that belongs to a user or to an anonymous session (files, conversions, resumable
+    uploads), and the condition that selects a caller's rows."""
+
+    noun: ClassVar[str] = "row"  # what a NotFound calls it
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    session_id: Mapped[str | None] = mapped_column(String(64))
+
+    @classmethod
+    def owned_by(cls, identity: "Identity") -> ColumnElement[bool]:
+        if "owner_key" in cls.__table__.c:  # one indexed column naming either owner ("user:…" or "session:…")
+            return cls.owner_key == identity.owner_key
+        if identity.user_id:
+            return cls.user_id == identity.user_id
+        return cls.user_id.is_(None) & (cls.session_id == identity.session_id)
 
 
 class Base(DeclarativeBase):

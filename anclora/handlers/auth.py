@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..accounts import service, sessions, tokens
-from ..accounts.counters import counters
 from ..errors import Unauthorized
 from .base import APIHandler
 
@@ -48,7 +47,7 @@ class LogoutHandler(APIHandler):
         except Unauthorized:
             return
         remaining = int(claims["exp"]) - int(claims["iat"]) + 60
-        await counters(self.ctx).flag(f"revoked:{claims['jti']}", remaining)
+        await self.ctx.counters.flag(f"revoked:{claims['jti']}", remaining)
 
 
 class VerifyHandler(APIHandler):

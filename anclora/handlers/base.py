@@ -67,11 +67,13 @@ class APIHandler(tornado.web.RequestHandler):
         self.ctx = ctx
         self._started = time.monotonic()
 
+    request_id_header = "X-Request-Id"  # the request header a client may send its own request id in
+
     @property
     def request_id(self) -> str:
         rid = getattr(self.request, "anclora_request_id", None)
         if rid is None:
-            sent = self.request.headers.get("X-Request-Id", "")
+            sent = self.request.headers.get(self.request_id_header, "")
             rid = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
             self.request.anclora_request_id = rid
         return rid
@@ -91,7 +93,7 @@ class APIHandler(tornado.web.RequestHandler):
 
     async def prepare(self) -> None:
         request_id_var.set(self.request_id)
-        self.ctx.in_flight += 1
+        self.ctx.requests.started()
         self._counted = True
         self.identity = await self._identify()
 
@@ -144,10 +146,16 @@ class APIHandler(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
         error = to_api_error(exc_info[1] if exc_info else None, status_code)
-        body = self.error_body(error)
         if self.ctx.settings.debug and exc_info and not isinstance(exc_info[1], AncloraError):
+            body = self.error_body(error)
             body["error"]["traceback"] = traceback.format_exception(*exc_info)
-        self.finish(json.dumps(body, ensure_ascii=False))
+            self.finish(json.dumps(body, ensure_ascii=False))
+            return
+        self.finish(self.error_bytes(error))
+
+    def error_bytes(self, error: AncloraError) -> bytes:
+        """Set the error's status and headers; return the body to send (the JSON error shape)."""
+        return json.dumps(self.error_body(error), ensure_ascii=False).encode()
 
     def error_body(self, error: AncloraError) -> dict[str, Any]:
         """Set the error's status and headers; return its JSON body."""
@@ -169,7 +177,7 @@ class APIHandler(tornado.web.RequestHandler):
     def _uncount(self) -> None:
         """This request no longer holds up a graceful shutdown (it ended, or its client went away)."""
         if getattr(self, "_counted", False):
-            self.ctx.in_flight -= 1
+            self.ctx.requests.ended()
             self._counted = False
 
     def on_connection_close(self) -> None:

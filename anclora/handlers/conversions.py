@@ -5,7 +5,8 @@ from __future__ import annotations
 from contextlib import aclosing
 from typing import AsyncIterator
 
-from .. import files
+from ..db.models import Conversion, File
+from ..db.owned import get_owned
 from ..errors import BadRequest, Conflict
 from ..jobs import events, service, store
 from .base import APIHandler, event_text
@@ -55,7 +56,7 @@ class ConversionsHandler(APIHandler):
 class ConversionHandler(APIHandler):
     async def get(self, conversion_id: str) -> None:
         """Status, progress and result of one of the caller's conversions."""
-        self.write_json(store.as_json(await store.get_owned(self.ctx, self.identity, conversion_id)))
+        self.write_json(store.as_json(await get_owned(self.ctx, Conversion, self.identity, conversion_id)))
 
     async def delete(self, conversion_id: str) -> None:
         """Cancel a queued or running conversion (its engine process is killed); 409 once it has ended."""
@@ -65,18 +66,18 @@ class ConversionHandler(APIHandler):
 class ConversionResultHandler(APIHandler):
     async def get(self, conversion_id: str) -> None:
         """The converted file as a download; 409 while the conversion has not succeeded."""
-        row = await store.get_owned(self.ctx, self.identity, conversion_id)
+        row = await get_owned(self.ctx, Conversion, self.identity, conversion_id)
         if row.status != store.SUCCEEDED:
             raise Conflict(f"The conversion is {store.as_json(row)['status']}, not succeeded.")
         if row.result_file_id is None:
             raise Conflict("The result has been deleted.")
-        await send_file(self, await files.get_owned(self.ctx, self.identity, row.result_file_id))
+        await send_file(self, await get_owned(self.ctx, File, self.identity, row.result_file_id))
 
 
 class ConversionEventsHandler(APIHandler):
     async def get(self, conversion_id: str) -> None:
         """Server-Sent Events (`event: status`) of status and progress changes until the conversion ends."""
-        await store.get_owned(self.ctx, self.identity, conversion_id)
+        await get_owned(self.ctx, Conversion, self.identity, conversion_id)
         await self.stream_events(self._statuses(conversion_id))
 
     async def _statuses(self, conversion_id: str) -> AsyncIterator[str]:

@@ -6,22 +6,12 @@ import tornado.web
 
 from .. import files, sniff
 from ..conversion import options as conversion_options
-from ..conversion.planner import planner_for
-from ..errors import AncloraError, BadRequest, Conflict, ConversionFailed, ConversionTimeout, UnsupportedConversion
-from ..jobs import service, store
+from ..errors import BadRequest, ConversionTimeout, UnsupportedConversion
+from ..jobs import service
 from .files import send_file
 from .streaming import UploadHandler
 
 RESERVED_ARGUMENTS = ("to", "filename")
-STATUS_BY_CODE = {"conversion_timeout": 504}
-
-
-def _error_of(row) -> AncloraError:
-    """The error a failed job recorded, raised again for a synchronous caller."""
-    error = ConversionFailed(row.error_message or ConversionFailed.message)
-    error.code = row.error_code or ConversionFailed.code
-    error.status = STATUS_BY_CODE.get(error.code, ConversionFailed.status)
-    return error
 
 
 @tornado.web.stream_request_body
@@ -31,7 +21,7 @@ class ConvertHandler(UploadHandler):
         self.target = sniff.normalize(self.get_query_argument("to", "") or "")
         if not self.target:
             raise BadRequest("`to` is required: the format to convert into.")
-        planner = planner_for(self.ctx)
+        planner = self.ctx.planner
         if not any(step.target == self.target for steps in planner.edges.values() for step in steps):
             raise UnsupportedConversion(f"No converter produces {self.target}.", details={"to": self.target})
         self.start_upload()
@@ -56,27 +46,13 @@ class ConvertHandler(UploadHandler):
                      for name, values in self.request.query_arguments.items() if name not in RESERVED_ARGUMENTS}
         route = service.plan(self.ctx, record.format, self.target)
         options = conversion_options.from_query(route.options_schema, arguments)
-        conversion, _ = await service.create(self.ctx, self.identity, file_id=record.id, to=self.target,
-                                             options=options)
+        timeout = self.ctx.settings.sync_timeout
         try:
-            row = await service.wait_final(self.ctx, conversion["id"], self.ctx.settings.sync_timeout)
-        except TimeoutError:
-            try:
-                await service.cancel(self.ctx, self.identity, conversion["id"])
-            except Conflict:  # it ended just now; the caller still gets the 504 it was promised, and nothing is kept
-                await self._discard_result(conversion["id"])
-            raise ConversionTimeout(f"The conversion did not finish within {self.ctx.settings.sync_timeout:g} s; "
+            return await service.run_now(self.ctx, self.identity, file_id=record.id, to=self.target,
+                                         options=options, timeout=timeout)
+        except ConversionTimeout:
+            raise ConversionTimeout(f"The conversion did not finish within {timeout:g} s; "
                                     "use POST /api/conversions for long jobs.") from None
-        if row is not None and row.status == store.FAILED:
-            raise _error_of(row)
-        if row is None or row.status != store.SUCCEEDED:
-            raise ConversionFailed("The conversion was canceled.")
-        return await files.get_owned(self.ctx, self.identity, row.result_file_id)
-
-    async def _discard_result(self, conversion_id: str) -> None:
-        row = await store.get(self.ctx, conversion_id)
-        if row is not None and row.result_file_id:
-            await files.delete_owned(self.ctx, self.identity, row.result_file_id)
 
 
 default_handlers = [(r"/api/convert", ConvertHandler)]

@@ -7,8 +7,10 @@ import re
 import tornado.web
 
 from .. import files
+from ..db.models import File
+from ..db.owned import get_owned
 from ..errors import RangeNotSatisfiable
-from ..uploads import content_disposition
+from ..uploads.plain import content_disposition
 from .base import APIHandler
 from .streaming import UploadHandler
 
@@ -39,7 +41,7 @@ class FilesHandler(UploadHandler):
 class FileHandler(APIHandler):
     async def get(self, file_id: str) -> None:
         """Metadata of one of the caller's files."""
-        self.write_json(files.as_json(await files.get_owned(self.ctx, self.identity, file_id)))
+        self.write_json(files.as_json(await get_owned(self.ctx, File, self.identity, file_id)))
 
     async def delete(self, file_id: str) -> None:
         """Delete one of the caller's files."""
@@ -69,22 +71,23 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 class FileContentHandler(APIHandler):
     async def get(self, file_id: str) -> None:
         """The file's bytes, as an attachment, resumable with Range."""
-        record = await files.get_owned(self.ctx, self.identity, file_id)
+        record = await get_owned(self.ctx, File, self.identity, file_id)
         await send_file(self, record)
 
     async def head(self, file_id: str) -> None:
         """The download's headers without its bytes."""
-        record = await files.get_owned(self.ctx, self.identity, file_id)
+        record = await get_owned(self.ctx, File, self.identity, file_id)
         await send_file(self, record, include_body=False)
 
 
-async def send_file(handler: APIHandler, record, include_body: bool = True) -> None:
-    """Stream a stored file with ETag, Range, attachment disposition, nosniff and a sandboxing CSP."""
+async def send_file(handler: APIHandler, record, include_body: bool = True, filename: str | None = None) -> None:
+    """Stream a stored file with ETag, Range, attachment disposition (under `filename` when given, else the file's
+    own name), nosniff and a sandboxing CSP."""
     etag = f'"{record.sha256}"'
     handler.set_header("ETag", etag)
     handler.set_header("Accept-Ranges", "bytes")
     handler.set_header("Content-Type", record.content_type)
-    handler.set_header("Content-Disposition", content_disposition(record.filename))
+    handler.set_header("Content-Disposition", content_disposition(filename or record.filename))
     handler.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
     handler.set_header("Cache-Control", "private, max-age=0")
     if etag in (handler.request.headers.get("If-None-Match") or ""):

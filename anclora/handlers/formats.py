@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from ..conversion import catalog
-from ..conversion.planner import planner_for
 from .base import APIHandler
 
 
 class FormatsHandler(APIHandler):
     async def get(self) -> None:
         """Every conversion on offer: direct pairs and chains, with the options schema and the price."""
-        planner = await asyncio.get_running_loop().run_in_executor(None, planner_for, self.ctx)
-        self.write_json({"conversions": catalog.formats(self.ctx, self.identity, planner)})
+        self.write_json({"conversions": catalog.formats(self.ctx, self.identity, self.ctx.planner)})
 
 
 class PluginsHandler(APIHandler):

@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import text
 
-from .. import __version__
+from ..version import __version__
 from ..conversion.registry import engine_status
 from ..metrics import CONTENT_TYPE
 from .base import APIHandler
@@ -55,10 +55,10 @@ async def shared_report(ctx) -> dict:
     """One check at a time, its answer shared for a second: load balancers and monitors polling hard cost one
     database round trip per second, not one per request."""
     now = time.monotonic()
-    cached = ctx.services.get("health_report")
+    state = ctx.state("health")
+    cached = state.get("report")
     if cached is None or now - cached[0] >= REPORT_TTL:
-        cached = (now, asyncio.ensure_future(collect(ctx)))
-        ctx.services["health_report"] = cached
+        cached = state["report"] = (now, asyncio.ensure_future(collect(ctx)))
     return await asyncio.shield(cached[1])
 
 

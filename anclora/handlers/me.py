@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import plugins
 from ..accounts import apikeys, service
 from ..db.models import User
 from ..errors import Unauthorized
@@ -27,7 +28,7 @@ class MeHandler(APIHandler):
             async with self.ctx.sessionmaker() as session:
                 user = await session.get(User, self.identity.user_id)
             me.update(service.user_json(user), anonymous=False)
-        for extra in await self.ctx.call_hook("anclora_me", ctx=self.ctx, identity=self.identity):
+        for extra in await plugins.notify(self.ctx.pm, "anclora_me", ctx=self.ctx, identity=self.identity):
             me.update(extra or {})
         self.write_json(me)
 

@@ -3,7 +3,7 @@ hook, so blocking the plugin removes the route."""
 
 from __future__ import annotations
 
-from ..builtin import rewards
+from ..rewards import service as rewards
 from .me import UserHandler
 
 

@@ -3,7 +3,6 @@ behind when the client goes away or stalls)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Awaitable
 
@@ -12,7 +11,8 @@ import tornado.web
 
 from .. import files
 from ..errors import AncloraError, BadRequest, PayloadTooLarge
-from ..uploads import Upload, filename_from_disposition, sanitize_filename
+from ..uploads.limit import upload_limit
+from ..uploads.plain import Upload, filename_from_disposition, sanitize_filename
 from .base import APIHandler
 
 log = logging.getLogger("anclora.uploads")
@@ -32,13 +32,6 @@ class UploadHandler(APIHandler):
     _idle_timer = None
     _last_activity = 0.0
 
-    def upload_limit(self) -> int:
-        """The caller's limit: the server's MAX_CONTENT_LENGTH, lowered by any plugin's answer."""
-        declared = self.declared_length()
-        answers = self.ctx.pm.hook.anclora_authorize_upload(ctx=self.ctx, identity=self.identity,
-                                                            declared_size=declared)
-        return min([self.ctx.settings.max_content_length, *[a for a in answers if a is not None]])
-
     def declared_length(self) -> int | None:
         value = self.request.headers.get("Content-Length")
         if value is None:
@@ -48,7 +41,7 @@ class UploadHandler(APIHandler):
         return int(value)
 
     def start_upload(self) -> None:
-        limit = self.upload_limit()
+        limit = upload_limit(self.ctx, self.identity, self.declared_length())
         content_type = self.request.headers.get("Content-Type", "")
         body_limit = limit + (MULTIPART_OVERHEAD if content_type.startswith("multipart/") else 0)
         declared = self.declared_length()
@@ -58,10 +51,14 @@ class UploadHandler(APIHandler):
                                   details={"limit": limit, "declared": declared})
         # Tornado drops the connection without an answer past this size, so leave room to answer and linger.
         self.request.connection.set_max_body_size(body_limit + LINGER_BYTES)
+        self.upload = self.make_upload(content_type, limit)
+        self._touch()
+
+    def make_upload(self, content_type: str, limit: int):
+        """What the body is fed to: one file (raw or the multipart part `file`); a subclass may read forms."""
         name = self.get_query_argument("filename", None) or filename_from_disposition(
             self.request.headers.get("Content-Disposition"))
-        self.upload = Upload(self.ctx.storage, content_type, limit, filename=name)
-        self._touch()
+        return Upload(self.ctx.storage, content_type, limit, filename=name)
 
     def _touch(self) -> None:
         """Note activity. One timer per upload, re-armed only when it fires early (cheaper than per chunk)."""
@@ -97,14 +94,14 @@ class UploadHandler(APIHandler):
             self.refuse(error)
             return None
         self.ctx.metrics.upload_bytes.inc(len(chunk))
-        return self.upload.writer.wait()
+        return self.upload.wait()
 
     def refuse(self, error: AncloraError) -> None:
         """Answer now, mid-body; drop the rest of the body for a moment, then close the connection."""
         self.discard_upload()
         self.refused = True
         self.clear()
-        body = json.dumps(self.error_body(error), ensure_ascii=False).encode()
+        body = self.error_bytes(error)
         self.set_header("Content-Length", str(len(body)))
         self.set_header("Connection", "close")
         self.write(body)

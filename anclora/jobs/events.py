@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-
 from typing import AsyncIterator
 
+from .. import plugins
 from ..db.models import Conversion
 from . import store
 from .store import as_json
@@ -47,27 +47,17 @@ class Notifier:
             self._watchers.pop(conversion_id, None)
 
 
-def notifier_for(ctx) -> Notifier:
-    notifier = ctx.services.get("conversion_events")
-    if notifier is None:
-        notifier = ctx.services["conversion_events"] = Notifier()
-    return notifier
-
-
 async def publish(ctx, row: Conversion, event: str) -> None:
-    """Wake local waiters and call `anclora_conversion_<event>` with the public JSON. A failing plugin is logged,
-    never allowed to change the conversion's outcome."""
-    notifier_for(ctx).notify(row.id, row)
-    try:
-        await ctx.call_hook(f"anclora_conversion_{event}", ctx=ctx, conversion=as_json(row),
-                            owner=store.identity_of(row))
-    except Exception:
-        log.exception("a plugin failed in anclora_conversion_%s for conversion %s", event, row.id)
+    """Wake local waiters and tell every plugin through `anclora_conversion_<event>` with the public JSON (a
+    failing plugin is logged; it never changes the conversion's outcome nor keeps the others from hearing)."""
+    ctx.events.notify(row.id, row)
+    await plugins.notify(ctx.pm, f"anclora_conversion_{event}", ctx=ctx, conversion=as_json(row),
+                         owner=store.identity_of(row))
 
 
 async def follow(ctx, conversion_id: str, poll: float = 1.0) -> AsyncIterator[Conversion | None]:
     """The conversion's row now and after each change, until it has ended (or vanished). Use with aclosing()."""
-    notifier = notifier_for(ctx)
+    notifier = ctx.events
     watch = notifier.watch(conversion_id)
     try:
         row = await store.get(ctx, conversion_id)

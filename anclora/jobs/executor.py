@@ -14,7 +14,8 @@ import socket
 import time
 import uuid
 
-from . import events, store
+from ..engines import zygote
+from . import events, runner, store
 from .runner import remove_work_folders, run_job
 
 log = logging.getLogger("anclora.jobs")
@@ -155,5 +156,26 @@ def worker_is_dead(worker_id: str) -> bool:
     return False
 
 
+async def start(ctx) -> None:
+    """Start this process's executor (and the warm workers its Python engines fork from), kept in the `jobs`
+    state."""
+    if ctx.settings.plugin("jobs")["warm_workers"]:
+        warm = zygote.ZygotePool(runner.work_root(ctx) / ".warm")
+        ctx.engine_pools.register(zygote.SERVICE, warm)  # every converter's worker scripts may fork from it
+    executor = Executor(ctx)
+    await executor.start()
+    ctx.state("jobs")["executor"] = executor
+
+
+async def stop(ctx) -> None:
+    executor = ctx.state("jobs").pop("executor", None)
+    if executor is not None:
+        await executor.stop(ctx.settings.shutdown_grace)
+    warm = ctx.engine_pools.unregister(zygote.SERVICE)
+    if warm is not None:
+        await warm.close()
+
+
 def executor_for(ctx) -> Executor | None:
-    return ctx.services.get("executor")
+    """This process's executor; None when the `jobs` plugin is blocked (conversions wait for a worker)."""
+    return ctx.state("jobs").get("executor")

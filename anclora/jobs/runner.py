@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 from .. import files
-from ..conversion.planner import planner_for
+
 from ..db.base import utcnow
 from ..db.models import Conversion, File
 from ..errors import AncloraError, ConversionFailed
 from . import events, store
-from .chain import run_route
+from ..conversion.chain import run_route
 
 log = logging.getLogger("anclora.jobs")
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes for one job
@@ -132,13 +132,12 @@ async def _input_path(ctx, row: Conversion, record: File, workdir: Path) -> Path
 
 
 async def _convert(ctx, row: Conversion, source: File, workdir: Path, progress: Progress) -> Path:
-    route = planner_for(ctx).resolve(row.converter, row.from_format, row.to_format, list(row.via or []))
+    route = ctx.planner.resolve(row.converter, row.from_format, row.to_format, list(row.via or []))
     workdir.mkdir(parents=True, exist_ok=False)
     workdir.chmod(0o700)
     src = await _input_path(ctx, row, source, workdir)
     return await run_route(route, src, workdir, dict(row.options or {}), default_timeout=ctx.settings.job_timeout,
-                           report=progress,
-                           resources=ctx.services)
+                           report=progress, pools=ctx.engine_pools.for_converter)
 
 
 async def _store_result(ctx, row: Conversion, source: File, output: Path) -> File:

@@ -8,28 +8,35 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from .. import files, sniff
+from .. import files, plugins, sniff
 from ..conversion import options as conversion_options
-from ..conversion.planner import Route, planner_for, price
+from ..conversion.planner import Route, price
 from ..db.base import new_id
-from ..db.models import Conversion
-from ..errors import Conflict, PayloadTooLarge, RateLimited, UnsupportedMediaType
+from ..db.models import Conversion, File
+from ..db.owned import get_owned
+from ..errors import (AncloraError, BadRequest, Conflict, ConversionFailed, ConversionTimeout, PayloadTooLarge,
+                      RateLimited, UnsupportedMediaType)
 from ..identity import Identity
 from . import events, store
 from .executor import executor_for
 
 IDEMPOTENT_WAIT = 10.0  # seconds a repeated request waits for the first one to be authorized
+STATUS_BY_CODE = {"conversion_timeout": 504}
 
 
-def plan(ctx, source: str | None, target: str) -> Route:
+def plan(ctx, source: str | None, target: str, converter: str | None = None) -> Route:
+    """The planner's route, or the named converter's when `converter` is given."""
     if not source:
         raise UnsupportedMediaType("The type of this file could not be recognised from its contents.")
-    return planner_for(ctx).route(source, sniff.normalize(target))
+    if converter is not None:
+        return ctx.planner.named(converter, source, sniff.normalize(target))
+    return ctx.planner.route(source, sniff.normalize(target))
 
 
-def quote(ctx, identity: Identity, record, target: str, options: Any) -> tuple[Route, dict[str, Any], dict]:
+def quote(ctx, identity: Identity, record, target: str, options: Any,
+          converter: str | None = None) -> tuple[Route, dict[str, Any], dict]:
     """The route, the validated options and the authorization dict for converting `record` to `target`."""
-    route = plan(ctx, record.format, target)
+    route = plan(ctx, record.format, target, converter)
     options = conversion_options.validate(route.options_schema, options)
     limit = route.steps[0].converter.limits.get("max_input_bytes")
     if limit and record.size > limit:
@@ -42,18 +49,30 @@ def quote(ctx, identity: Identity, record, target: str, options: Any) -> tuple[R
 
 
 async def authorize(ctx, identity: Identity, conversion: dict[str, Any]) -> None:
-    await ctx.call_hook("anclora_authorize_conversion", ctx=ctx, identity=identity, conversion=conversion)
+    """Ask the plugins; after a refusal every plugin hears of it, so what the ones asked first held is given back."""
+    try:
+        await plugins.authorize(ctx.pm, "anclora_authorize_conversion", ctx=ctx, identity=identity,
+                                conversion=conversion)
+    except Exception:
+        await plugins.notify(ctx.pm, "anclora_conversion_refused", ctx=ctx, identity=identity,
+                             conversion=conversion)
+        raise
 
 
 async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any = None, dry_run: bool = False,
-                 idempotency_key: str | None = None, webhook_url: str | None = None) -> tuple[dict, bool]:
-    """Queue a conversion; (its public JSON, whether it is new). A dry run returns the quote instead."""
+                 idempotency_key: str | None = None, webhook_url: str | None = None,
+                 converter: str | None = None) -> tuple[dict, bool]:
+    """Queue a conversion; (its public JSON, whether it is new). A dry run returns the quote instead.
+    `converter` names the converter to use instead of the planner's choice."""
     if idempotency_key and not dry_run:
         existing = await _replay(ctx, identity, idempotency_key)
         if existing is not None:
             return store.as_json(existing), False
-    record = await files.get_owned(ctx, identity, file_id)
-    route, options, conversion = quote(ctx, identity, record, to, options)
+    if webhook_url and ctx.pm.get_plugin("webhooks") is None:
+        raise BadRequest("`webhook_url` is not available: this server runs without its webhooks plugin.")
+    record = await get_owned(ctx, File, identity, file_id)
+    route, options, conversion = quote(ctx, identity, record, to, options, converter)
+    conversion["webhook_url"] = webhook_url
     if dry_run:
         conversion["dry_run"] = True
         await authorize(ctx, identity, conversion)
@@ -84,7 +103,7 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
         await authorize(ctx, identity, conversion)
     except BaseException:
         await store.delete(ctx, row.id)
-        events.notifier_for(ctx).notify(row.id)
+        ctx.events.notify(row.id)
         raise
     queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED)
     if queued is None:  # canceled while being authorized
@@ -113,7 +132,7 @@ async def _replay(ctx, identity: Identity, key: str) -> Conversion | None:
 
 async def cancel(ctx, identity: Identity, conversion_id: str) -> dict[str, Any]:
     """Cancel a queued or running conversion; its engine is killed before this returns (when it runs here)."""
-    row = await store.get_owned(ctx, identity, conversion_id)
+    row = await get_owned(ctx, Conversion, identity, conversion_id)
     canceled = None if row.status in store.FINAL else await store.cancel(ctx, row.id)
     if canceled is None:
         raise Conflict(f"The conversion has already ended ({(await store.get(ctx, row.id)).status}).")
@@ -131,3 +150,33 @@ async def wait_final(ctx, conversion_id: str, timeout: float) -> Conversion | No
             async for row in rows:
                 if row is None or row.status in store.FINAL:
                     return row
+
+
+def error_of(row: Conversion) -> AncloraError:
+    """The error a failed job recorded, raised again for a synchronous caller."""
+    error = ConversionFailed(row.error_message or ConversionFailed.message)
+    error.code = row.error_code or ConversionFailed.code
+    error.status = STATUS_BY_CODE.get(error.code, ConversionFailed.status)
+    return error
+
+
+async def run_now(ctx, identity: Identity, *, file_id: str, to: str, options: Any = None, timeout: float,
+                  converter: str | None = None):
+    """Queue a conversion and wait for it: the result's File row. The job is canceled (and any result it left
+    removed) when it does not end within `timeout` seconds: ConversionTimeout."""
+    conversion, _ = await create(ctx, identity, file_id=file_id, to=to, options=options, converter=converter)
+    try:
+        row = await wait_final(ctx, conversion["id"], timeout)
+    except TimeoutError:
+        try:
+            await cancel(ctx, identity, conversion["id"])
+        except Conflict:  # it ended just now; the caller still gets the timeout it was promised, and nothing is kept
+            row = await store.get(ctx, conversion["id"])
+            if row is not None and row.result_file_id:
+                await files.delete_owned(ctx, identity, row.result_file_id)
+        raise ConversionTimeout(f"The conversion did not finish within {timeout:g} s.") from None
+    if row is not None and row.status == store.FAILED:
+        raise error_of(row)
+    if row is None or row.status != store.SUCCEEDED:
+        raise ConversionFailed("The conversion was canceled.")
+    return await get_owned(ctx, File, identity, row.result_file_id)

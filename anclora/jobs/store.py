@@ -9,7 +9,6 @@ from sqlalchemy import func, select, update
 
 from ..db.base import iso, utcnow
 from ..db.models import Conversion
-from ..errors import NotFound
 from ..identity import Identity
 
 PENDING = "pending"  # inserted, not yet authorized; shown as "queued", never claimed
@@ -34,6 +33,7 @@ def as_json(row: Conversion) -> dict[str, Any]:
         "result_file_id": row.result_file_id,
         "error": error,
         "cost": row.cost,
+        "webhook_url": row.webhook_url,
         "attempts": row.attempts,
         "created_at": iso(row.created_at),
         "started_at": iso(row.started_at),
@@ -51,20 +51,10 @@ async def get(ctx, conversion_id: str) -> Conversion | None:
         return await session.get(Conversion, conversion_id, populate_existing=True)
 
 
-async def get_owned(ctx, identity: Identity, conversion_id: str) -> Conversion:
-    """The caller's conversion, or NotFound (the same answer whether it is someone else's or does not exist)."""
-    async with ctx.sessionmaker() as session:
-        row = await session.scalar(select(Conversion).where(
-            Conversion.id == conversion_id, Conversion.owner_key == identity.owner_key))
-    if row is None:
-        raise NotFound("No such conversion.")
-    return row
-
-
 async def list_owned(ctx, identity: Identity, limit: int, offset: int) -> list[Conversion]:
     async with ctx.sessionmaker() as session:
         rows = await session.scalars(
-            select(Conversion).where(Conversion.owner_key == identity.owner_key)
+            select(Conversion).where(Conversion.owned_by(identity))
             .order_by(Conversion.created_at.desc(), Conversion.id).limit(limit).offset(offset))
         return list(rows)
 

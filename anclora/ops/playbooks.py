@@ -79,6 +79,11 @@ def load_catalog(project_dir: Path = BUNDLED_DIR) -> dict[str, Playbook]:
     return catalog
 
 
+def project_dir(settings) -> Path:
+    """The Ansible project the operations run: `ops_playbooks_dir`, or the bundled one."""
+    return Path(settings.ops_playbooks_dir or BUNDLED_DIR).resolve()
+
+
 def find(project_dir: Path, name: str) -> Playbook:
     try:
         return load_catalog(project_dir)[name]

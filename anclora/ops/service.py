@@ -64,7 +64,7 @@ class OpsService:
     def __init__(self, ctx, project_dir: Path | None = None):
         settings = ctx.settings
         self.ctx = ctx
-        self.project_dir = Path(project_dir or settings.ops_playbooks_dir or playbooks.BUNDLED_DIR).resolve()
+        self.project_dir = Path(project_dir) if project_dir else playbooks.project_dir(settings)
         self.inventory = settings.ops_inventory or str(self.project_dir / "inventory" / "localhost.ini")
         self.vars_files = tuple(settings.ops_vars_files)
         self.job_timeout = settings.ops_job_timeout
@@ -177,7 +177,7 @@ class OpsService:
 
 def ops_service(ctx) -> OpsService:
     """The context's one OpsService, made on first use."""
-    service = ctx.services.get("ops")
-    if service is None:
-        service = ctx.services["ops"] = OpsService(ctx)
-    return service
+    state = ctx.state("ops")
+    if "service" not in state:
+        state["service"] = OpsService(ctx)
+    return state["service"]

@@ -30,6 +30,28 @@ class StorageWriter(abc.ABC):
         """Remove whatever was written. Safe to call twice and after commit failed."""
 
 
+class Appender(abc.ABC):
+    """One request's bytes of a resumable upload, written at the upload's offset as they arrive."""
+
+    written: int
+    checksum_failed: bool
+
+    @abc.abstractmethod
+    def write(self, chunk: bytes) -> None: ...
+
+    def wait(self) -> Awaitable[None] | None:
+        """None when the next chunk may be written now; else an awaitable to wait on first (flow control)."""
+        return None
+
+    @abc.abstractmethod
+    async def end(self, keep: bool) -> tuple[int, object]:
+        """Make the bytes durable, or drop them unless `keep` (and their checksum matches): (the upload's new
+        offset, its sha256 object so far or None)."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
 class Storage(abc.ABC):
     @abc.abstractmethod
     def writer(self) -> StorageWriter: ...
@@ -62,3 +84,25 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def check(self) -> None:
         """Raise OSError when storage cannot be written."""
+
+    # -- the bytes of resumable uploads ("parts"), named by their upload's id ------------------------------------
+
+    @abc.abstractmethod
+    def create_part(self, name: str) -> None:
+        """An empty part; it must not exist yet."""
+
+    @abc.abstractmethod
+    def appender(self, name: str, offset: int, room: int, checksum, sha256=None) -> Appender:
+        """An appender at `offset` taking at most `room` bytes; `checksum` (hash object, expected digest) or None;
+        `sha256`: the whole part's hash object so far, to carry on (None: computed at import)."""
+
+    @abc.abstractmethod
+    async def import_part(self, name: str, sha256: str | None) -> tuple[str, int, str]:
+        """Make a finished part a stored object: (key, size, sha256)."""
+
+    @abc.abstractmethod
+    def delete_part(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    def parts(self) -> Iterator[tuple[str, float]]:
+        """(name, seconds since the epoch it was last written) of every part."""

@@ -105,6 +105,7 @@ class LocalStorage(Storage):
         self.root = Path(root).resolve()
         self.objects = self.root / "objects"
         self.tmp_dir = self.root / "tmp"
+        self.parts_dir = self.root / "resumable"
         self.objects.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
 
@@ -174,3 +175,28 @@ class LocalStorage(Storage):
         probe = self.tmp_dir / f".probe-{uuid.uuid4().hex}"
         probe.write_bytes(b"ok")
         probe.unlink()
+
+    def part_path(self, name: str) -> Path:
+        return self.parts_dir / f"{name}.part"
+
+    def create_part(self, name: str) -> None:
+        self.parts_dir.mkdir(mode=0o700, exist_ok=True)
+        os.close(os.open(self.part_path(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+    def appender(self, name: str, offset: int, room: int, checksum, sha256=None):
+        from .parts import LocalAppender
+
+        return LocalAppender(self.part_path(name), offset, room, checksum, sha256)
+
+    async def import_part(self, name: str, sha256: str | None) -> tuple[str, int, str]:
+        return await self.import_file(self.part_path(name), sha256)
+
+    def delete_part(self, name: str) -> None:
+        self.part_path(name).unlink(missing_ok=True)
+
+    def parts(self) -> Iterator[tuple[str, float]]:
+        for part in self.parts_dir.glob("*.part"):
+            try:
+                yield part.name[:-len(".part")], part.stat().st_mtime
+            except FileNotFoundError:  # deleted meanwhile
+                pass

@@ -6,7 +6,7 @@ import socket
 import httpx
 import tornado.netutil
 
-from anclora.context import build_context
+from anclora.server import build_context, close, start
 from anclora.server import make_http_server
 
 
@@ -19,7 +19,7 @@ def free_port() -> int:
 async def test_limits_fail_closed_without_redis(anclora_settings):
     # Not the anclora_ctx fixture: it flushes Redis, which is the thing that is down here.
     ctx = build_context(anclora_settings.replace(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
-    await ctx.start()
+    await start(ctx)
     server = make_http_server(ctx)
     [sock] = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
     server.add_sockets([sock])
@@ -33,4 +33,4 @@ async def test_limits_fail_closed_without_redis(anclora_settings):
     finally:
         server.stop()
         await server.close_all_connections()
-        await ctx.close()
+        await close(ctx)

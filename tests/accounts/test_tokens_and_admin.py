@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from anclora.context import build_context
+from anclora.server import build_context, close, start
 from anclora.errors import ConfigError
 from anclora.testing import TEST_JWT_SECRET
 
@@ -92,9 +92,9 @@ async def test_a_short_secret_refuses_to_start(anclora_settings):
     ctx = build_context(anclora_settings.replace(jwt_secret_key="x" * 31))
     try:
         with pytest.raises(ConfigError, match="JWT_SECRET_KEY"):
-            await ctx.start()
+            await start(ctx)
     finally:
-        await ctx.close()
+        await close(ctx)
 
 
 def test_serve_exits_with_a_configuration_error_for_a_short_secret(tmp_path):

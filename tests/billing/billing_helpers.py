@@ -1,19 +1,15 @@
 """Shared by the billing tests: webhook secrets, the priced test converters, and a few client calls."""
 
 import asyncio
-from pathlib import Path
 
-from anclora.plugins import bundled_plugins_dir
+from plugin_folders import BILLING, bundled_plugin_names
 
-PLUGINS = Path(__file__).parent / "plugins"
 WEBHOOK_SECRETS = ["whsec_old_" + "a" * 24, "whsec_new_" + "b" * 24]  # two during a rotation
 
 
 def converter_overrides() -> dict:
     """Only the priced test converters: no bundled engine is started."""
-    folder = bundled_plugins_dir()
-    bundled = sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("_")) if folder else []
-    return {"plugins_dirs": [str(PLUGINS)], "plugins_block": bundled}
+    return {"plugins_dirs": [str(BILLING)], "plugins_block": bundled_plugin_names()}
 
 
 async def start(client, filename: str, data: bytes, to: str, headers=None, **body):

@@ -18,8 +18,8 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, p
 from sqlalchemy import func, select
 
 from anclora.billing import charges, checkout, ledger, webhooks
-from anclora.builtin import rewards
-from anclora.context import build_context
+from anclora.rewards import service as rewards
+from anclora.server import build_context, close, start
 from anclora.db.base import utcnow
 from anclora.db.models import Conversion, CreditEntry, StripeEvent, User
 from anclora.errors import PaymentRequired
@@ -51,14 +51,14 @@ class World:
         self.ctx = build_context(base_settings.replace(stripe_secret_key=API_KEY, stripe_api_base=self.fake.url))
         if self.ctx.redis is not None:
             await self.ctx.redis.flushdb()
-        await self.ctx.start()
+        await start(self.ctx)
 
     def run(self, coroutine):
         return self.loop.run_until_complete(coroutine)
 
     def close(self):
         async def stop():
-            await self.ctx.close()
+            await close(self.ctx)
             await self.fake.stop()
         self.run(stop())
         # Whatever still holds a database connection is collected while its loop can still close it.

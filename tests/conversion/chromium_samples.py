@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image
 from pypdf import PdfReader
 
-from anclora.conversion.page_sources import document_origin, folder_router
+from anclora.engines.page_sources import document_origin, folder_router
 
 WORD = "Anclora"
 RED = (255, 0, 0)

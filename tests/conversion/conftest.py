@@ -2,7 +2,7 @@
 
 import pytest_asyncio
 
-from anclora.conversion.office_pool import OfficePool
+from anclora.engines.office_pool import OfficePool
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

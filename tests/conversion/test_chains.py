@@ -21,16 +21,16 @@ import pytest_asyncio
 from PIL import Image
 from pypdf import PdfReader
 
-from anclora.conversion import zygote
-from anclora.conversion.chromium_pool import ChromiumPool
-from anclora.conversion.office_pool import OfficePool
+from anclora.engines import zygote
+from anclora.engines.chromium_pool import ChromiumPool
+from anclora.engines.office_pool import OfficePool
 from anclora.conversion.planner import Planner, Route
-from anclora.jobs.chain import run_route
+from anclora.conversion.chain import run_route
 from anclora.sniff import sniff
 from media_samples import (AUDIO_SAMPLE_ARGS, NAMES, PILLOW_NAMES, RECORDS, VIDEO_SAMPLE_ARGS, audio_sample,
                            bundled_converters, data_sample, image_sample, names_in, probe, video_sample)
-from samples import (DERIVED, pdf_text, write_docx, write_odp, write_ods, write_odt, write_pdf, write_pdf_zip, write_rtf,
-                     write_xlsx)
+from samples import (DERIVED, pdf_text, write_docx, write_odp, write_ods, write_odt, write_pdf, write_pdf_zip,
+                     write_rtf, write_xlsx)
 
 pytestmark = pytest.mark.backend_independent
 
@@ -240,7 +240,8 @@ async def test_every_advertised_chain_converts(route, samples, resources, tmp_pa
     workdir.mkdir()
     src = workdir / f"input.{route.source}"
     shutil.copyfile(await samples.get(route.source), src)
-    output = await run_route(route, src, workdir, {}, default_timeout=JOB_TIMEOUT, resources=resources)
+    output = await run_route(route, src, workdir, {}, default_timeout=JOB_TIMEOUT,
+                             pools=lambda converter_name: resources)
     assert output == workdir / f"step2.{route.target}"
     check_output(route, output, workdir)
 

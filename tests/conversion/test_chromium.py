@@ -11,7 +11,7 @@ import pytest_asyncio
 from PIL import Image
 from pypdf import PdfReader
 
-from anclora.conversion.chromium_pool import ChromiumPool
+from anclora.engines.chromium_pool import ChromiumPool
 from anclora.errors import ConversionFailed
 from anclora.sniff import sniff
 from chromium_samples import (RED, WORD, first_page_pixel, page_sizes, pdf_text, word_left, word_width, write_html,

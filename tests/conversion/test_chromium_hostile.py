@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from anclora.conversion.chromium_pool import ChromiumPool
-from anclora.conversion.chromium_render import PageJob
+from anclora.engines.chromium_pool import ChromiumPool
+from anclora.engines.chromium_render import PageJob
 from anclora.conversion.converter import ConversionContext
-from anclora.conversion.office_pool import group_processes
+from anclora.engines.office_pool import group_processes
 from anclora.errors import ConversionFailed, ConversionTimeout
 from chromium_samples import site_of, WORD, Canary, pdf_text, write_html
 from media_samples import bundled_converters

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from anclora.conversion.chromium_pool import ChromiumPool, PageRun
-from anclora.conversion.chromium_render import PageJob
-from anclora.conversion.office_pool import group_processes
+from anclora.engines.chromium_pool import ChromiumPool, PageRun
+from anclora.engines.chromium_render import PageJob
+from anclora.engines.office_pool import group_processes
 from anclora.metrics import Metrics
 from chromium_samples import site_of, WORD, pdf_text, write_html
 

@@ -1,6 +1,6 @@
-"""Chromium conversions through the running server: the plugin's pool in `ctx.services`, options from the query
-string, zipped sites and Markdown chosen by their bytes, refused options, URL conversion off by default, and an
-endless script answered with 504 while the next conversion still works."""
+"""Chromium conversions through the running server: the plugin's pool registered for its converters, options from
+the query string, zipped sites and Markdown chosen by their bytes, refused options, URL conversion off by default,
+and an endless script answered with 504 while the next conversion still works."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def pdf_text(data: bytes) -> str:
 
 
 async def test_html_becomes_pdf_on_the_server_pool_with_query_options(client, anclora_ctx):
-    pool = anclora_ctx.services["chromium_pool"]
+    pool = anclora_ctx.engine_pools.for_converter("chromium_pdf")["chromium_pool"]
     assert not pool.browsers  # nothing runs before the first page
     page = f"<!doctype html><html><body><h1>{WORD} report</h1></body></html>".encode()
     response = await client.post("/api/convert?to=pdf&filename=report.html&paper=Letter&landscape=true",
@@ -63,7 +63,8 @@ async def test_options_the_converter_does_not_have_are_refused(query, client, an
     response = await client.post(f"/api/convert?{query}&filename=page.html", content=b"<html><p>x</p></html>")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"
-    assert not anclora_ctx.services["chromium_pool"].browsers  # refused before any browser started
+    pool = anclora_ctx.engine_pools.for_converter("chromium_pdf")["chromium_pool"]
+    assert not pool.browsers  # refused before any browser started
 
 
 async def test_url_conversion_is_off_by_default(client, anclora_ctx):
@@ -74,7 +75,7 @@ async def test_url_conversion_is_off_by_default(client, anclora_ctx):
 
 
 async def test_an_endless_script_is_a_504_and_the_next_page_converts(client, anclora_ctx):
-    pool = anclora_ctx.services["chromium_pool"]
+    pool = anclora_ctx.engine_pools.for_converter("chromium_pdf")["chromium_pool"]
     response = await client.post("/api/convert?to=pdf&filename=loop.html",
                                  content=b"<html><body><script>while (true) {}</script></body></html>")
     assert response.status_code == 504

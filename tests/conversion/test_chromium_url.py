@@ -14,8 +14,9 @@ import pytest_asyncio
 from PIL import Image
 
 from anclora import config
-from anclora.conversion.chromium_pool import ChromiumPool
-from anclora.conversion.page_sources import AddressRefused, CheckedResolver, UrlGuard, is_public
+from anclora.plugins import declared_settings, make_plugin_manager
+from anclora.engines.chromium_pool import ChromiumPool
+from anclora.engines.page_sources import AddressRefused, CheckedResolver, UrlGuard, is_public
 from anclora.errors import ConfigError, ConversionFailed
 from chromium_samples import WORD, Canary, pdf_text
 from media_samples import bundled_converters
@@ -169,12 +170,17 @@ async def test_the_resolver_refuses_inside_addresses_without_connecting(host):
         await CheckedResolver().resolve(host, 80)
 
 
-async def test_the_allowlist_setting_is_validated():
-    def load(value):
-        return config.load(environ={}, overrides={"chromium_url_allowlist": value, "jwt_secret_key": "t" * 40},
-                           dotenv=None)
-    assert load("Example.com, *.example.org:8443").chromium_url_allowlist == ["example.com", "*.example.org:8443"]
-    assert load("").chromium_url_allowlist == []
+def chromium_settings(**values) -> dict:
+    """The chromium plugin's settings as the server reads them (flat names, as an operator may write them)."""
+    settings = config.load(environ={}, overrides={"plugins_entrypoints": False, "jwt_secret_key": "t" * 40,
+                                                  **values}, dotenv=None)
+    return settings.with_plugins(declared_settings(make_plugin_manager(settings))).plugin("chromium")
+
+
+async def test_the_allowlist_setting_is_off_by_default_and_validated():
+    assert chromium_settings()["url_allowlist"] == []
+    found = chromium_settings(chromium_url_allowlist="Example.com, *.example.org:8443")["url_allowlist"]
+    assert found == ["example.com", "*.example.org:8443"]
     for bad in ("http://example.com", "example.com/path", "*", "exa mple.com"):
-        with pytest.raises(ConfigError):
-            load(bad)
+        with pytest.raises(ConfigError, match="url_allowlist"):
+            chromium_settings(chromium_url_allowlist=bad)

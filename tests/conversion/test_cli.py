@@ -12,14 +12,15 @@ from sqlalchemy import select
 
 from anclora.db.models import ResumableUpload
 from anclora.testing import TEST_JWT_SECRET
-from sample_plugins import SAMPLE_PLUGINS, bundled_plugin_names, sample_overrides
+from plugin_folders import JOBS, bundled_plugin_names
+from sample_plugins import sample_overrides
 
 ANCLORA = [sys.executable, "-m", "anclora"]
 
 
 def cli_env(**extra) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ANCLORA_", "DATABASE_URL"))}
-    env.update(ANCLORA_PLUGINS_DIRS=str(SAMPLE_PLUGINS), ANCLORA_PLUGINS_BLOCK=",".join(bundled_plugin_names()),
+    env.update(ANCLORA_PLUGINS_DIRS=str(JOBS), ANCLORA_PLUGINS_BLOCK=",".join(bundled_plugin_names()),
                ANCLORA_PLUGINS_ENTRYPOINTS="false", JWT_SECRET_KEY=TEST_JWT_SECRET, LOG_LEVEL="WARNING", **extra)
     return env
 
@@ -51,8 +52,9 @@ def test_formats_and_plugins_tables(tmp_path):
     formats = run(["formats", "--json"], tmp_path)
     assert formats.returncode == 0, formats.stderr
     rows = json.loads(formats.stdout)["conversions"]
+    txt_to_html = next(row for row in rows if (row["from"], row["to"]) == ("txt", "html"))
     assert {"from": "txt", "to": "html", "converter": "upper_text+md_to_html", "via": ["md"], "cost": 5} == {
-        key: value for key, value in next(r for r in rows if (r["from"], r["to"]) == ("txt", "html")).items() if key != "options"}
+        key: value for key, value in txt_to_html.items() if key != "options"}
     table = run(["formats"], tmp_path).stdout
     assert any(line.split()[:4] == ["txt", "html", "5", "upper_text+md_to_html"] for line in table.splitlines())
     plugins = run(["plugins"], tmp_path).stdout
@@ -84,7 +86,7 @@ async def test_convert_through_a_server(anclora_server, anclora_ctx, tmp_path):
 
 @pytest.mark.parametrize("anclora_overrides", ["queue only"], indirect=True)
 async def test_worker_process_runs_what_the_server_queued(client, anclora_ctx, anclora_settings, tmp_path):
-    assert "executor" not in anclora_ctx.services  # the server only queues; the worker process converts
+    assert "executor" not in anclora_ctx.state("jobs")  # the server only queues; the worker process converts
     upload = await client.post("/api/files?filename=w.txt", content=b"from the worker")
     job = (await client.post("/api/conversions", json={"file_id": upload.json()["id"], "to": "md"})).json()
     env = cli_env(DATABASE_URL=anclora_settings.database_url, UPLOAD_FOLDER=anclora_settings.upload_folder,

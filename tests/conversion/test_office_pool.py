@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from anclora.conversion.office_pool import OfficeInstance, OfficePool, group_processes
+from anclora.engines.office_pool import OfficeInstance, OfficePool, group_processes
 from anclora.errors import ConversionTimeout
 from anclora.metrics import Metrics
 from anclora.sniff import sniff

@@ -1,5 +1,6 @@
-"""Office conversions through the running server: the plugin's pool in `ctx.services`, one-shot docx -> pdf, the
-pool gauge, reStructuredText -> pdf chained through pandoc and LibreOffice, and a zip bomb answered with 422."""
+"""Office conversions through the running server: the plugin's pool registered for its converters only, one-shot
+docx -> pdf, the pool gauge, reStructuredText -> pdf chained through pandoc and LibreOffice, and a zip bomb answered
+with 422."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def pdf_text(data: bytes) -> str:
 
 
 async def test_office_documents_convert_through_the_server_pool(client, anclora_ctx, tmp_path):
-    pool = anclora_ctx.services["office_pool"]
+    pool = anclora_ctx.engine_pools.for_converter("office_document")["office_pool"]
+    assert "office_pool" not in anclora_ctx.engine_pools.for_converter("markup")  # not another plugin's to use
     assert not pool.instances  # nothing runs before the first office conversion
 
     docx = write_docx(tmp_path / "report.docx", ["Quarterly report", "All numbers are up"])
@@ -49,4 +51,5 @@ async def test_a_zip_bomb_gets_a_clean_422(client, anclora_ctx, tmp_path):
     response = await client.post("/api/convert?to=pdf&filename=bomb.docx", content=bomb.read_bytes())
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "conversion_failed"
-    assert not anclora_ctx.services["office_pool"].instances  # LibreOffice never started
+    pool = anclora_ctx.engine_pools.for_converter("office_document")["office_pool"]
+    assert not pool.instances  # LibreOffice never started

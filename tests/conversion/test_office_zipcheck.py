@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from anclora.conversion.zipcheck import ZipLimits, check_zip
+from anclora.engines.zipcheck import ZipLimits, check_zip
 from anclora.errors import ConversionFailed
 from samples import write_docx, write_odp, write_ods, write_odt, write_xlsx, write_zip_bomb_docx
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sample_plugins import bundled_plugin_names
+from plugin_folders import bundled_plugin_names
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 
@@ -53,3 +53,18 @@ async def test_entry_point_package_loads_converts_and_serves_its_route(example_p
     stats = await client.get("/api/example/word-count")
     assert stats.json() == {"finished": 1}
     assert (await client.get("/api/me")).json()["word_counts_finished"] == 1
+
+
+def test_entry_point_package_has_settings_of_its_own(example_package, monkeypatch):
+    from types import SimpleNamespace
+
+    from anclora import config
+    from anclora.plugins import declared_settings, make_plugin_manager
+
+    monkeypatch.syspath_prepend(str(example_package))
+    settings = config.load(environ={"ANCLORA_PLUGINS__WORD_COUNT__STATS_ROUTE": "false"}, dotenv=None,
+                           overrides={"plugins_block": bundled_plugin_names()})
+    pm = make_plugin_manager(settings)
+    settings = settings.with_plugins(declared_settings(pm))
+    assert settings.plugin("word_count") == {"stats_route": False}
+    assert pm.get_plugin("word_count").anclora_handlers(SimpleNamespace(settings=settings)) == []

@@ -10,7 +10,7 @@ async def test_authorization_sees_the_quote_and_the_job_id(api, sample):
 
 async def test_refusal_is_returned_and_leaves_no_job(api, client, sample):
     file_id = await api.upload("big.txt", b"x" * sample.REFUSED_SIZE)
-    for attempt in range(2):  # the same Idempotency-Key after a refusal asks again: nothing was stored
+    for _attempt in range(2):  # the same Idempotency-Key after a refusal asks again: nothing was stored
         response = await client.post("/api/conversions", json={"file_id": file_id, "to": "md"},
                                      headers={"Idempotency-Key": "k1"})
         assert response.status_code == 402

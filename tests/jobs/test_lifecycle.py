@@ -113,7 +113,7 @@ async def _insert_orphan(ctx, file_id: str, attempts: int) -> str:
 
 
 async def test_racing_claimers_take_each_queued_job_exactly_once(api, anclora_ctx):
-    await anclora_ctx.services.pop("executor").stop(grace=0)  # only the claimers below take jobs
+    await anclora_ctx.state("jobs").pop("executor").stop(grace=0)  # only the claimers below take jobs
     file_id = await api.upload("many.txt", b"queued")
     async with anclora_ctx.sessionmaker() as session:
         source = await session.get(File, file_id)
@@ -170,7 +170,7 @@ async def test_stopping_hands_running_jobs_back_to_the_queue(api, anclora_ctx, s
     job = await api.convert("rows.csv", b"a,b\n", "json")
     await api.wait(job["id"], "running")
     pids = await until(lambda: len(sample.PIDS) == 2 and list(sample.PIDS), what="engine pids")
-    executor = anclora_ctx.services.pop("executor")
+    executor = anclora_ctx.state("jobs").pop("executor")
     await executor.stop(grace=0.2)  # what SIGTERM does once the grace period is over
     assert await all_dead(pids)
     back = (await api.client.get(f"/api/conversions/{job['id']}")).json()
@@ -188,7 +188,7 @@ async def test_a_conversion_stuck_in_authorization_fails_on_recovery(api, anclor
                      from_format="txt", to_format="md", converter="upper_text", via=[], options={},
                      status="pending", created_at=utcnow() - store.PENDING_TIMEOUT - dt.timedelta(seconds=1))
     await store.insert(anclora_ctx, row)
-    await anclora_ctx.services["executor"].recover()
+    await anclora_ctx.state("jobs")["executor"].recover()
     done = await api.wait(row.id, "failed")
     assert done["error"]["code"] == "authorization_interrupted"
     assert [e[0] for e in sample.EVENTS] == ["failed"]

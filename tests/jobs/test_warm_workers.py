@@ -9,7 +9,7 @@ import socket
 
 from job_api import alive, all_dead, until
 
-from anclora.conversion.sandbox import network_isolation
+from anclora.engines.sandbox import network_isolation
 
 PAGE = b"<!doctype html><p>probe</p>"
 

@@ -12,7 +12,7 @@ import tornado.netutil
 from sqlalchemy import func, select
 
 from anclora import config
-from anclora.context import build_context
+from anclora.server import build_context, close, start
 from anclora.db import create_engine, migrate
 from anclora.db.base import Base
 from anclora.server import make_http_server
@@ -29,7 +29,7 @@ async def populate(database_url: str, upload_folder: Path, files: int = 6) -> No
     """Migrate the database, then upload files and register a user through a live server on it."""
     ctx = build_context(site_settings(database_url, upload_folder))
     await migrate.run(ctx.engine, "upgrade", "head")
-    await ctx.start()
+    await start(ctx)
     server = make_http_server(ctx)
     [sock] = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
     server.add_sockets([sock])
@@ -46,7 +46,7 @@ async def populate(database_url: str, upload_folder: Path, files: int = 6) -> No
     finally:
         server.stop()
         await server.close_all_connections()
-        await ctx.close()
+        await close(ctx)
 
 
 async def row_counts(database_url: str) -> dict[str, int]:

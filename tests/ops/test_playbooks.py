@@ -80,3 +80,14 @@ def test_compose_file_is_complete_and_safe():
     assert "noeviction" in services["redis"]["command"]
     assert re.search(r"\$\{POSTGRES_PASSWORD:\?", (REPO / "docker-compose.yml").read_text())  # no default password
     assert "5000" not in json.dumps(services["app"].get("ports", []))  # only nginx is published
+
+
+def test_ops_list_needs_no_database(tmp_path):
+    missing = tmp_path / "never" / "anclora.db"  # a database that does not exist, in a folder that does not either
+    result = subprocess.run([sys.executable, "-m", "anclora", "ops", "list"], capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{missing}",
+                                 "UPLOAD_FOLDER": str(tmp_path / "uploads")}, cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    listed = [line.split()[0] for line in result.stdout.splitlines() if line and not line.startswith(" ")]
+    assert listed == list(load_catalog())
+    assert not missing.parent.exists()

@@ -4,6 +4,7 @@ import datetime as dt
 
 from sqlalchemy import update
 
+from anclora import plugins
 from anclora.db.models import User
 from anclora.identity import Identity
 from billing.billing_helpers import credits, start, wait
@@ -53,7 +54,7 @@ async def test_each_conversion_counts_once(client, account, anclora_ctx):
     headers, user = await account()
     response = await start(client, "a.txt", TEXT, "md", headers)
     done = await wait(client, response.json()["id"], "succeeded", headers=headers)
-    await anclora_ctx.call_hook("anclora_conversion_finished", ctx=anclora_ctx, conversion=done,
+    await plugins.notify(anclora_ctx.pm, "anclora_conversion_finished", ctx=anclora_ctx, conversion=done,
                                 owner=Identity(address="", user_id=user["id"]))
     assert (await rewards(client, headers))["points"] == 10
 

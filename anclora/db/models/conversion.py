@@ -8,15 +8,14 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..base import Base, IdColumn, UTCDateTime, new_id, utcnow
+from ..base import Base, Owned, IdColumn, UTCDateTime, new_id, utcnow
 
 
-class Conversion(Base):
+class Conversion(Owned, Base):
+    noun = "conversion"
     __tablename__ = "conversions"
 
     id: Mapped[str] = mapped_column(IdColumn, primary_key=True, default=new_id)
-    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    session_id: Mapped[str | None] = mapped_column(String(64))
     file_id: Mapped[str | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))
     from_format: Mapped[str] = mapped_column(String(32))
     to_format: Mapped[str] = mapped_column(String(32))
@@ -45,19 +44,3 @@ class Conversion(Base):
         UniqueConstraint("owner_key", "idempotency_key", name="uq_conversions_idempotency"),
     )
 
-
-class WebhookDelivery(Base):
-    __tablename__ = "webhook_deliveries"
-
-    id: Mapped[str] = mapped_column(IdColumn, primary_key=True, default=new_id)
-    conversion_id: Mapped[str] = mapped_column(ForeignKey("conversions.id", ondelete="CASCADE"))
-    owner_key: Mapped[str] = mapped_column(String(80))
-    url: Mapped[str] = mapped_column(Text)
-    event: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    response_status: Mapped[int | None] = mapped_column(Integer)
-    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    __table_args__ = (Index("idx_webhook_deliveries_owner", "owner_key", "created_at"),)

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..base import Base, IdColumn, UTCDateTime, new_id, utcnow
+from ..base import Base, Owned, IdColumn, UTCDateTime, new_id, utcnow
 
 
-class File(Base):
+class File(Owned, Base):
+    noun = "file"
     __tablename__ = "files"
 
     id: Mapped[str] = mapped_column(IdColumn, primary_key=True, default=new_id)
-    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    session_id: Mapped[str | None] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(255))
     format: Mapped[str | None] = mapped_column(String(32))

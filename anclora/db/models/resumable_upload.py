@@ -7,16 +7,18 @@ import datetime as dt
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..base import Base, IdColumn, UTCDateTime, new_id, utcnow
+from ..base import Base, Owned, IdColumn, UTCDateTime, new_id, utcnow
 
 
-class ResumableUpload(Base):
+class ResumableUpload(Owned, Base):
+    noun = "upload"
     __tablename__ = "resumable_uploads"
 
     id: Mapped[str] = mapped_column(IdColumn, primary_key=True, default=new_id)
-    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    session_id: Mapped[str | None] = mapped_column(String(64))
     owner_key: Mapped[str] = mapped_column(String(80))
+    # an anonymous creator's session token, encrypted under the server's secret: the upload URL is a capability,
+    # and its answers name the session the upload (and its file) belongs to
+    sealed_session: Mapped[str | None] = mapped_column(String(160))
     length: Mapped[int] = mapped_column(BigInteger)
     offset: Mapped[int] = mapped_column(BigInteger, default=0)
     upload_metadata: Mapped[dict] = mapped_column(JSON, default=dict)  # tus Upload-Metadata, decoded

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from anclora import ConversionContext, Converter, hookimpl
+from anclora import ConversionContext, Converter, config, hookimpl
 from anclora.handlers.base import APIHandler
 
 __version__ = "0.2.0"
-SERVICE = "word_count_stats"
+STATE = "word_count"  # the plugin's name (its entry point's): its own namespace in ctx.state()
 
 
 class WordCount(Converter):
@@ -29,7 +29,7 @@ class WordCount(Converter):
 class WordCountStatsHandler(APIHandler):
     async def get(self) -> None:
         """How many word counts this process has finished since it started."""
-        self.write_json(self.ctx.services[SERVICE])
+        self.write_json(self.ctx.state(STATE))
 
 
 @hookimpl
@@ -38,26 +38,35 @@ def anclora_register_converters():
 
 
 @hookimpl
+def anclora_settings():
+    return [config.Setting("stats_route", config.boolean, True,
+                           "Serve GET /api/example/word-count (set in [plugins.word_count] or "
+                           "ANCLORA_PLUGINS__WORD_COUNT__STATS_ROUTE).")]
+
+
+@hookimpl
 def anclora_startup(ctx):
-    ctx.services[SERVICE] = {"finished": 0}
+    ctx.state(STATE)["finished"] = 0
 
 
 @hookimpl
 def anclora_shutdown(ctx):
-    ctx.services.pop(SERVICE, None)
+    ctx.state(STATE).clear()
 
 
 @hookimpl
 def anclora_handlers(ctx):
+    if not ctx.settings.plugin("word_count")["stats_route"]:
+        return []
     return [(r"/api/example/word-count", WordCountStatsHandler)]
 
 
 @hookimpl
 def anclora_conversion_finished(ctx, conversion):
     if conversion["converter"] == "word_count":
-        ctx.services[SERVICE]["finished"] += 1
+        ctx.state(STATE)["finished"] += 1
 
 
 @hookimpl
 def anclora_me(ctx, identity):
-    return {"word_counts_finished": ctx.services[SERVICE]["finished"]}
+    return {"word_counts_finished": ctx.state(STATE)["finished"]}

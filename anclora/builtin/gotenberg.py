@@ -1,0 +1,19 @@
+"""Gotenberg's HTTP API (built-in plugin `gotenberg`): `/forms/libreoffice/convert`, `/forms/pdfengines/*`,
+`/health` and `/version`, so Gotenberg's clients can use this server unchanged. Every step is an ordinary job,
+with the caller's limits and prices. Blocking the plugin (`plugins_block = ["gotenberg"]`) removes the routes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import hookimpl
+from ..handlers.gotenberg import gotenberg_handlers
+
+if TYPE_CHECKING:
+    from ..context import AppContext
+
+
+@hookimpl
+def anclora_handlers(ctx: "AppContext") -> list[tuple]:
+    return gotenberg_handlers

@@ -1,0 +1,1 @@
+"""Rewards: points, levels, streaks, referrals and purchase bonuses, granted once per source event."""

@@ -1,0 +1,15 @@
+"""The test plugin folders under tests/plugins/, and the bundled plugins a test blocks to run only them."""
+
+from pathlib import Path
+
+from anclora.plugins import bundled_plugins_dir
+
+FOLDER = Path(__file__).parent / "plugins"
+JOBS = FOLDER / "jobs"  # small, fast converters (a chain, a failing one, slow ones with child processes)
+BILLING = FOLDER / "billing"  # priced converters
+RAISING = FOLDER / "raising"  # a third-party listener whose every lifecycle hook raises
+
+
+def bundled_plugin_names() -> list[str]:
+    folder = bundled_plugins_dir()
+    return sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("_")) if folder else []
