@@ -1,11 +1,12 @@
-"""Chromium converters: HTML (a file, or a zip of `index.html` and its assets) and Markdown to PDF, PNG and JPEG,
-and allowlisted web pages (url) to PDF, PNG and JPEG.
+"""Chromium converters: HTML (a file, or a zip of `index.html` and its assets) and Markdown to PDF, PNG and JPEG, and
+allowlisted web pages (url) to PDF, PNG and JPEG.
 
 Pages are rendered on the warm pool of `anclora.engines.chromium_pool` that `anclora_startup` registers in
-`ctx.engine_pools` for these converters (jobs receive it in `ConversionContext.resources`); without a pool (the command
-line, plugin tests) a one-off browser starts for the conversion. The browser has no network: the document's own
-files are served to it from the job's folder at an origin of its own, every other request is refused (`page_sources`). Web pages are
-fetched by the server for the browser, from the hosts of `chromium_url_allowlist` only.
+`ctx.engine_pools` for these converters (jobs receive it in `ConversionContext.resources`); without a pool (the
+command line, plugin tests) a one-off browser starts for the conversion. The browser has no network: the document's
+own files are served to it from the job's folder at an origin of its own, every other request is refused
+(`page_sources`). Web pages are fetched by the server for the browser, from the hosts of `chromium_url_allowlist`
+only.
 """
 
 from __future__ import annotations
@@ -161,7 +162,8 @@ async def markdown_to_html(src: Path, out: Path, ctx: ConversionContext, standal
     result = await sandbox.run(argv, cwd=ctx.workdir, timeout=ctx.timeout, limits=PANDOC_LIMITS)
     if result.returncode != 0:
         lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ConversionFailed("pandoc could not read this Markdown", details={"engine": lines[-1][:300] if lines else ""})
+        raise ConversionFailed("pandoc could not read this Markdown",
+                               details={"engine": lines[-1][:300] if lines else ""})
 
 
 def read_url(src: Path) -> str:

@@ -203,7 +203,8 @@ async def test_without_a_pool_a_one_off_browser_converts(samples, convert_file):
 
 
 async def test_tagged_pdf_and_outline(to_pdf):
-    html = "<!doctype html><html><body><h1>Chapter one</h1><p>Text</p><h2>Section</h2><h1>Chapter two</h1></body></html>"
+    html = ("<!doctype html><html><body><h1>Chapter one</h1><p>Text</p><h2>Section</h2><h1>Chapter two</h1>"
+            "</body></html>")
     plain = PdfReader(await to_pdf(html=html))
     assert "/StructTreeRoot" not in plain.trailer["/Root"] and not plain.outline
     tagged = PdfReader(await to_pdf({"tagged": True}, html=html))

@@ -38,7 +38,8 @@ def snooping_page(port: int) -> str:
                 f"new Promise((ok, no) => {{ const ws = new WebSocket('ws://127.0.0.1:{port}/ws');"
                 " ws.onopen = () => ok(new Response('socket open')); ws.onerror = no; })"]
     script = " ".join(
-        f"{attempt}.then(r => r.ok ? r.text() : Promise.reject()).then(t => note('GOT ' + t.slice(0, 40)), () => note('BLOCKED'));"
+        f"{attempt}.then(r => r.ok ? r.text() : Promise.reject())"
+        ".then(t => note('GOT ' + t.slice(0, 40)), () => note('BLOCKED'));"
         for attempt in attempts)
     return f"""<!doctype html><html><head><link rel="stylesheet" href="{local}/style.css"></head><body>
 <p>{WORD} snooping page</p>
@@ -126,14 +127,14 @@ async def test_a_memory_hog_crashes_only_its_renderer(chromium, tmp_path, conver
 
 async def test_nothing_a_page_stores_reaches_the_next_job(chromium, tmp_path, convert_file):
     """Both jobs run in the same tab of the same browser (the pool has one): the second must find nothing."""
-    keep = write_html(tmp_path / "keep.html", "<!doctype html><html><body><p>Kept</p><script>"
-                                              "localStorage.setItem('k', 'SECRETA'); sessionStorage.setItem('k', 'SECRETA');"
-                                              "document.cookie = 'k=SECRETA'; window.name = 'SECRETA';"
-                                              "indexedDB.open('secret');</script></body></html>")
-    look = write_html(tmp_path / "look.html", "<!doctype html><html><body><p id=s></p><script>"
-                                              "document.getElementById('s').textContent = 'STATE[' + [localStorage.length,"
-                                              " sessionStorage.length, document.cookie, window.name, history.length]"
-                                              ".join('|') + ']';</script></body></html>")
+    keep = write_html(tmp_path / "keep.html", (
+        "<!doctype html><html><body><p>Kept</p><script>localStorage.setItem('k', 'SECRETA');"
+        "sessionStorage.setItem('k', 'SECRETA'); document.cookie = 'k=SECRETA'; window.name = 'SECRETA';"
+        "indexedDB.open('secret');</script></body></html>"))
+    look = write_html(tmp_path / "look.html", (
+        "<!doctype html><html><body><p id=s></p><script>document.getElementById('s').textContent = 'STATE[' + "
+        "[localStorage.length, sessionStorage.length, document.cookie, window.name, history.length].join('|') + ']';"
+        "</script></body></html>"))
     await convert_file(PDF, keep, "pdf", resources={"chromium_pool": chromium})
     text = pdf_text(await convert_file(PDF, look, "pdf", resources={"chromium_pool": chromium}))
     assert "SECRETA" not in text
