@@ -62,6 +62,13 @@ def positive_int(value: Any) -> int:
     return number
 
 
+def non_negative_int(value: Any) -> int:
+    number = integer(value)
+    if number < 0:
+        raise ValueError("must not be negative")
+    return number
+
+
 def positive_float(value: Any) -> float:
     number = float(value)
     if number <= 0:
@@ -114,6 +121,9 @@ SETTINGS: tuple[Setting, ...] = (
             env=("UPLOAD_FOLDER",)),
     Setting("max_content_length", positive_int, 524288000,
             "Largest upload in bytes for anyone (plans may allow less).", env=("MAX_CONTENT_LENGTH",)),
+    Setting("storage_min_free_bytes", non_negative_int, 256 * 1024 * 1024,
+            "Free bytes the upload folder keeps in reserve: below it /api/health says `degraded`, and an upload "
+            "whose Content-Length would eat into it is refused at once (507). 0: no reserve."),
     Setting("anonymous_retention", positive_int, 6 * 3600,
             "Seconds an anonymous session's files are kept."),
     Setting("user_retention", positive_int, 24 * 3600, "Seconds a signed-in user's files are kept."),
@@ -171,6 +181,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("webhook_poll_seconds", positive_float, 1.0,
             "Seconds between looks for due webhook deliveries (deliveries queued by this process go at once)."),
     Setting("webhook_concurrency", positive_int, 8, "Webhook requests this process sends at once."),
+    Setting("webhook_log_days", positive_int, 30,
+            "Days a delivered or failed webhook delivery (and its attempts) stays in the delivery log."),
     # operations
     Setting("ops_playbooks_dir", text, "", "Ansible project of the operations playbooks. Empty: the bundled one."),
     Setting("ops_inventory", text, "",

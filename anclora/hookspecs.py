@@ -93,8 +93,9 @@ def anclora_authorize_conversion(
     """Allow, refuse or charge a conversion before it is queued.
 
     `ctx` is the application context and `identity` the caller. `conversion` holds `id`, `converter`, `from`,
-    `to`, `input_size`, `cost`, `dry_run` and `webhook_url` (None when the caller asked for none). Called once per new conversion (and per quote), after pricing and before
-    the job is queued. Raise an `anclora.errors.AncloraError` (402 `PaymentRequired`, 429 `QuotaExceeded`, 403
+    `to`, `input_size`, `cost`, `dry_run` and `webhook_url` (None when the caller asked for none). Called once
+    per new conversion (and per quote), after pricing and before the job is queued. Raise an
+    `anclora.errors.AncloraError` (402 `PaymentRequired`, 429 `QuotaExceeded`, 403
     `Forbidden`) to refuse; return None or an awaitable to allow. Every implementation is called, in plugin order;
     the first raise stops the conversion. An implementation that charges must make the charge idempotent on
     `conversion["id"]`.

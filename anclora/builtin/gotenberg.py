@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import hookimpl
+from ..gotenberg import webhook
 from ..handlers.gotenberg import gotenberg_handlers
 
 if TYPE_CHECKING:
@@ -17,3 +18,8 @@ if TYPE_CHECKING:
 @hookimpl
 def anclora_handlers(ctx: "AppContext") -> list[tuple]:
     return gotenberg_handlers
+
+
+@hookimpl(tryfirst=True)  # before the jobs drain: the webhook requests still running wait for their jobs
+async def anclora_shutdown(ctx: "AppContext") -> None:
+    await webhook.drain(ctx, ctx.settings.shutdown_grace)

@@ -1,4 +1,5 @@
-"""Webhooks (built-in plugin `webhooks`): signed, retried deliveries of conversion events and a delivery log.
+"""The built-in plugin `webhooks`: signed, retried deliveries of conversion events and a delivery log, over the
+`anclora.webhooks` package.
 
 Blocking the plugin (`plugins_block = ["webhooks"]`) refuses `webhook_url` and removes `/api/webhooks/*` and
 `/api/me/webhook-secret`.
@@ -25,22 +26,22 @@ async def anclora_authorize_conversion(ctx: "AppContext", identity: "Identity", 
 
 @hookimpl
 async def anclora_conversion_finished(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity") -> None:
-    await conversions.ended(ctx, "finished", conversion, owner)
+    await conversions.ended(ctx, conversion, owner)
 
 
 @hookimpl
 async def anclora_conversion_failed(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity") -> None:
-    await conversions.ended(ctx, "failed", conversion, owner)
+    await conversions.ended(ctx, conversion, owner)
 
 
 @hookimpl
 async def anclora_conversion_canceled(ctx: "AppContext", conversion: dict[str, Any], owner: "Identity") -> None:
-    await conversions.ended(ctx, "canceled", conversion, owner)
+    await conversions.ended(ctx, conversion, owner)
 
 
 @hookimpl
 async def anclora_startup(ctx: "AppContext") -> None:
-    dispatcher = Dispatcher(ctx)
+    dispatcher = Dispatcher(ctx, sweeps=(conversions.recover, deliveries.prune))
     await dispatcher.start()
     ctx.state(deliveries.STATE)["dispatcher"] = dispatcher
 

@@ -4,10 +4,11 @@ address, as every webhook of this server."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, Coroutine
 
 from ..db.models import File
 from ..errors import BadRequest, Forbidden
@@ -15,6 +16,7 @@ from ..identity import Identity
 from ..uploads.plain import content_disposition
 from ..webhooks import deliveries
 
+STATE = "gotenberg"  # the plugin's state: the webhook requests still running ("tasks")
 METHODS = ("POST", "PATCH", "PUT")
 MEDIA_TYPES = {"pdf": "application/pdf", "zip": "application/zip", "json": "application/json"}
 
@@ -76,6 +78,26 @@ async def check(ctx, identity: Identity, webhook: WebhookRequest) -> None:
             await deliveries.check_target(ctx, url)
         except deliveries.TargetRefused as error:
             raise Forbidden(error.message) from None
+
+
+def in_background(ctx, work: Coroutine) -> None:
+    """Run a webhook request's work after its 204, kept in the plugin's state until it ends."""
+    tasks = ctx.state(STATE).setdefault("tasks", set())
+    task = asyncio.ensure_future(work)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def drain(ctx, grace: float) -> None:
+    """At shutdown: let the running webhook requests end (their jobs still run), then cancel what is left."""
+    tasks = set(ctx.state(STATE).get("tasks", ()))
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=grace)
+    for task in late:
+        task.cancel()
+    if late:
+        await asyncio.wait(late)
 
 
 async def _queue(ctx, identity: Identity, webhook: WebhookRequest, url: str, event: str, **message: Any) -> None:

@@ -9,11 +9,39 @@ from ..db.models import Conversion, File
 from ..db.owned import get_owned
 from ..errors import BadRequest, Conflict
 from ..jobs import events, service, store
+from ..openapi import EVENT, IDEMPOTENCY_KEY, MOMENT, PAGE, STRING, Body, Reply, obj, operation
 from .base import APIHandler, event_text
-from .files import send_file
+from .files import DOWNLOAD, DOWNLOAD_HEADERS, send_file
 
-MAX_IDEMPOTENCY_KEY = 255
+MAX_IDEMPOTENCY_KEY = IDEMPOTENCY_KEY["maxLength"]
 KEEPALIVE_SECONDS = 15.0
+_NAMES = {"type": "array", "items": STRING}
+_CONVERSION_FIELDS = {
+    "id": STRING, "file_id": {"type": ["string", "null"]},  # (null once the source file is deleted)
+    "from": STRING, "to": STRING, "converter": STRING, "via": _NAMES, "options": {"type": "object"},
+    "cost": {"type": "integer"}}
+CONVERSION = obj({
+    **_CONVERSION_FIELDS, "status": {"enum": ["queued", "running", "succeeded", "failed", "canceled"]},
+    "progress": {"type": ["number", "null"]}, "result_file_id": {"type": ["string", "null"]},
+    "error": {"anyOf": [{"type": "null"}, obj({"code": STRING, "message": STRING}, closed=False)]},
+    "attempts": {"type": "integer"}, "created_at": MOMENT, "started_at": MOMENT, "finished_at": MOMENT},
+    required=("id", "status", "file_id", "from", "to", "created_at"), closed=False)
+QUOTE = obj({**_CONVERSION_FIELDS, "input_size": {"type": "integer"}, "dry_run": {"const": True}},
+            required=("id", "file_id", "from", "to", "cost", "dry_run"), closed=False)
+CREATE = obj({"file_id": STRING, "to": STRING, "options": {"type": ["object", "null"]},
+              "dry_run": {"type": ["boolean", "null"]}, "webhook_url": {"type": ["string", "null"]}},
+             required=("file_id", "to"))
+CREATED = {
+    202: Reply(CONVERSION, {"Location": "The conversion."}),
+    200: {"anyOf": [CONVERSION, QUOTE],
+          "description": "A dry run's quote, or the conversion an earlier request with this Idempotency-Key made."},
+    402: "Not enough credits.", 403: "An anonymous caller may not set `webhook_url`.", 404: "No such file.",
+    409: "The Idempotency-Key is in use.",
+    413: "The file is larger than the converter accepts.", 415: "The file's type could not be recognised.",
+    422: "No converter makes this target from this file, the Idempotency-Key was used with another body, or "
+         "`webhook_url` is a target the server refuses.",
+    429: "A limit of the plan, or the queue, is full; try again after Retry-After.",
+}
 
 
 def _webhook_url(value) -> str | None:
@@ -25,11 +53,10 @@ def _webhook_url(value) -> str | None:
 
 
 class ConversionsHandler(APIHandler):
+    @operation(CREATED, body=CREATE, headers={"Idempotency-Key": IDEMPOTENCY_KEY})
     async def post(self) -> None:
         """Queue a conversion of one of the caller's files (or quote it with `"dry_run": true`)."""
         body = self.json_body()
-        if not isinstance(body.get("file_id"), str) or not isinstance(body.get("to"), str):
-            raise BadRequest("`file_id` and `to` are required strings.")
         key = self.request.headers.get("Idempotency-Key") or None
         if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
             raise BadRequest(f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters.")
@@ -42,28 +69,30 @@ class ConversionsHandler(APIHandler):
         self.set_header("Location", f"/api/conversions/{conversion['id']}")
         self.write_json(conversion, 202 if created else 200)
 
+    @operation({200: obj({"conversions": {"type": "array", "items": CONVERSION}}, required=("conversions",),
+                         closed=False)}, query=obj(PAGE))
     async def get(self) -> None:
         """List the caller's conversions, newest first."""
-        try:
-            limit = min(max(int(self.get_query_argument("limit", "100")), 1), 1000)
-            offset = max(int(self.get_query_argument("offset", "0")), 0)
-        except ValueError:
-            raise BadRequest("`limit` and `offset` must be integers.") from None
-        rows = await store.list_owned(self.ctx, self.identity, limit, offset)
+        page = self.query()
+        rows = await store.list_owned(self.ctx, self.identity, page["limit"], page["offset"])
         self.write_json({"conversions": [store.as_json(row) for row in rows]})
 
 
 class ConversionHandler(APIHandler):
+    @operation({200: CONVERSION})
     async def get(self, conversion_id: str) -> None:
         """Status, progress and result of one of the caller's conversions."""
         self.write_json(store.as_json(await get_owned(self.ctx, Conversion, self.identity, conversion_id)))
 
+    @operation({200: CONVERSION, 409: "The conversion has already ended."})
     async def delete(self, conversion_id: str) -> None:
         """Cancel a queued or running conversion (its engine process is killed); 409 once it has ended."""
         self.write_json(await service.cancel(self.ctx, self.identity, conversion_id))
 
 
 class ConversionResultHandler(APIHandler):
+    @operation({**DOWNLOAD, 409: "The conversion has not succeeded, or its result was deleted."},
+               headers=DOWNLOAD_HEADERS)
     async def get(self, conversion_id: str) -> None:
         """The converted file as a download; 409 while the conversion has not succeeded."""
         row = await get_owned(self.ctx, Conversion, self.identity, conversion_id)
@@ -75,6 +104,7 @@ class ConversionResultHandler(APIHandler):
 
 
 class ConversionEventsHandler(APIHandler):
+    @operation({200: Body("text/event-stream", EVENT, "`event: status`: the conversion's JSON after each change.")})
     async def get(self, conversion_id: str) -> None:
         """Server-Sent Events (`event: status`) of status and progress changes until the conversion ends."""
         await get_owned(self.ctx, Conversion, self.identity, conversion_id)

@@ -8,17 +8,27 @@ from .. import files, sniff
 from ..conversion import options as conversion_options
 from ..errors import BadRequest, ConversionTimeout, UnsupportedConversion
 from ..jobs import service
+from ..openapi import STRING, Body, obj, operation
 from .files import send_file
-from .streaming import UploadHandler
+from .streaming import UPLOAD, UploadHandler
 
 RESERVED_ARGUMENTS = ("to", "filename")
+TARGET = obj({**UPLOAD["query"], "to": {**STRING, "description": "The format to convert into."}}, required=("to",),
+             closed=False, additionalProperties={**STRING, "description": "The converter's options, by name."})
+CONVERTED = {
+    200: Body("*/*", description="The converted file, as an attachment."), **UPLOAD["responses"],
+    402: "Not enough credits.", 415: "The file's type could not be recognised.",
+    422: "No converter makes `to` from this file, or the conversion failed (the message says why).",
+    429: "A limit of the plan, the uploads or the queue is reached; try again after Retry-After.",
+    504: "The conversion took longer than the synchronous limit.",
+}
 
 
 @tornado.web.stream_request_body
 class ConvertHandler(UploadHandler):
     async def prepare(self) -> None:
         await super().prepare()
-        self.target = sniff.normalize(self.get_query_argument("to", "") or "")
+        self.target = sniff.normalize(self.query()["to"])
         if not self.target:
             raise BadRequest("`to` is required: the format to convert into.")
         planner = self.ctx.planner
@@ -26,6 +36,7 @@ class ConvertHandler(UploadHandler):
             raise UnsupportedConversion(f"No converter produces {self.target}.", details={"to": self.target})
         self.start_upload()
 
+    @operation(CONVERTED, uploads=UPLOAD["bodies"], headers=UPLOAD["headers"], query=TARGET)
     async def post(self) -> None:
         """Convert the uploaded body to `?to=` and answer with the result (504 after the sync timeout)."""
         record = await self.finish_upload()

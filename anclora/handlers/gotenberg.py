@@ -86,7 +86,9 @@ class FormHandler(GotenbergMixin, UploadHandler):
         work = Work(self.ctx, self.identity, self.ctx.settings.sync_timeout)
         inputs = await self._inputs(work)
         if self.webhook is not None:
-            await self._for_webhook(work, inputs)
+            self.set_status(204)
+            self.finish()
+            webhook.in_background(self.ctx, self._for_webhook(work, inputs))
             return
         result = None
         try:
@@ -96,10 +98,7 @@ class FormHandler(GotenbergMixin, UploadHandler):
         await self._send(work, result)
 
     async def _for_webhook(self, work: Work, inputs: list) -> None:
-        """Answer 204, then run the route and queue its result or its error (a graceful shutdown waits)."""
-        self.set_status(204)
-        self.finish()
-        self.ctx.requests.started()
+        """Run the route and queue its result or its error (after the 204)."""
         result = None
         try:
             result = await ROUTES[self.route](work, inputs, self.form_fields)
@@ -116,7 +115,6 @@ class FormHandler(GotenbergMixin, UploadHandler):
             await webhook.deliver_error(self.ctx, self.identity, self.webhook, 500, "Internal Server Error")
         finally:
             await work.discard(keep=result.record if result else None)
-            self.ctx.requests.ended()
 
     async def _inputs(self, work: Work) -> list:
         """The uploaded files as File rows of the caller (tracked by `work`, so removed with the rest)."""

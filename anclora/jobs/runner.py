@@ -13,6 +13,7 @@ from .. import files
 from ..db.base import utcnow
 from ..db.models import Conversion, File
 from ..errors import AncloraError, ConversionFailed
+from ..storage import FULL, storage_error
 from . import events, store
 from ..conversion.chain import run_route
 
@@ -89,14 +90,23 @@ async def run_job(ctx, row: Conversion, worker_id: str) -> None:
         outcome = await _succeed(ctx, row, worker_id, result)
     except asyncio.CancelledError:
         raise
-    except AncloraError as error:
-        outcome = await _fail(ctx, row, worker_id, error.code, error.message)
-    except Exception:
-        log.exception("conversion %s failed unexpectedly", row.id)
-        outcome = await _fail(ctx, row, worker_id, ConversionFailed.code, ConversionFailed.message)
+    except Exception as error:
+        failure = _failure_of(row, error)
+        outcome = await _fail(ctx, row, worker_id, failure.code, failure.message)
     finally:
         ctx.metrics.conversions.labels(row.converter, outcome).inc()
         ctx.metrics.conversion_seconds.labels(row.converter).observe(time.monotonic() - started)
+
+
+def _failure_of(row: Conversion, error: Exception) -> AncloraError:
+    """What a failed job tells its owner; only the unexpected comes with a traceback in the log."""
+    if isinstance(error, AncloraError):
+        return error
+    if isinstance(error, OSError) and error.errno in FULL:
+        log.warning("conversion %s: no space left in the work folder", row.id)
+        return storage_error(error)
+    log.error("conversion %s failed unexpectedly", row.id, exc_info=error)
+    return ConversionFailed()
 
 
 async def _succeed(ctx, row: Conversion, worker_id: str, result: File) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from contextlib import aclosing
 from typing import Any
 
@@ -14,14 +16,14 @@ from ..conversion.planner import Route, price
 from ..db.base import new_id
 from ..db.models import Conversion, File
 from ..db.owned import get_owned
-from ..errors import (AncloraError, BadRequest, Conflict, ConversionFailed, ConversionTimeout, PayloadTooLarge,
-                      RateLimited, UnsupportedMediaType)
+from ..errors import (AncloraError, BadRequest, Conflict, ConversionFailed, ConversionTimeout,
+                      IdempotencyMismatch, PayloadTooLarge, RateLimited, UnsupportedMediaType)
 from ..identity import Identity
 from . import events, store
 from .executor import executor_for
 
 IDEMPOTENT_WAIT = 10.0  # seconds a repeated request waits for the first one to be authorized
-STATUS_BY_CODE = {"conversion_timeout": 504}
+STATUS_BY_CODE = {"conversion_timeout": 504, "insufficient_storage": 507}
 
 
 def plan(ctx, source: str | None, target: str, converter: str | None = None) -> Route:
@@ -64,8 +66,9 @@ async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any
                  converter: str | None = None) -> tuple[dict, bool]:
     """Queue a conversion; (its public JSON, whether it is new). A dry run returns the quote instead.
     `converter` names the converter to use instead of the planner's choice."""
+    digest = request_digest(file_id, to, options, webhook_url)
     if idempotency_key and not dry_run:
-        existing = await _replay(ctx, identity, idempotency_key)
+        existing = await _replay(ctx, identity, idempotency_key, digest)
         if existing is not None:
             return store.as_json(existing), False
     if webhook_url and ctx.pm.get_plugin("webhooks") is None:
@@ -84,13 +87,13 @@ async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any
         id=conversion["id"], user_id=identity.user_id, session_id=None if identity.user_id else identity.session_id,
         owner_key=identity.owner_key, file_id=record.id, from_format=route.source, to_format=route.target,
         converter=route.name, via=route.via, options=options, cost=conversion["cost"], status=store.PENDING,
-        idempotency_key=idempotency_key, webhook_url=webhook_url)
+        idempotency_key=idempotency_key, request_digest=digest if idempotency_key else None, webhook_url=webhook_url)
     try:
         await store.insert(ctx, row)
     except IntegrityError:
         if not idempotency_key:
             raise
-        existing = await _replay(ctx, identity, idempotency_key)
+        existing = await _replay(ctx, identity, idempotency_key, digest)
         if existing is None:
             raise Conflict("A request with this Idempotency-Key was refused; use a new key.") from None
         return store.as_json(existing), False
@@ -115,9 +118,18 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
     return queued
 
 
-async def _replay(ctx, identity: Identity, key: str) -> Conversion | None:
-    """The conversion an earlier request with this key created; waits while that one is still authorizing."""
+def request_digest(file_id: Any, to: Any, options: Any, webhook_url: Any) -> str:
+    """What makes two conversion requests the same request, as a sha256."""
+    request = {"file_id": file_id, "to": to, "options": options, "webhook_url": webhook_url}
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def _replay(ctx, identity: Identity, key: str, digest: str) -> Conversion | None:
+    """The conversion an earlier request with this key created; waits while that one is still authorizing.
+    The same key with another request is refused (as the IETF Idempotency-Key draft says: 422)."""
     row = await store.find_idempotent(ctx, identity.owner_key, key)
+    if row is not None and row.request_digest not in (None, digest):
+        raise IdempotencyMismatch("This Idempotency-Key was used with another request; use a new key.")
     if row is None or row.status != store.PENDING:
         return row
     try:

@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import abc
+import errno
 from pathlib import Path
 from typing import AsyncIterator, Awaitable, Iterator
+
+from ..errors import AncloraError, InsufficientStorage, ServiceUnavailable
+
+FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def storage_error(error: OSError) -> AncloraError:
+    """A failed write as the client should hear it: 507 when the disk (or quota) is full, else 503 to retry."""
+    if error.errno in FULL:
+        return InsufficientStorage("The server has no space left to store this; try again later.",
+                                   headers={"Retry-After": "60"})
+    return ServiceUnavailable(f"The storage could not be written: {error.strerror or 'I/O error'}.",
+                              headers={"Retry-After": "5"})
 
 
 class StorageWriter(abc.ABC):

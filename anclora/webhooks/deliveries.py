@@ -9,17 +9,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..db.base import iso, utcnow
 from ..db.models import WebhookAttempt, WebhookDelivery
-from ..errors import BadRequest, Conflict, NotFound
+from ..db.owned import get_owned
+from ..errors import BadRequest, Conflict
 from ..identity import Identity
 from .targets import TargetRefused, check_target  # noqa: F401 (with enqueue, the API other features use)
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 METHODS = ("POST", "PUT", "PATCH")
-STATE = "webhooks"  # the plugin's state: its dispatcher, woken when this process queues a delivery
+STATE = "webhooks"  # the plugin's state: its dispatcher, which sends what this process queues
 LEASE_MARGIN = 30.0  # seconds a claim outlasts the request's timeout (time to record the attempt)
 
 
@@ -37,22 +39,43 @@ async def enqueue(ctx, *, owner_user_id: str | None, owner_session_id: str | Non
     The body is `body`, or the bytes of the stored file `body_file_id` (streamed from storage; the caller's
     retention rules delete it). `sign` adds `Anclora-Signature` under the owner's webhook secret (users only:
     an anonymous owner has no secret). Check the target first with `targets.check_target` (it is checked again
-    before each attempt)."""
+    before each attempt). One conversion has at most one delivery per event: queuing it again returns the
+    existing delivery's id."""
     if body is not None and body_file_id is not None:
         raise ValueError("give `body` or `body_file_id`, not both")
     if method.upper() not in METHODS:
         raise BadRequest(f"The webhook method must be one of {', '.join(METHODS)}.")
+    dispatcher = ctx.state(STATE).get("dispatcher")
+    claimant = dispatcher.claimant() if dispatcher is not None else None  # sent here at once, if it has room
     row = WebhookDelivery(
         user_id=owner_user_id, session_id=None if owner_user_id else owner_session_id,
         owner_key=owner_key(owner_user_id, owner_session_id), conversion_id=conversion_id, event=event, url=url,
         method=method.upper(), content_type=content_type, headers=dict(headers or {}), body=body,
         body_file_id=body_file_id, sign=sign, status=PENDING, attempts=0,
-        attempts_allowed=ctx.settings.webhook_attempts, next_attempt_at=utcnow())
-    async with ctx.sessionmaker() as session:
-        session.add(row)
-        await session.commit()
-    _wake(ctx)
+        attempts_allowed=ctx.settings.webhook_attempts, next_attempt_at=utcnow(),
+        claimed_by=claimant, lease_until=lease_end(ctx) if claimant else None)
+    try:
+        async with ctx.sessionmaker() as session:
+            session.add(row)
+            await session.commit()
+    except IntegrityError:
+        if conversion_id is None:
+            raise
+        return await _existing(ctx, conversion_id, event)
+    if claimant is not None:
+        dispatcher.send(row)
     return row.id
+
+
+async def _existing(ctx, conversion_id: str, event: str) -> str:
+    async with ctx.sessionmaker() as session:
+        return await session.scalar(select(WebhookDelivery.id).where(
+            WebhookDelivery.conversion_id == conversion_id, WebhookDelivery.event == event))
+
+
+def lease_end(ctx) -> dt.datetime:
+    """Until when a claim made now lasts: the request's timeout, and time to record the attempt."""
+    return utcnow() + dt.timedelta(seconds=ctx.settings.webhook_timeout + LEASE_MARGIN)
 
 
 def _wake(ctx) -> None:
@@ -76,18 +99,8 @@ def attempt_json(attempt: WebhookAttempt) -> dict[str, Any]:
 async def list_owned(ctx, identity: Identity, limit: int, offset: int) -> list[WebhookDelivery]:
     async with ctx.sessionmaker() as session:
         return list(await session.scalars(
-            select(WebhookDelivery).where(WebhookDelivery.owner_key == identity.owner_key)
+            select(WebhookDelivery).where(WebhookDelivery.owned_by(identity))
             .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id).limit(limit).offset(offset)))
-
-
-async def get_owned(ctx, identity: Identity, delivery_id: str) -> WebhookDelivery:
-    """The caller's delivery, or NotFound (the same whether it is someone else's or does not exist)."""
-    async with ctx.sessionmaker() as session:
-        row = await session.scalar(select(WebhookDelivery).where(
-            WebhookDelivery.id == delivery_id, WebhookDelivery.owner_key == identity.owner_key))
-    if row is None:
-        raise NotFound("No such webhook delivery.")
-    return row
 
 
 async def attempts_of(ctx, delivery_id: str) -> list[WebhookAttempt]:
@@ -98,10 +111,10 @@ async def attempts_of(ctx, delivery_id: str) -> list[WebhookAttempt]:
 
 async def redeliver(ctx, identity: Identity, delivery_id: str) -> WebhookDelivery:
     """Send a delivery again now, with a fresh allowance of attempts (whatever its status)."""
-    row = await get_owned(ctx, identity, delivery_id)
+    row = await get_owned(ctx, WebhookDelivery, identity, delivery_id)
     async with ctx.sessionmaker() as session:
         again = await session.scalar(
-            update(WebhookDelivery).where(WebhookDelivery.id == row.id, WebhookDelivery.claimed_by.is_(None))
+            update(WebhookDelivery).where(WebhookDelivery.id == row.id, _unclaimed(utcnow()))
             .values(status=PENDING, next_attempt_at=utcnow(),
                     attempts_allowed=WebhookDelivery.attempts + ctx.settings.webhook_attempts)
             .returning(WebhookDelivery), execution_options={"populate_existing": True})
@@ -112,22 +125,26 @@ async def redeliver(ctx, identity: Identity, delivery_id: str) -> WebhookDeliver
     return again
 
 
+def _unclaimed(now: dt.datetime):
+    """No process is sending it: never claimed, given back, or its claimant's lease ran out (it died)."""
+    return or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now)
+
+
 async def claim(ctx, worker_id: str, limit: int) -> list[WebhookDelivery]:
     """Take up to `limit` due deliveries for this process, under a lease. One statement; on PostgreSQL, claimers
     running at the same moment skip the rows another one has locked and take the next."""
     now = utcnow()
-    free = or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now)
+    free = _unclaimed(now)
     due = (select(WebhookDelivery.id).where(WebhookDelivery.status == PENDING,
                                             WebhookDelivery.next_attempt_at <= now, free)
            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
            .with_for_update(skip_locked=True)
            .cte("due").prefix_with("MATERIALIZED", dialect="postgresql"))  # (see jobs/store.py's claim)
-    lease = dt.timedelta(seconds=ctx.settings.webhook_timeout + LEASE_MARGIN)
     async with ctx.sessionmaker() as session:
         rows = list(await session.scalars(
             update(WebhookDelivery).where(WebhookDelivery.id.in_(select(due.c.id)),
                                           WebhookDelivery.status == PENDING, free)
-            .values(claimed_by=worker_id, lease_until=now + lease).returning(WebhookDelivery),
+            .values(claimed_by=worker_id, lease_until=lease_end(ctx)).returning(WebhookDelivery),
             execution_options={"populate_existing": True}))
         await session.commit()
     return rows
@@ -171,3 +188,13 @@ async def release(ctx, worker_id: str) -> None:
         await session.execute(update(WebhookDelivery).where(WebhookDelivery.claimed_by == worker_id)
                               .values(claimed_by=None, lease_until=None))
         await session.commit()
+
+
+async def prune(ctx) -> int:
+    """Forget deliveries that ended more than `webhook_log_days` ago (their attempts go with them)."""
+    cutoff = utcnow() - dt.timedelta(days=ctx.settings.webhook_log_days)
+    async with ctx.sessionmaker() as session:
+        gone = await session.execute(delete(WebhookDelivery).where(
+            WebhookDelivery.status.in_((DELIVERED, FAILED)), WebhookDelivery.created_at < cutoff))
+        await session.commit()
+    return gone.rowcount

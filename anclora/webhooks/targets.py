@@ -41,14 +41,18 @@ def refusal(address: str) -> str | None:
         ip = ip.ipv4_mapped
     if ip in METADATA:
         return "a cloud metadata address"
-    for kind in ("loopback", "private", "link_local", "multicast", "unspecified", "reserved"):
+    for kind in ("loopback", "link_local", "unspecified", "multicast", "reserved", "private"):  # (narrow first)
         if getattr(ip, f"is_{kind}"):
             return f"a {kind.replace('_', '-')} address"
     return None if ip.is_global else "a non-public address"
 
 
 async def resolve(host: str, port: int) -> list[str]:
-    """Every address the host resolves to (an IP literal resolves to itself without any lookup)."""
+    """Every address the host resolves to (an IP literal is its own, without a trip to the resolver's thread)."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):

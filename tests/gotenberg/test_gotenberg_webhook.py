@@ -9,7 +9,7 @@ import json
 import pytest
 from gotenberg_client import AsyncGotenbergClient
 from gotenberg_samples import write_docx
-from listener import Listener
+from webhook_helpers import Listener
 from pypdf import PdfReader
 from test_gotenberg_fields import post_form
 

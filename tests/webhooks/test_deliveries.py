@@ -1,23 +1,18 @@
 """Signed webhooks of conversions: the event, its signature, retries with backoff, the delivery log."""
 
-import asyncio
+import datetime as dt
 import json
-import uuid
 
 import pytest
 from job_api import Api
-from listener import Listener, verify
+from webhook_helpers import signed_in, until_async, verify
 
-PASSWORD = "correct horse battery staple"
+from sqlalchemy import delete, update
 
-
-async def signed_in(client) -> dict:
-    """Register an account and sign the client's requests with its token."""
-    email = f"hooks-{uuid.uuid4().hex[:10]}@example.org"
-    response = await client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 201, response.text
-    client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-    return response.json()["user"]
+from anclora.db.base import utcnow
+from anclora.db.models import WebhookDelivery
+from anclora.identity import session_id_for
+from anclora.webhooks import conversions, deliveries
 
 
 async def new_secret(client) -> str:
@@ -28,15 +23,6 @@ async def new_secret(client) -> str:
 
 def event_of(received) -> dict:
     return json.loads(received.body)
-
-
-async def until_async(condition, timeout: float = 20.0):
-    """Poll an async `condition()` until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (value := await condition()):
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-    return value
 
 
 @pytest.fixture
@@ -72,6 +58,10 @@ async def test_a_failed_attempt_is_retried_and_every_attempt_is_signed_and_logge
     assert delivery["url"] == flaky_listener.url and delivery["next_attempt_at"] is None
     log = (await client.get(f"/api/webhooks/deliveries/{delivery['id']}")).json()["attempt_log"]
     assert [(attempt["number"], attempt["status_code"]) for attempt in log] == [(1, 500), (2, 200)]
+    metrics = (await client.get("/api/metrics")).text
+    assert 'anclora_webhook_attempts_total{outcome="retry"} 1.0' in metrics
+    assert 'anclora_webhook_attempts_total{outcome="delivered"} 1.0' in metrics
+    assert "anclora_webhook_delivery_seconds_count 1.0" in metrics
 
 
 async def test_failed_and_canceled_conversions_send_their_events(client, listener):
@@ -82,6 +72,17 @@ async def test_failed_and_canceled_conversions_send_their_events(client, listene
     assert event_of(received)["event"] == "conversion.failed"
     assert event_of(received)["conversion"]["id"] == failed["id"]
     assert event_of(received)["conversion"]["error"]["message"] == "this yaml is not acceptable"
+
+
+async def test_a_canceled_conversion_sends_its_event(client, listener):
+    await signed_in(client)
+    api = Api(client)
+    job = await api.convert("rows.csv", b"a,b\n1,2\n", "json", webhook_url=listener.url)  # runs until canceled
+    await api.wait(job["id"], "running")
+    assert (await client.delete(f"/api/conversions/{job['id']}")).status_code == 200
+    [received] = await listener.wait_for(1)
+    assert event_of(received)["event"] == "conversion.canceled"
+    assert event_of(received)["conversion"]["status"] == "canceled"
 
 
 async def test_a_rotated_secret_signs_beside_the_new_one(client, listener):
@@ -136,3 +137,62 @@ async def test_redirects_are_not_followed(client, listener):
     [delivery] = (await client.get("/api/webhooks/deliveries")).json()["deliveries"]
     assert delivery["last_status_code"] == 302 and delivery["status"] == "pending"
     assert {received.path for received in listener.received} == {"/hook"}
+
+
+async def test_a_stored_file_is_sent_as_the_body_with_the_callers_method_and_headers(anclora_ctx, client, listener):
+    """What other features (Gotenberg's webhook mode) queue: a result file streamed from storage."""
+    user = await signed_in(client)
+    secret = await new_secret(client)
+    content = bytes(range(256)) * 3000  # (under the sample plugins' upload limit)
+    file_id = await Api(client).upload("result.bin", content)
+    delivery_id = await deliveries.enqueue(
+        anclora_ctx, owner_user_id=user["id"], owner_session_id=None, url=listener.url, event="gotenberg.success",
+        body_file_id=file_id, content_type="application/pdf", method="PUT", headers={"X-Trace": "abc"})
+    [received] = await listener.wait_for(1)
+    assert received.method == "PUT" and received.body == content
+    assert received.headers["Content-Type"] == "application/pdf" and received.headers["X-Trace"] == "abc"
+    assert received.headers["Anclora-Delivery-Id"] == delivery_id
+    assert verify(secret, received.headers["Anclora-Signature"], content)
+
+
+async def test_an_anonymous_owners_delivery_is_unsigned_and_listed_for_its_session(anclora_ctx, client, listener):
+    await client.get("/api/me")  # (the anonymous session this client now holds)
+    session = client.cookies["anclora_session"]
+    await deliveries.enqueue(anclora_ctx, owner_user_id=None, owner_session_id=session_id_for(session),
+                             url=listener.url, event="gotenberg.error", body=b'{"status": 400}')
+    [received] = await listener.wait_for(1)
+    assert "Anclora-Signature" not in received.headers and received.body == b'{"status": 400}'
+    [delivery] = await until_async(lambda: _listed(client, "delivered"))
+    assert delivery["event"] == "gotenberg.error" and delivery["conversion_id"] is None
+
+
+
+async def test_an_event_a_stopped_process_never_queued_is_queued_once(anclora_ctx, client, listener):
+    await signed_in(client)
+    conversion = await Api(client).convert("note.txt", b"recover", "md", webhook_url=listener.url)
+    [sent] = await listener.wait_for(1)
+    await until_async(lambda: _listed(client, "delivered"))
+    async with anclora_ctx.sessionmaker() as session:  # as if the process had stopped before queuing it
+        await session.execute(delete(WebhookDelivery))
+        await session.commit()
+
+    assert await conversions.recover(anclora_ctx) == 1
+    assert await conversions.recover(anclora_ctx) == 0
+    again = await deliveries.enqueue(anclora_ctx, owner_user_id=None, owner_session_id="x", url=listener.url,
+                                     event="conversion.succeeded", body=b"{}", conversion_id=conversion["id"])
+    [_, resent] = await listener.wait_for(2)
+    assert resent.body == sent.body and resent.headers["Anclora-Delivery-Id"] == again
+    [delivery] = await until_async(lambda: _listed(client, "delivered"))
+    assert delivery["id"] == again and len(listener.received) == 2
+
+
+async def test_deliveries_older_than_the_log_keeps_are_pruned(anclora_ctx, client, listener):
+    await signed_in(client)
+    await Api(client).convert("note.txt", b"old", "md", webhook_url=listener.url)
+    [delivery] = await until_async(lambda: _listed(client, "delivered"))
+    assert await deliveries.prune(anclora_ctx) == 0
+    async with anclora_ctx.sessionmaker() as session:
+        await session.execute(update(WebhookDelivery).values(created_at=utcnow() - dt.timedelta(days=31)))
+        await session.commit()
+    assert await deliveries.prune(anclora_ctx) == 1
+    assert (await client.get("/api/webhooks/deliveries")).json()["deliveries"] == []

@@ -1,11 +1,10 @@
 """Webhook targets on loopback, private, link-local or metadata addresses are refused before any connection."""
 
 import pytest
-from conftest import fast_delivery
 from job_api import Api
-from test_deliveries import signed_in, until_async
+from webhook_helpers import fast_delivery, signed_in, until_async
 
-from anclora.webhooks import deliveries
+from anclora.webhooks import deliveries, targets
 
 
 @pytest.fixture
@@ -56,3 +55,16 @@ async def test_a_target_is_checked_again_before_each_attempt(anclora_ctx, client
     assert listener.connections == 0
     metrics = (await client.get("/api/metrics")).text
     assert 'anclora_webhook_attempts_total{outcome="refused"}' in metrics
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("address, refused", [
+    ("127.0.0.1", "loopback"), ("::1", "loopback"), ("10.1.2.3", "private"), ("172.16.0.1", "private"),
+    ("192.168.0.1", "private"), ("fc00::1", "private"), ("169.254.10.10", "link-local"), ("fe80::1", "link-local"),
+    ("169.254.169.254", "metadata"), ("fd00:ec2::254", "metadata"), ("100.100.100.200", "metadata"),
+    ("224.0.0.1", "multicast"), ("0.0.0.0", "unspecified"), ("100.64.0.1", "non-public"),
+    ("::ffff:10.0.0.1", "private"), ("8.8.8.8", None), ("2606:4700:4700::1111", None),
+])
+def test_addresses_are_classified_without_any_traffic(address, refused):
+    reason = targets.refusal(address)
+    assert (reason is None) if refused is None else (refused in reason)

@@ -30,6 +30,8 @@ class Conversion(Owned, Base):
     result_file_id: Mapped[str | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))
     cost: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # sha256 of the request that created it: the same Idempotency-Key with another request is refused
+    request_digest: Mapped[str | None] = mapped_column(String(64))
     owner_key: Mapped[str] = mapped_column(String(80))
     webhook_url: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(100))

@@ -5,18 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..base import Base, IdColumn, UTCDateTime, new_id, utcnow
+from ..base import Base, IdColumn, Owned, UTCDateTime, new_id, utcnow
 
 
-class WebhookDelivery(Base):
+class WebhookDelivery(Owned, Base):
     __tablename__ = "webhook_deliveries"
+    noun = "webhook delivery"
 
     id: Mapped[str] = mapped_column(IdColumn, primary_key=True, default=new_id)
-    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    session_id: Mapped[str | None] = mapped_column(String(64))
     owner_key: Mapped[str] = mapped_column(String(80))
     conversion_id: Mapped[str | None] = mapped_column(ForeignKey("conversions.id", ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(64))
@@ -41,6 +40,8 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Index("idx_webhook_deliveries_owner", "owner_key", "created_at"),
         Index("idx_webhook_deliveries_due", "status", "next_attempt_at"),
+        # one delivery per conversion event, however many processes try to queue it (the hook, the recovery)
+        UniqueConstraint("conversion_id", "event", name="uq_webhook_deliveries_conversion_event"),
     )
 
 

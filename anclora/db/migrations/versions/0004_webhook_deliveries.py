@@ -10,7 +10,7 @@ import anclora.db.base
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
@@ -47,7 +47,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['body_file_id'], ['files.id'], name=op.f('fk_webhook_deliveries_body_file_id_files'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['conversion_id'], ['conversions.id'], name=op.f('fk_webhook_deliveries_conversion_id_conversions'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_webhook_deliveries_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
+    sa.UniqueConstraint('conversion_id', 'event', name='uq_webhook_deliveries_conversion_event')
     )
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
         batch_op.create_index('idx_webhook_deliveries_due', ['status', 'next_attempt_at'], unique=False)

@@ -1,4 +1,5 @@
-"""A real HTTP listener on 127.0.0.1 that keeps every request it receives and answers as the test scripts it."""
+"""What the webhook tests share: a real HTTP listener on 127.0.0.1 that keeps every request it receives and answers
+as the test scripts it, a receiver's signature check, the server's settings, and the client calls they repeat."""
 
 from __future__ import annotations
 
@@ -8,10 +9,41 @@ import hashlib
 import hmac
 import socket
 import time
+import uuid
 
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
+
+from plugin_folders import JOBS as SAMPLE_PLUGINS
+from plugin_folders import bundled_plugin_names
+
+PASSWORD = "correct horse battery staple"
+
+
+def fast_delivery() -> dict:
+    """Settings: the small converters of tests/plugins/jobs, loopback targets allowed, short backoffs."""
+    return {"plugins_dirs": [str(SAMPLE_PLUGINS)], "plugins_block": bundled_plugin_names(),
+            "webhook_private_targets": True, "webhook_backoff_seconds": 0.5, "webhook_poll_seconds": 0.1,
+            "shutdown_grace": 2.0}
+
+
+async def signed_in(client) -> dict:
+    """Register an account and sign the client's requests with its token."""
+    email = f"hooks-{uuid.uuid4().hex[:10]}@example.org"
+    response = await client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 201, response.text
+    client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+    return response.json()["user"]
+
+
+async def until_async(condition, timeout: float = 20.0):
+    """Poll an async `condition()` until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (value := await condition()):
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+    return value
 
 
 @dataclasses.dataclass
@@ -31,6 +63,8 @@ class _Handler(tornado.web.RequestHandler):
         request = self.request
         self.listener.received.append(Received(request.method, request.path, dict(request.headers),
                                                request.body, time.time()))
+        if self.listener.delay:
+            await asyncio.sleep(self.listener.delay)  # (a receiver slower than the sender's timeout)
         status = self.listener.next_status(request.headers.get("Anclora-Delivery-Id"))
         self.set_status(status)
         if 300 <= status < 400:
@@ -47,6 +81,7 @@ class Listener:
     def __init__(self, statuses: list[int] | None = None):
         self.statuses = list(statuses or [])
         self.first_answer: int | None = None
+        self.delay = 0.0  # seconds before answering
         self.received: list[Received] = []
         self.connections = 0
 
