@@ -215,7 +215,12 @@ BY_NAME = {setting.name: setting for setting in SETTINGS}
 # Settings that moved into a plugin's own namespace; their old names are still read, below the new ones.
 MOVED = {"warm_workers": ("jobs", "warm_workers"), "office_pool_size": ("office", "pool_size"),
          "office_pool_prestart": ("office", "pool_prestart"), "office_recycle_after": ("office", "recycle_after"),
-         "office_max_rss_mb": ("office", "max_rss_mb")}
+         "office_max_rss_mb": ("office", "max_rss_mb"),
+         # the Chromium plugin's settings, also by the flat names they were first given
+         "chromium_pool_size": ("chromium", "pool_size"), "chromium_pool_prestart": ("chromium", "pool_prestart"),
+         "chromium_recycle_after": ("chromium", "recycle_after"),
+         "chromium_max_memory_mb": ("chromium", "max_memory_mb"),
+         "chromium_url_allowlist": ("chromium", "url_allowlist")}
 PLUGIN_ENV = re.compile(r"ANCLORA_PLUGINS__([A-Z0-9_]+?)__([A-Z0-9_]+)")
 RawPluginValues = dict[str, dict[str, tuple[Any, str]]]  # plugin -> key -> (raw value, where it came from)
 

@@ -1,6 +1,7 @@
 """Gotenberg's HTTP API (built-in plugin `gotenberg`): `/forms/libreoffice/convert`, `/forms/pdfengines/*`,
-`/health` and `/version`, so Gotenberg's clients can use this server unchanged. Every step is an ordinary job,
-with the caller's limits and prices. Blocking the plugin (`plugins_block = ["gotenberg"]`) removes the routes.
+`/forms/chromium/*`, `/health` and `/version`, so Gotenberg's clients can use this server unchanged. Every step
+is an ordinary job, with the caller's limits and prices. Blocking the plugin (`plugins_block = ["gotenberg"]`)
+removes the routes.
 """
 
 from __future__ import annotations

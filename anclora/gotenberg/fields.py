@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any, Callable
 
 from ..errors import BadRequest
@@ -74,6 +75,40 @@ def text(name: str, value: str) -> str:
     return value
 
 
+def number(name: str, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise invalid(name, value, f'strconv.ParseFloat: parsing "{value}": invalid syntax') from None
+
+
+def length(name: str, value: str) -> str:
+    """A paper size or margin: a number of inches, or with a unit (mm, cm, in, pt, px), as Gotenberg reads them."""
+    if not re.fullmatch(r"\d+(\.\d+)?(mm|cm|in|pt|px)?", value.strip()):
+        raise invalid(name, value, "not a length such as 8.5, 210mm or 1in")
+    return value.strip()
+
+
+def duration(name: str, value: str) -> float:
+    """A Go duration (`500ms`, `2s`, `1.5s`) as seconds."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)", value.strip())
+    if not match:
+        raise invalid(name, value, f'time: invalid duration "{value}"')
+    return float(match.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0}[match.group(2)]
+
+
+def media(name: str, value: str) -> str:
+    if value not in ("print", "screen"):
+        raise invalid(name, value, "wrong value, expected either 'screen', 'print' or empty")
+    return value
+
+
+def image_format(name: str, value: str) -> str:
+    if value not in ("png", "jpeg"):
+        raise invalid(name, value, "wrong value, expected either 'png' or 'jpeg' (webp is not supported here)")
+    return value
+
+
 # Gotenberg's field -> (our option, parser). Options of the office converters' PDF export:
 OFFICE_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "landscape": ("landscape", boolean), "nativePageRanges": ("page_ranges", page_ranges),
@@ -85,6 +120,21 @@ OFFICE_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
 FINISH_FIELDS = {"metadata": ("metadata", metadata), "flatten": ("flatten", boolean)}
 SPLIT_FIELDS = {"splitMode": ("mode", text), "splitSpan": ("span", text), "splitUnify": ("unify", boolean)}
 MERGE_FIELD = {"merge": ("merge", boolean)}
+# ... of the Chromium converters (chromium_pdf, chromium_screenshot, chromium_url, chromium_url_screenshot):
+CHROMIUM_PDF_FIELDS = {
+    "paperWidth": ("paper_width", length), "paperHeight": ("paper_height", length),
+    "marginTop": ("margin_top", length), "marginBottom": ("margin_bottom", length),
+    "marginLeft": ("margin_left", length), "marginRight": ("margin_right", length),
+    "preferCssPageSize": ("prefer_css_page_size", boolean), "printBackground": ("print_background", boolean),
+    "landscape": ("landscape", boolean), "scale": ("scale", number), "nativePageRanges": ("page_ranges", page_ranges),
+    "generateDocumentOutline": ("outline", boolean), "generateTaggedPdf": ("tagged", boolean),
+}
+CHROMIUM_WAIT_FIELDS = {
+    "waitDelay": ("wait_delay", duration), "waitForExpression": ("wait_for_expression", text),
+    "waitForSelector": ("wait_for_selector", text), "emulatedMediaType": ("media", media),
+}
+SCREENSHOT_FIELDS = {"width": ("width", integer), "height": ("height", integer), "clip": ("clip", boolean),
+                     "quality": ("quality", quality), "format": ("format", image_format)}
 FORMAT_FIELDS = {"pdfa": ("pdfa", pdfa), "pdfua": ("pdfua", boolean)}
 
 
@@ -110,7 +160,8 @@ def formats(options: dict[str, Any]) -> dict[str, Any]:
 
 def field_of(option: str) -> str:
     """The Gotenberg field an option of ours came from (for error messages)."""
-    for table in (OFFICE_FIELDS, FINISH_FIELDS, SPLIT_FIELDS):
+    for table in (OFFICE_FIELDS, FINISH_FIELDS, SPLIT_FIELDS, CHROMIUM_PDF_FIELDS, CHROMIUM_WAIT_FIELDS,
+                  SCREENSHOT_FIELDS):
         for name, (mapped, _) in table.items():
             if mapped == option:
                 return name

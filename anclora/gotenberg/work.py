@@ -46,8 +46,9 @@ class Work:
         request's own jobs too, as it would for a client sending them one by one."""
         return [await self.convert(record, to, options, converter) for record in records]
 
-    async def bundle(self, entries: list[tuple[str, File]]) -> File:
-        """A zip of the files under the given names (a name taken twice gets ` (2)`)."""
+    async def bundle(self, entries: list[tuple[str, File]], fmt: str = "zip") -> File:
+        """A zip of the files under the given names (a name taken twice gets ` (2)`); `fmt` is its type for the
+        converters (`htmlzip`: a web page and its assets)."""
         writer = self.ctx.storage.writer()
         try:
             with zipfile.ZipFile(_Sink(writer), "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
@@ -58,8 +59,22 @@ class Work:
             writer.abort()
             raise
         zipped = await files.create(self.ctx, self.identity, key=writer.key, size=writer.size,
-                                    sha256=writer.sha256, filename="result.zip", origin="conversion", fmt="zip")
+                                    sha256=writer.sha256, filename="result.zip", origin="conversion", fmt=fmt)
         return self.track(zipped)
+
+    async def store(self, filename: str, data: bytes, fmt: str) -> File:
+        """A small file made for the request (a .url file holding the address to convert)."""
+        writer = self.ctx.storage.writer()
+        try:
+            writer.write(data)
+            await _settled(writer)
+            await writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+        record = await files.create(self.ctx, self.identity, key=writer.key, size=writer.size, sha256=writer.sha256,
+                                    filename=filename, origin="conversion", fmt=fmt)
+        return self.track(record)
 
     async def _copy(self, archive: zipfile.ZipFile, name: str, pieces, writer) -> None:
         with archive.open(unique_name(archive, name), "w", force_zip64=True) as entry:
@@ -68,14 +83,16 @@ class Work:
                 await _settled(writer)
 
     async def read_json(self, record: File) -> Any:
-        data = b"".join([piece async for piece in self.ctx.storage.read(record.storage_key)])
-        return json.loads(data)
+        return json.loads(await self.read_bytes(record))
+
+    async def read_bytes(self, record: File) -> bytes:
+        return b"".join([piece async for piece in self.ctx.storage.read(record.storage_key)])
 
     async def discard(self, keep: File | None = None) -> None:
         """Remove every tracked file but `keep` (rows now, bytes too)."""
         doomed = [record for record in self.records if keep is None or record.id != keep.id]
         if doomed:
-            await files.delete_rows(self.ctx, *(record.id for record in doomed))
+            await files.forget(self.ctx, [record.id for record in doomed])
         for record in doomed:
             await self.ctx.storage.delete(record.storage_key)
         self.records = [keep] if keep is not None else []

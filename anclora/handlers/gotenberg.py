@@ -11,11 +11,13 @@ import uuid
 import tornado.web
 
 from .. import __version__, files
-from ..errors import AncloraError, BadRequest, NotFound, Unauthorized
+from ..errors import AncloraError, BadRequest, Unauthorized
 from ..gotenberg import errors, webhook
 from ..gotenberg.form import GotenbergForm
 from ..gotenberg.health import gotenberg_health
-from ..gotenberg.routes import ROUTES, Answer
+from ..gotenberg.chromium import CHROMIUM_ROUTES
+from ..gotenberg.routes import ROUTES as OTHER_ROUTES
+from ..gotenberg.routes import Answer
 from ..gotenberg.work import Work
 from .base import APIHandler
 from .files import send_file
@@ -23,6 +25,7 @@ from .health import shared_report
 from .streaming import UploadHandler
 
 log = logging.getLogger("anclora.gotenberg")
+ROUTES = {**OTHER_ROUTES, **CHROMIUM_ROUTES}
 TRACE = "Gotenberg-Trace"
 TEXT = "text/plain; charset=UTF-8"
 
@@ -148,14 +151,6 @@ class FormHandler(GotenbergMixin, UploadHandler):
         return f"{wanted or uuid.uuid4()}.{fmt}"
 
 
-class ChromiumHandler(GotenbergMixin, APIHandler):
-    """The Chromium routes: not served until a Chromium engine is installed."""
-
-    async def post(self, operation: str, source: str) -> None:
-        """Not Found: this server has no Chromium engine."""
-        raise NotFound("Not Found")
-
-
 class HealthHandler(GotenbergMixin, APIHandler):
     quiet_access_log = True
 
@@ -188,7 +183,6 @@ class VersionHandler(GotenbergMixin, APIHandler):
 
 gotenberg_handlers = [
     *[(rf"/forms/{route}", FormHandler, {"route": route}) for route in ROUTES],
-    (r"/forms/chromium/(convert|screenshot)/(url|html|markdown)", ChromiumHandler),
     (r"/health", HealthHandler),
     (r"/version", VersionHandler),
 ]

@@ -94,12 +94,6 @@ async def test_nothing_is_left_behind(client, anclora_ctx, tmp_path):
             ).json()["files"] == []
 
 
-async def test_the_chromium_routes_are_not_found(client):
-    response = await client.post("/forms/chromium/convert/html", files={"index.html": b"<p>hi</p>"})
-    assert response.status_code == 404
-    assert response.text == "Not Found"
-
-
 async def test_basic_auth_with_an_api_key_and_x_api_key(client, tmp_path):
     registered = await client.post("/api/auth/register", json={
         "email": f"g-{uuid.uuid4().hex[:10]}@example.org", "password": "long enough password"})
