@@ -22,9 +22,7 @@ TEST_PACKAGES=(postgresql redis-server
   # the operations tests provision this machine into a staging root and check what they write
   nginx cron sqlite3 logrotate systemd postgresql-client
   # the README's "Try it" block, run as written by tests/test_readme.py
-  curl jq
-  # tests/js: third-party JavaScript clients (tus-js-client) run against a live server
-  nodejs npm)
+  curl jq)
 BENCH_PACKAGES=(wrk)
 
 # A stamp of the packaging files (and of this script, which lists the Debian packages) and of how much was
@@ -47,6 +45,11 @@ missing=()
 packages=("${RUNTIME_PACKAGES[@]}")
 [ "$WANT_TEST" = 1 ] && packages+=("${TEST_PACKAGES[@]}")
 [ "$WANT_BENCH" = 1 ] && packages+=("${BENCH_PACKAGES[@]}")
+# tests/js: third-party JavaScript clients (tus-js-client) run against a live server. Node.js may come from
+# elsewhere than Debian (with its own npm, which Debian's npm package conflicts with): only a missing one is added.
+if [ "$WANT_TEST" = 1 ] && ! { command -v node && command -v npm; } >/dev/null; then
+  packages+=(nodejs npm)
+fi
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
