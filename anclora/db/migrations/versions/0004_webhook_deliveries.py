@@ -1,7 +1,7 @@
 """webhook deliveries and their attempts, rotating webhook secrets, anonymous tus uploads by capability
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import anclora.db.base
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
