@@ -3,8 +3,10 @@ listener on 127.0.0.1 through the webhook deliveries, with the extra headers and
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import time
 
 import pytest
 from gotenberg_client import AsyncGotenbergClient
@@ -20,6 +22,17 @@ def anclora_overrides():
             "webhook_backoff_seconds": 0.5}
 
 
+async def all_delivered(client, key: str, count: int) -> None:
+    """The delivery log shows `count` deliveries, all delivered (the attempts are recorded once answered)."""
+    deadline = time.monotonic() + 20
+    while True:
+        listed = (await client.get("/api/webhooks/deliveries", headers={"X-API-Key": key})).json()["deliveries"]
+        if len(listed) == count and all(row["status"] == "delivered" for row in listed):
+            return
+        assert time.monotonic() < deadline, listed
+        await asyncio.sleep(0.05)
+
+
 @pytest.fixture
 async def listener():
     receiver = Listener()
@@ -28,10 +41,10 @@ async def listener():
     receiver.stop()
 
 
-async def test_the_pdf_is_delivered_to_the_webhook(anclora_server, api_key, listener, tmp_path):
+async def test_the_pdf_is_delivered_to_the_webhook(anclora_server, client, api_key, listener, tmp_path):
     docx = write_docx(tmp_path / "report.docx", pages=2)
-    base = listener.url.rsplit("/", 1)[0]
-    async with AsyncGotenbergClient(anclora_server, auth=("client", await api_key()), timeout=60) as gotenberg:
+    base, key = listener.url.rsplit("/", 1)[0], await api_key()
+    async with AsyncGotenbergClient(anclora_server, auth=("client", key), timeout=60) as gotenberg:
         gotenberg.add_webhook_url(f"{base}/result")
         gotenberg.add_error_webhook_url(f"{base}/error")
         gotenberg.set_webhook_http_method("PUT")
@@ -49,12 +62,13 @@ async def test_the_pdf_is_delivered_to_the_webhook(anclora_server, api_key, list
     assert delivered.headers["Gotenberg-Trace"] == "job-7"
     assert 'filename="report.pdf"' in delivered.headers["Content-Disposition"]
     assert len(PdfReader(io.BytesIO(delivered.body)).pages) == 2
+    await all_delivered(client, key, 2)
 
 
-async def test_an_error_goes_to_the_error_webhook(anclora_server, api_key, listener, tmp_path):
+async def test_an_error_goes_to_the_error_webhook(anclora_server, client, api_key, listener, tmp_path):
     docx = write_docx(tmp_path / "report.docx")
-    base = listener.url.rsplit("/", 1)[0]
-    async with AsyncGotenbergClient(anclora_server, auth=("client", await api_key()), timeout=60) as gotenberg:
+    base, key = listener.url.rsplit("/", 1)[0], await api_key()
+    async with AsyncGotenbergClient(anclora_server, auth=("client", key), timeout=60) as gotenberg:
         gotenberg.add_webhook_url(f"{base}/result")
         gotenberg.add_error_webhook_url(f"{base}/error")
         async with gotenberg.libre_office.to_pdf() as route:
@@ -64,6 +78,7 @@ async def test_an_error_goes_to_the_error_webhook(anclora_server, api_key, liste
     assert (delivered.method, delivered.path) == ("POST", "/error")
     body = json.loads(delivered.body)
     assert body["status"] == 400 and "form field 'nativePageRanges' is invalid" in body["message"]
+    await all_delivered(client, key, 1)
 
 
 async def test_webhooks_need_an_account_an_error_url_and_a_public_target(client, api_key, listener, tmp_path):

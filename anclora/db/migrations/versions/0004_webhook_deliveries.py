@@ -1,7 +1,7 @@
 """webhook deliveries and their attempts, rotating webhook secrets, anonymous tus uploads by capability
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 
 from alembic import op
