@@ -87,6 +87,10 @@ def anclora_database_url(anclora_database_template, tmp_path) -> str:
     async def empty() -> None:
         engine = create_engine(anclora_database_template)
         async with engine.begin() as connection:
+            # The session's database is this test's alone: a connection still open on it is a leftover of the
+            # previous test (a background task that outlived its application), and TRUNCATE would wait for it.
+            await connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
             names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
             await connection.execute(text(f"TRUNCATE {names} CASCADE"))
         await engine.dispose()
