@@ -75,7 +75,7 @@ target="."
 [ -n "$extras" ] && target=".[${extras}]"
 .venv/bin/python -m pip install -q -e "$target" 2>&1 | grep -vE '^WARNING: Location|^\s*$' | grep -v 'WheelFile' || true
 if [ "$WANT_TEST" = 1 ]; then
-  (cd tests/js && npm ci --silent --no-audit --no-fund)
+  if [ -f tests/js/package.json ]; then (cd tests/js && npm ci --silent --no-audit --no-fund); fi
 fi
 echo "setup: ready ($(.venv/bin/anclora --version))"
 echo "$level $stamp" > "$stamp_file"
