@@ -21,7 +21,7 @@ from ..gotenberg.routes import Answer
 from ..gotenberg.work import Work
 from .base import APIHandler
 from .files import send_file
-from .health import shared_report
+from .health import shared_report, without_details
 from .streaming import UploadHandler
 
 log = logging.getLogger("anclora.gotenberg")
@@ -158,9 +158,12 @@ class HealthHandler(GotenbergMixin, APIHandler):
         pass  # no identity, no session: monitors call this
 
     async def get(self) -> None:
-        """`{"status": "up"|"down", "details": {...}}`; 503 when down."""
-        health = gotenberg_health(await shared_report(self.ctx))
+        """`{"status": "up"|"down", "details": {...}}`; 503 (with Retry-After) when down. Why a check failed is
+        not shown: drivers name hosts and databases."""
+        health = gotenberg_health(without_details(await shared_report(self.ctx)))
         status = 503 if health["status"] == "down" else 200
+        if status == 503:
+            self.set_header("Retry-After", "5")
         if self.request.method == "HEAD":
             self.set_status(status)
             self.finish()
