@@ -20,7 +20,9 @@ RUNTIME_PACKAGES=(python3 python3-venv python3-dev gcc libreoffice-writer-nogui 
   libreoffice-impress-nogui python3-uno ffmpeg poppler-utils fonts-dejavu-core util-linux)
 TEST_PACKAGES=(postgresql redis-server
   # the operations tests provision this machine into a staging root and check what they write
-  nginx cron sqlite3 logrotate systemd postgresql-client)
+  nginx cron sqlite3 logrotate systemd postgresql-client
+  # the web page's tests drive this browser with Playwright (never `playwright install`, which downloads one)
+  chromium)
 BENCH_PACKAGES=(wrk)
 
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO="none"; fi

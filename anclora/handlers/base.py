@@ -10,6 +10,7 @@ import traceback
 import uuid
 from contextlib import aclosing
 from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
 
 import tornado.web
 from tornado.iostream import StreamClosedError
@@ -18,7 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from .. import accounts
 from ..context import AppContext
-from ..errors import AncloraError, BadRequest, MethodNotAllowed, NotFound, ServiceUnavailable
+from ..errors import AncloraError, BadRequest, Forbidden, MethodNotAllowed, NotFound, ServiceUnavailable
 from ..identity import (SESSION_COOKIE, SESSION_HEADER, Identity, client_address, new_session_token,
                         session_id_for, valid_session_token)
 from ..logs import request_id_var
@@ -26,6 +27,7 @@ from ..logs import request_id_var
 log = logging.getLogger("anclora.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNAVAILABLE_ERRORS = (OperationalError, PoolTimeout, ConnectionError, OSError)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _status_error(status: int) -> AncloraError:
@@ -59,9 +61,21 @@ def event_text(event: str | None, data: Any = None) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
+def cross_site(method: str, headers, host: str) -> bool:
+    """Whether a browser sent this state-changing request from a page of another origin (CSRF). Requests
+    without `Origin` (curl, server-side clients) are not browsers' cross-site requests and pass."""
+    if method in SAFE_METHODS:
+        return False
+    if headers.get("Sec-Fetch-Site") == "cross-site":
+        return True
+    origin = headers.get("Origin")
+    return origin is not None and urlsplit(origin).netloc.lower() != host.lower()
+
+
 class APIHandler(tornado.web.RequestHandler):
     ctx: AppContext
     identity: Identity
+    needs_identity = True  # False for responses that are the same for everyone (no session cookie is set)
 
     def initialize(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -93,6 +107,11 @@ class APIHandler(tornado.web.RequestHandler):
         request_id_var.set(self.request_id)
         self.ctx.requests.started()
         self._counted = True
+        if cross_site(self.request.method, self.request.headers, self.request.host):
+            raise Forbidden("Requests from another site's pages may not change anything here.")
+        if not self.needs_identity:
+            self.identity = Identity(address=self.client_address)
+            return
         self.identity = await self._identify()
 
     async def _identify(self) -> Identity:
