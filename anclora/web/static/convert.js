@@ -18,7 +18,10 @@
     return ALIASES[ext] || ext;
   }
 
-  function costText(cost) { return cost ? A.t("convert.cost", { n: cost }) : A.t("convert.free"); }
+  function costText(cost) {
+    if (!cost) return A.t("convert.free");
+    return cost === 1 ? A.t("convert.cost1") : A.t("convert.cost", { n: cost });
+  }
 
   /* <option>s grouped by family in <optgroup>s, only those matching `query`. */
   function fillTargets(select, conversions, query) {
