@@ -22,7 +22,7 @@ class WatchedPage:
         self.console_errors: list[str] = []
         self.foreign_requests: list[str] = []
         self.responses: list[Response] = []
-        self.expected_failures: set[tuple[str, int]] = set()  # (path, status)
+        self.expected_failures: set[tuple[str, int]] = set()  # (path or path prefix ending in /, status)
         self._shot = 0
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.console_errors.append(f"page error: {error}"))
@@ -30,7 +30,8 @@ class WatchedPage:
         page.on("response", lambda response: self.responses.append(response))
 
     def expect_failure(self, path: str, status: int) -> None:
-        """An HTTP error this test provokes on purpose (Chromium logs it on the console)."""
+        """An HTTP error this test provokes on purpose (Chromium logs it on the console); a path ending in `/`
+        stands for every path under it."""
         self.expected_failures.add((path, status))
 
     def _console(self, message: ConsoleMessage) -> None:
@@ -38,7 +39,10 @@ class WatchedPage:
             return
         failed = FAILED_RESOURCE.search(message.text)
         url = message.location.get("url", "")
-        if failed and (url.removeprefix(self.origin).split("?")[0], int(failed[1])) in self.expected_failures:
+        path = url.removeprefix(self.origin).split("?")[0]
+        if failed and any(status == int(failed[1]) and (path == expected or expected.endswith("/")
+                                                         and path.startswith(expected))
+                          for expected, status in self.expected_failures):
             return
         self.console_errors.append(f"{message.text} ({url})")
 
