@@ -30,12 +30,13 @@
     $("signed-in").hidden = !A.auth.signedIn;
     $("signed-out").hidden = A.auth.signedIn;
     A.me = await A.call("GET", "/api/me");
+    document.dispatchEvent(new Event("anclora:me"));
     if (!A.auth.signedIn) return;
     $("me-email").textContent = A.me.email;
     $("me-plan").textContent = A.t("account.plan", { plan: A.me.plan || "free" });
     const limits = Object.entries(A.me.limits || {}).filter(([name]) => A.t(`limit.${name}`) !== `limit.${name}`);
     $("me-limits").replaceChildren(...limits.flatMap(([name, value]) => [el("dt", {}, A.t(`limit.${name}`)), el("dd", {}, limitText(name, value))]),
-      el("dt", {}, A.t("usage", { n: "" }).replace(/[:：]\s*$/, "")), el("dd", {}, String(A.me.usage?.conversions_today ?? 0)));
+      el("dt", {}, A.t("limit.conversions_today")), el("dd", {}, String(A.me.usage?.conversions_today ?? 0)));
     $("me-credits").textContent = A.t("account.balance", { n: A.me.credits ?? 0 });
     await Promise.all([A.showPacks(document.querySelector("#signed-in .packs")).catch(() => null), showRewards(), showKeys()]);
   };

@@ -35,6 +35,7 @@
     language.value = A.lang;
     language.addEventListener("change", () => A.setLanguage(language.value));
     document.addEventListener("anclora:language", showLimit);
+    document.addEventListener("anclora:me", showLimit);
     A.translatePage();
     for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => A.show(tab.dataset.view));
     startDropZone();

@@ -162,7 +162,9 @@
       this.say(A.explain(error), true);
       if (error.code === "payment_required") {
         const packs = el("div", { class: "packs", "data-testid": "packs" });
-        this.result.replaceChildren(packs);
+        const topUp = error.details.checkout_url
+          ? el("a", { href: error.details.checkout_url, "data-testid": "top-up" }, A.t("account.topUp")) : null;
+        this.result.replaceChildren(packs, ...(topUp ? [topUp] : []));
         A.showPacks(packs).catch((failure) => this.say(A.explain(failure), true));
       }
     }
