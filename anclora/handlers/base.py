@@ -69,7 +69,8 @@ def cross_site(method: str, headers, host: str) -> bool:
     if headers.get("Sec-Fetch-Site") == "cross-site":
         return True
     origin = headers.get("Origin")
-    return origin is not None and urlsplit(origin).netloc.lower() != host.lower()
+    # Host names only: nginx's `$host` drops the port, and another port of the same host is the same site anyway.
+    return origin is not None and urlsplit(origin).hostname != urlsplit("//" + host).hostname
 
 
 class APIHandler(tornado.web.RequestHandler):
