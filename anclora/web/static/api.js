@@ -82,7 +82,8 @@
 
   A.explain = function (error) {
     const key = `error.${error.code}`;
-    const words = A.t(key, { m: error.message, limit: A.bytes(error.details.limit || A.me?.limits?.max_upload_bytes || 0) });
+    const limit = Number(error.details.limit) || A.me?.limits?.max_upload_bytes || 0;
+    const words = A.t(key, { m: error.message, limit: A.bytes(limit) });
     return words === key ? A.t("error.other", { m: error.message }) : words;
   };
 
