@@ -31,7 +31,8 @@ async def test_the_page_is_not_cached_and_forbids_inline_and_foreign_code(client
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
-async def test_a_changed_file_gets_a_new_name():
+@pytest.mark.backend_independent
+def test_a_changed_file_gets_a_new_name():
     assert web._hashed("app.js", b"one") != web._hashed("app.js", b"two")
     assert web._hashed("app.js", b"one").startswith("app.") and web._hashed("app.js", b"one").endswith(".js")
 
