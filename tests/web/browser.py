@@ -21,6 +21,7 @@ class WatchedPage:
         self.page, self.origin, self.shots = page, origin, shots
         self.console_errors: list[str] = []
         self.foreign_requests: list[str] = []
+        self.unmarked_api_calls: list[str] = []  # the page's API calls all say X-Requested-With
         self.responses: list[Response] = []
         self.expected_failures: set[tuple[str, int]] = set()  # (path or path prefix ending in /, status)
         self._shot = 0
@@ -51,6 +52,8 @@ class WatchedPage:
         # blob: URLs never leave the browser.
         if request.url.startswith(NETWORK_SCHEMES) and not request.url.startswith(self.origin + "/"):
             self.foreign_requests.append(request.url)
+        elif request.url.startswith(self.origin + "/api/") and "x-requested-with" not in request.headers:
+            self.unmarked_api_calls.append(f"{request.method} {request.url}")
 
     async def shot(self, name: str) -> Path:
         self._shot += 1
@@ -83,3 +86,4 @@ class WatchedPage:
     def assert_clean(self) -> None:
         assert not self.console_errors, self.console_errors
         assert not self.foreign_requests, self.foreign_requests
+        assert not self.unmarked_api_calls, self.unmarked_api_calls

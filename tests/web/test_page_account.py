@@ -9,6 +9,7 @@ import re
 import uuid
 
 import pytest
+from accounts.smtp_sink import token_in
 from playwright.async_api import expect
 from plugin_folders import BILLING, bundled_plugin_names
 
@@ -16,11 +17,18 @@ PASSWORD = "a long enough password"
 
 
 @pytest.fixture
-def anclora_overrides():
-    return {"plugins_dirs": [str(BILLING)], "plugins_block": bundled_plugin_names(),  # priced converters only
+def anclora_overrides(smtp):
+    return {"mail_server": "127.0.0.1", "mail_port": smtp.port, "mail_use_tls": False,
+            "plugins_dirs": [str(BILLING)], "plugins_block": bundled_plugin_names(),  # priced converters only
             "credit_packs": [{"id": "tiny", "name": "6 credits", "credits": 6, "amount_cents": 100},
                              {"id": "small", "name": "100 credits", "credits": 100, "amount_cents": 500}],
             "plan_limits": {"free": {"free_conversions_per_day": 1}}}
+
+
+async def sign_in(page, email: str, password: str = PASSWORD) -> None:
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Password", exact=True).fill(password)
+    await page.get_by_test_id("sign-in").click()
 
 
 async def sign_up(watched, email: str) -> None:
@@ -49,9 +57,7 @@ async def test_register_sign_in_and_an_api_key_that_works_from_curl(anclora_serv
     await page.get_by_test_id("sign-out").click()
     await expect(page.get_by_test_id("sign-in-form")).to_be_visible()
 
-    await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Password", exact=True).fill(PASSWORD)
-    await page.get_by_test_id("sign-in").click()
+    await sign_in(page, email)
     await expect(page.get_by_test_id("me-email")).to_have_text(email)
     await page.get_by_test_id("key-name").fill("laptop")
     await page.get_by_test_id("create-key").click()
@@ -92,3 +98,25 @@ async def test_without_credits_a_conversion_offers_the_packs(anclora_server, ope
     await expect(packs.first).to_contain_text("6 credits")
     await expect(page.get_by_test_id("status").nth(1)).to_contain_text("Buy a pack of credits")
     await watched.shot("payment-required")
+
+
+async def test_a_forgotten_password_is_reset_through_the_emailed_link(anclora_server, open_page, smtp):
+    watched = await open_page(anclora_server)
+    page = watched.page
+    email = f"web-{uuid.uuid4().hex[:8]}@example.org"
+    await sign_up(watched, email)
+    await page.get_by_test_id("sign-out").click()
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_role("button", name="Forgot your password?").click()
+    await expect(page.get_by_test_id("notice")).to_contain_text("a link to choose a new password is on its way")
+
+    token = token_in(await smtp.wait_for(email, "reset your password"))
+    await page.goto(f"{anclora_server}/reset-password#token={token}", wait_until="networkidle")
+    await page.get_by_label("New password").fill("a brand new password")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_test_id("notice")).to_contain_text("Your password is changed")
+    assert "token" not in page.url  # the token does not stay in the address bar
+    await watched.shot("password-reset")
+
+    await sign_in(page, email, "a brand new password")
+    await expect(page.get_by_test_id("me-email")).to_have_text(email)

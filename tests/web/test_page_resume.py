@@ -52,6 +52,19 @@ async def test_a_60_mb_upload_cut_midway_resumes_and_completes(proxy, open_page,
     assert "Connection lost; resuming…" in await watched.seen_statuses()
 
     file_id = await card.get_attribute("data-file-id")
-    stored = await page.evaluate("id => fetch('/api/files/' + id).then(r => r.json())", file_id)
+    stored = await (await page.request.get(f"{url}/api/files/{file_id}")).json()  # with the page's cookie
     assert stored["size"] == SIZE
     assert stored["sha256"] == hashlib.sha256(big.read_bytes()).hexdigest()
+
+
+async def test_a_file_over_the_limit_is_refused_in_plain_words(anclora_server, open_page, tmp_path):
+    watched = await open_page(anclora_server)
+    watched.expect_failure("/api/uploads/", 413)
+    too_big = tmp_path / "too-big.bin"
+    with too_big.open("wb") as sparse:
+        sparse.truncate(101 * MiB)  # nothing is sent: the size alone is refused
+    await watched.page.get_by_test_id("file-input").set_input_files(too_big)
+    await expect(watched.page.get_by_test_id("status")).to_have_text(
+        "This file is larger than your limit of 100 MB. Sign in, or raise your plan, to send bigger files "
+        "(the server's administrator sets the limits).")
+    await watched.shot("over-the-limit")
