@@ -70,14 +70,12 @@
     const values = {};
     if (!fieldset) return values;
     for (const input of fieldset.querySelectorAll("[name]")) {
-      const type = schema.properties[input.name].type;
+      const { type, default: byDefault } = schema.properties[input.name];
       if (input.type === "checkbox") {
-        if (input.checked !== (schema.properties[input.name].default === true)) values[input.name] = input.checked;
+        if (input.checked !== (byDefault === true)) values[input.name] = input.checked;
       } else if (input.value !== "") {
-        values[input.name] = type === "integer" || type === "number" ? Number(input.value) : input.value;
-        if (Array.isArray(schema.properties[input.name].enum) && typeof schema.properties[input.name].enum[0] === "number") {
-          values[input.name] = Number(input.value);
-        }
+        const numeric = type === "integer" || type === "number" || typeof schema.properties[input.name].enum?.[0] === "number";
+        values[input.name] = numeric ? Number(input.value) : input.value;
       }
     }
     return values;
