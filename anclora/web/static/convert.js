@@ -187,7 +187,8 @@
     show(state) {
       this.progress.value = state.status === "succeeded" ? 100 : state.progress || 0;
       if (state.status === "queued") {
-        this.say(state.queue_position ? A.t("state.queuedAt", { n: state.queue_position }) : A.t("state.queued"));
+        const ahead = state.queue_position;  // 0: the next to start
+        this.say(Number.isInteger(ahead) ? A.t("state.queuedAt", { n: ahead + 1 }) : A.t("state.queued"));
       } else if (state.status === "running") this.say(A.t("state.running", { p: state.progress || 0 }));
       else if (FINAL.has(state.status)) {
         this.say(A.t(`state.${state.status}`, { m: state.error ? A.explain({ ...state.error, details: {} }) : "" }), state.status === "failed");
