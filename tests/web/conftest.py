@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from browser import CHROMIUM, CHROMIUM_ARGS, WatchedPage
-from playwright.async_api import async_playwright
+from playwright.async_api import async_playwright, expect
+
+expect.set_options(timeout=30_000)  # a deadline for each awaited state, generous on a shared, loaded machine
 
 
 @pytest.fixture
