@@ -93,3 +93,22 @@ async def test_spanish_page_from_the_browser_language_and_switchable(anclora_ser
     await page.reload(wait_until="networkidle")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Convert files")  # the choice is kept
     await watched.shot("switched-to-english")
+
+
+async def test_an_image_is_previewed_and_the_formats_are_searchable(anclora_server, open_page, tmp_path):
+    from PIL import Image
+
+    picture = tmp_path / "square.png"
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(picture)
+    watched = await open_page(anclora_server)
+    page = watched.page
+    await page.get_by_test_id("file-input").set_input_files(picture)
+    await expect(page.get_by_test_id("convert")).to_be_enabled()
+    await page.get_by_label("Search formats").fill("jpe")
+    options = await page.get_by_test_id("target-format").locator("option").evaluate_all("o => o.map(x => x.value)")
+    assert options == ["jpeg"]
+    await page.get_by_test_id("convert").click()
+    preview = page.get_by_test_id("preview")
+    await expect(preview).to_be_visible()
+    assert await preview.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [64, 48]
+    await watched.shot("image-preview")
