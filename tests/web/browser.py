@@ -24,6 +24,7 @@ class WatchedPage:
         self.unmarked_api_calls: list[str] = []  # the page's API calls all say X-Requested-With
         self.responses: list[Response] = []
         self.expected_failures: set[tuple[str, int]] = set()  # (path or path prefix ending in /, status)
+        self.allowed_navigation: str | None = None  # an origin the page may send the browser to (Stripe Checkout)
         self._shot = 0
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.console_errors.append(f"page error: {error}"))
@@ -51,7 +52,9 @@ class WatchedPage:
         # Network requests only: Chromium's own PDF viewer (chrome://, chrome-extension://) and the page's
         # blob: URLs never leave the browser.
         if request.url.startswith(NETWORK_SCHEMES) and not request.url.startswith(self.origin + "/"):
-            self.foreign_requests.append(request.url)
+            if not (self.allowed_navigation and request.is_navigation_request()
+                    and request.url.startswith(self.allowed_navigation + "/")):
+                self.foreign_requests.append(request.url)
         elif request.url.startswith(self.origin + "/api/") and "x-requested-with" not in request.headers:
             self.unmarked_api_calls.append(f"{request.method} {request.url}")
 

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from accounts.smtp_sink import token_in
+from billing.fake_stripe import API_KEY, FakeStripe
 from playwright.async_api import expect
 from plugin_folders import BILLING, bundled_plugin_names
 
@@ -17,8 +18,16 @@ PASSWORD = "a long enough password"
 
 
 @pytest.fixture
-def anclora_overrides(smtp):
+async def stripe_fake():
+    fake = FakeStripe().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def anclora_overrides(smtp, stripe_fake):
     return {"mail_server": "127.0.0.1", "mail_port": smtp.port, "mail_use_tls": False,
+            "stripe_secret_key": API_KEY, "stripe_api_base": stripe_fake.url,
             "plugins_dirs": [str(BILLING)], "plugins_block": bundled_plugin_names(),  # priced converters only
             "credit_packs": [{"id": "tiny", "name": "6 credits", "credits": 6, "amount_cents": 100},
                              {"id": "small", "name": "100 credits", "credits": 100, "amount_cents": 500}],
@@ -75,7 +84,7 @@ async def test_register_sign_in_and_an_api_key_that_works_from_curl(anclora_serv
     assert status == 401 and refused["error"]["code"] == "unauthorized"
 
 
-async def test_without_credits_a_conversion_offers_the_packs(anclora_server, open_page, tmp_path):
+async def test_without_credits_a_conversion_offers_the_packs(anclora_server, open_page, tmp_path, stripe_fake):
     watched = await open_page(anclora_server)
     watched.expect_failure("/api/conversions", 402)
     page = watched.page
@@ -97,7 +106,15 @@ async def test_without_credits_a_conversion_offers_the_packs(anclora_server, ope
     await expect(packs).to_have_count(2)
     await expect(packs.first).to_contain_text("6 credits")
     await expect(page.get_by_test_id("status").nth(1)).to_contain_text("Buy a pack of credits")
+    await expect(page.get_by_test_id("top-up")).to_have_attribute("href", re.compile(stripe_fake.url))
     await watched.shot("payment-required")
+
+    # Buying goes to the Checkout page Stripe made for the pack (answered here without loading it).
+    watched.allowed_navigation = stripe_fake.url
+    await page.route(f"{stripe_fake.url}/**", lambda route: route.fulfill(body="Stripe Checkout"))
+    async with page.expect_navigation(url=re.compile(re.escape(stripe_fake.url) + "/pay/")):
+        await packs.nth(1).click()
+    assert [s["amount_total"] for s in stripe_fake.sessions.values()][-1] == 500
 
 
 async def test_a_forgotten_password_is_reset_through_the_emailed_link(anclora_server, open_page, smtp):
