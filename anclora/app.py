@@ -28,8 +28,8 @@ def collect_routes(ctx: AppContext) -> list[tuple]:
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:
     status = handler.get_status()
-    if status >= 500:
-        level = logging.ERROR
+    if status >= 500:  # (503 and 507 answer a backing service or a full disk: worth a look, not a bug)
+        level = logging.WARNING if status in (503, 507) else logging.ERROR
     elif status < 400 and getattr(handler, "quiet_access_log", False):
         level = logging.DEBUG
     else:

@@ -62,10 +62,24 @@ def positive_int(value: Any) -> int:
     return number
 
 
+def non_negative_int(value: Any) -> int:
+    number = integer(value)
+    if number < 0:
+        raise ValueError("must not be negative")
+    return number
+
+
 def positive_float(value: Any) -> float:
     number = float(value)
     if number <= 0:
         raise ValueError("must be greater than zero")
+    return number
+
+
+def fraction(value: Any) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise ValueError("must be between 0 and 1")
     return number
 
 
@@ -114,6 +128,9 @@ SETTINGS: tuple[Setting, ...] = (
             env=("UPLOAD_FOLDER",)),
     Setting("max_content_length", positive_int, 524288000,
             "Largest upload in bytes for anyone (plans may allow less).", env=("MAX_CONTENT_LENGTH",)),
+    Setting("storage_min_free_bytes", non_negative_int, 256 * 1024 * 1024,
+            "Free bytes the upload folder keeps in reserve: below it /api/health says `degraded`, and an upload "
+            "whose Content-Length would eat into it is refused at once (507). 0: no reserve."),
     Setting("anonymous_retention", positive_int, 6 * 3600,
             "Seconds an anonymous session's files are kept."),
     Setting("user_retention", positive_int, 24 * 3600, "Seconds a signed-in user's files are kept."),
@@ -161,7 +178,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("queue_size", positive_int, 100, "Queued conversions before new ones get 429."),
     Setting("job_timeout", positive_float, 300.0, "Seconds one conversion may run before it is killed."),
     Setting("job_attempts", positive_int, 3, "Attempts before a conversion interrupted by restarts fails."),
+    Setting("cache_scope", text, "owner",
+            "Which earlier results a conversion may reuse (same input sha256, converter versions, options): the "
+            "owner's own; any owner's (only the bytes are shared); or none.", choices=("owner", "global", "off")),
+    Setting("cache_charge_fraction", fraction, 0.0,
+            "Share of the price charged for a conversion answered from the result cache (0: free, 1: full)."),
     Setting("sync_timeout", positive_float, 120.0, "Seconds POST /api/convert waits before answering 504."),
+    Setting("webhook_backoff_seconds", positive_float, 10.0,
+            "Seconds before a failed webhook delivery is tried again; doubled after each further failure."),
+    Setting("webhook_attempts", positive_int, 8, "Attempts at a webhook delivery before it is marked failed."),
+    Setting("webhook_timeout", positive_float, 10.0, "Seconds one webhook request may take (connect to last byte)."),
+    Setting("webhook_private_targets", boolean, False,
+            "Allow webhooks to loopback, private, link-local and metadata addresses (private deployments, tests)."),
+    Setting("webhook_poll_seconds", positive_float, 1.0,
+            "Seconds between looks for due webhook deliveries (deliveries queued by this process go at once)."),
+    Setting("webhook_concurrency", positive_int, 8, "Webhook requests this process sends at once."),
+    Setting("webhook_log_days", positive_int, 30,
+            "Days a delivered or failed webhook delivery (and its attempts) stays in the delivery log."),
     # operations
     Setting("ops_playbooks_dir", text, "", "Ansible project of the operations playbooks. Empty: the bundled one."),
     Setting("ops_inventory", text, "",
@@ -182,7 +215,12 @@ BY_NAME = {setting.name: setting for setting in SETTINGS}
 # Settings that moved into a plugin's own namespace; their old names are still read, below the new ones.
 MOVED = {"warm_workers": ("jobs", "warm_workers"), "office_pool_size": ("office", "pool_size"),
          "office_pool_prestart": ("office", "pool_prestart"), "office_recycle_after": ("office", "recycle_after"),
-         "office_max_rss_mb": ("office", "max_rss_mb")}
+         "office_max_rss_mb": ("office", "max_rss_mb"),
+         # the Chromium plugin's settings, also by the flat names they were first given
+         "chromium_pool_size": ("chromium", "pool_size"), "chromium_pool_prestart": ("chromium", "pool_prestart"),
+         "chromium_recycle_after": ("chromium", "recycle_after"),
+         "chromium_max_memory_mb": ("chromium", "max_memory_mb"),
+         "chromium_url_allowlist": ("chromium", "url_allowlist")}
 PLUGIN_ENV = re.compile(r"ANCLORA_PLUGINS__([A-Z0-9_]+?)__([A-Z0-9_]+)")
 RawPluginValues = dict[str, dict[str, tuple[Any, str]]]  # plugin -> key -> (raw value, where it came from)
 

@@ -79,6 +79,10 @@ class ValidationFailed(AncloraError):
     status, code, message = 422, "validation_failed", "The request is well formed but its values are invalid."
 
 
+class IdempotencyMismatch(AncloraError):
+    status, code, message = 422, "idempotency_mismatch", "This Idempotency-Key was used with another request."
+
+
 class QuotaExceeded(AncloraError):
     status, code, message = 429, "quota_exceeded", "A limit of your plan has been reached."
 
@@ -89,6 +93,10 @@ class RateLimited(AncloraError):
 
 class RequestTimeout(AncloraError):
     status, code, message = 408, "request_timeout", "The request body stopped arriving."
+
+
+class InsufficientStorage(AncloraError):
+    status, code, message = 507, "insufficient_storage", "The server has no room left for this; try again later."
 
 
 class ServiceUnavailable(AncloraError):

@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from . import plugins, sniff
 from .context import AppContext
 from .db.base import iso, utcnow
 from .db.models import File
+from .db.models.file import HIDDEN
 from .db.owned import get_owned
 from .identity import Identity
 from .storage.local import hash_file
@@ -64,7 +65,8 @@ def _content_type(fmt: str, declared: str | None) -> str:
 
 
 async def create(ctx: AppContext, identity: Identity, *, key: str, size: int, sha256: str, filename: str,
-                 declared_type: str | None = None, origin: str = "upload", fmt: str | None = None) -> File:
+                 declared_type: str | None = None, origin: str = "upload", fmt: str | None = None,
+                 cache_key: str | None = None) -> File:
     """Record a stored object as a file of `identity`; the object is removed if the row cannot be written."""
     try:
         if fmt is None:
@@ -77,7 +79,7 @@ async def create(ctx: AppContext, identity: Identity, *, key: str, size: int, sh
             session_id=None if identity.user_id else identity.session_id,
             filename=filename, content_type=_content_type(fmt, declared_type),
             format=None if fmt == "bin" else fmt,
-            size=size, sha256=sha256, storage_key=key, origin=origin,
+            size=size, sha256=sha256, storage_key=key, origin=origin, cache_key=cache_key,
             created_at=now, expires_at=now + dt.timedelta(seconds=retention_seconds(ctx, identity)),
         )
         async with ctx.sessionmaker() as session:
@@ -99,14 +101,19 @@ async def list_owned(ctx: AppContext, identity: Identity, limit: int = 100, offs
 
 async def delete_owned(ctx: AppContext, identity: Identity, file_id: str) -> None:
     record = await get_owned(ctx, File, identity, file_id)
-    await delete_rows(ctx, record.id)
+    await forget(ctx, [record.id])
     await ctx.storage.delete(record.storage_key)
 
 
-async def delete_rows(ctx: AppContext, *file_ids: str) -> None:
-    """Remove files' rows but not their bytes (a one-shot result still being sent; cleanup reaps orphans)."""
+async def forget(ctx: AppContext, remove: list[str], hide: list[str] = ()) -> None:
+    """Take files away from their owner in one transaction: the rows of `remove` deleted, those of `hide` kept
+    only for the result cache (no listing or download shows them; they go when they expire). The bytes stay
+    (a one-shot result still being sent; cleanup reaps orphans)."""
     async with ctx.sessionmaker() as session:
-        await session.execute(delete(File).where(File.id.in_(file_ids)))
+        if remove:
+            await session.execute(delete(File).where(File.id.in_(remove)))
+        if hide:
+            await session.execute(update(File).where(File.id.in_(hide)).values(origin=HIDDEN))
         await session.commit()
 
 

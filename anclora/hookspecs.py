@@ -74,14 +74,16 @@ def anclora_shutdown(ctx: "AppContext") -> Awaitable[None] | None:
 
 @hookspec(firstresult=True)
 def anclora_price_conversion(
-    ctx: "AppContext", identity: "Identity", converter: "Converter", input_size: int, options: dict[str, Any]
+    ctx: "AppContext", identity: "Identity", converter: "Converter", input_size: int, options: dict[str, Any],
+    cached: bool,
 ) -> int | None:
     """Return the cost in credits of one conversion, or None to leave the price to another plugin.
 
     `ctx` is the application context, `identity` the caller, `converter` the Converter (for a chain, each step is
-    priced), `input_size` the input's size in bytes and `options` the validated options. Called when a conversion
-    is quoted or created, and for `GET /api/formats` (with `input_size` 0). The first non-None result wins
-    (`firstresult`); without any, the converter's own `cost` is the price. Must not do I/O.
+    priced), `input_size` the input's size in bytes and `options` the validated options. `cached` is True when the
+    result cache answers the conversion (no engine runs). Called when a conversion is quoted or created, and for
+    `GET /api/formats` (with `input_size` 0). The first non-None result wins (`firstresult`); without any, the
+    converter's own `cost` is the price, and a cached conversion is free. Must not do I/O.
     Called through `first`.
     """
 
@@ -93,8 +95,9 @@ def anclora_authorize_conversion(
     """Allow, refuse or charge a conversion before it is queued.
 
     `ctx` is the application context and `identity` the caller. `conversion` holds `id`, `converter`, `from`,
-    `to`, `input_size`, `cost`, `dry_run`. Called once per new conversion (and per quote), after pricing and before
-    the job is queued. Raise an `anclora.errors.AncloraError` (402 `PaymentRequired`, 429 `QuotaExceeded`, 403
+    `to`, `input_size`, `cost`, `dry_run` and `webhook_url` (None when the caller asked for none). Called once
+    per new conversion (and per quote), after pricing and before the job is queued. Raise an
+    `anclora.errors.AncloraError` (402 `PaymentRequired`, 429 `QuotaExceeded`, 403
     `Forbidden`) to refuse; return None or an awaitable to allow. Every implementation is called, in plugin order;
     the first raise stops the conversion. An implementation that charges must make the charge idempotent on
     `conversion["id"]`.
@@ -138,6 +141,18 @@ def anclora_file_retention(ctx: "AppContext", identity: "Identity") -> int | Non
     `ctx` is the application context and `identity` the owner of the file. Called when an upload or a conversion
     result is stored. The first non-None result wins (`firstresult`); without any, the `anonymous_retention` or
     `user_retention` setting applies. Must not do I/O.
+    Called through `first`.
+    """
+
+
+@hookspec(firstresult=True)
+def anclora_queue_weight(ctx: "AppContext", identity: "Identity") -> float | None:
+    """Return the caller's weight in the fair share of the workers, or None to leave it to another plugin.
+
+    `ctx` is the application context and `identity` the owner of a new conversion. Called when a conversion joins
+    the queue; the weight decides its turn. When several owners have conversions queued, each gets turns in
+    proportion to its weight (2 gets twice the turns of 1). The first non-None result wins (`firstresult`);
+    without any, every owner weighs 1. Must not do I/O.
     Called through `first`.
     """
 

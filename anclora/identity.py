@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import ipaddress
 import re
 import secrets
@@ -55,3 +56,22 @@ def client_address(peer: str, headers, trusted_proxies: list[str]) -> str:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
         return peer
+
+
+def _pad(secret: str, context: str, length: int) -> bytes:
+    """`length` bytes of keystream for one context (HMAC-SHA256 of the secret in counter mode)."""
+    blocks = (hmac.new(secret.encode(), f"anclora-seal:{context}:{counter}".encode(), hashlib.sha256).digest()
+              for counter in range((length + 31) // 32))
+    return b"".join(blocks)[:length]
+
+
+def seal_session(token: str, secret: str, context: str) -> str:
+    """A session token encrypted for keeping in the database, under the server's secret and a context used for
+    nothing else (an upload id): whoever reads the database alone cannot take the session over."""
+    data = token.encode()
+    return bytes(a ^ b for a, b in zip(data, _pad(secret, context, len(data)))).hex()
+
+
+def unseal_session(sealed: str, secret: str, context: str) -> str:
+    data = bytes.fromhex(sealed)
+    return bytes(a ^ b for a, b in zip(data, _pad(secret, context, len(data)))).decode()

@@ -23,10 +23,18 @@ class Metrics:
                                             buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600))
         self.queue_wait = Histogram("anclora_queue_wait_seconds", "Time conversions wait in the queue.",
                                     registry=r, buckets=(0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300))
+        self.result_cache = Counter("anclora_result_cache_lookups_total",
+                                    "Result cache lookups by outcome (hit: no engine ran).", ["outcome"], registry=r)
         self.pool = Gauge("anclora_engine_pool_instances", "Engine pool instances by state.",
                           ["engine", "state"], registry=r)
         self.quota_refusals = Counter("anclora_quota_refusals_total", "Requests refused by a limit.",
                                       ["limit"], registry=r)
+        self.webhook_attempts = Counter("anclora_webhook_attempts_total",
+                                        "Webhook delivery attempts by outcome (delivered, retry, failed, refused).",
+                                        ["outcome"], registry=r)
+        self.webhook_latency = Histogram("anclora_webhook_delivery_seconds",
+                                         "Time from a webhook's event to its delivery (2xx), retries included.",
+                                         registry=r, buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600, 3600))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

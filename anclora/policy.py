@@ -29,20 +29,22 @@ PLAN_KEYS = (
     PlanKey("concurrent_jobs", "conversions queued or running at once"),
     PlanKey("uploads_per_minute", "uploads started per minute"),
     PlanKey("retention_seconds", "how long new files are kept (else the retention settings)", "seconds"),
+    PlanKey("queue_weight", "share of the workers when several tenants have conversions queued: 2 gets two turns "
+            "for each one of 1 (docs/scheduling.md; 0 counts as 1)"),
 )
 KEY_NAMES = tuple(key.name for key in PLAN_KEYS)
 
 DEFAULT_PLANS: dict[str, dict[str, int]] = {
     "anonymous": {"max_upload_bytes": 20 * MiB, "conversions_per_day": 10, "free_conversions_per_day": 10,
-                  "concurrent_jobs": 1, "uploads_per_minute": 10},
+                  "concurrent_jobs": 1, "uploads_per_minute": 10, "queue_weight": 1},
     "free": {"max_upload_bytes": 100 * MiB, "conversions_per_day": 100, "free_conversions_per_day": 5,
-             "concurrent_jobs": 2, "uploads_per_minute": 30},
+             "concurrent_jobs": 2, "uploads_per_minute": 30, "queue_weight": 1},
     "level_2": {"max_upload_bytes": 200 * MiB, "free_conversions_per_day": 10},
     "level_3": {"free_conversions_per_day": 20, "concurrent_jobs": 3},
     "level_4": {"max_upload_bytes": 300 * MiB, "free_conversions_per_day": 40},
     "level_5": {"free_conversions_per_day": 80, "concurrent_jobs": 4},
     "paid": {"max_upload_bytes": 500 * MiB, "conversions_per_day": 1000, "free_conversions_per_day": 20,
-             "concurrent_jobs": 4, "uploads_per_minute": 60, "retention_seconds": 7 * DAY},
+             "concurrent_jobs": 4, "uploads_per_minute": 60, "retention_seconds": 7 * DAY, "queue_weight": 2},
 }
 PLAN_NAME = re.compile(r"anonymous|free|paid|level_([2-9]|[1-9][0-9])")
 

@@ -24,6 +24,7 @@ from .counters import Counters
 from .db import migrate
 from .jobs.events import Notifier
 from .metrics import Metrics
+from .request_head import HEAD_BUFFER, HeadLimits
 from .storage.local import LocalStorage
 
 log = logging.getLogger("anclora")
@@ -35,7 +36,11 @@ HEADER_BUFFER = 2 * 1024 * 1024  # Tornado's read buffer: headers and one body c
 JSON_BODY_LIMIT = 1024 * 1024
 
 
-class StaleSchema(Exception):
+class StartupError(Exception):
+    """The server cannot start; the message is one line for the operator (no traceback)."""
+
+
+class StaleSchema(StartupError):
     pass
 
 
@@ -82,11 +87,22 @@ async def close(ctx: AppContext) -> None:
         await ctx.engine.dispose()
 
 
+def unreachable_database(database_url: str, error: Exception) -> StartupError:
+    """One line naming DATABASE_URL (its password hidden) and the reason, without the driver's traceback."""
+    from sqlalchemy.engine import make_url
+
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0] if str(error).strip() else \
+        type(error).__name__
+    shown = make_url(database_url).render_as_string(hide_password=True)
+    return StartupError(f"cannot reach the database at DATABASE_URL={shown}: {reason}")
+
+
 def make_http_server(ctx: AppContext) -> tornado.httpserver.HTTPServer:
     return tornado.httpserver.HTTPServer(
-        make_app(ctx),
+        HeadLimits(make_app(ctx), ctx.settings.idle_timeout),
         max_body_size=JSON_BODY_LIMIT,
         max_buffer_size=HEADER_BUFFER,
+        max_header_size=HEAD_BUFFER,
         chunk_size=READ_CHUNK,
         idle_connection_timeout=ctx.settings.idle_timeout,
         xheaders=False,  # client addresses come from anclora.identity.client_address, for trusted proxies only
@@ -95,8 +111,13 @@ def make_http_server(ctx: AppContext) -> tornado.httpserver.HTTPServer:
 
 
 async def prepare_database(ctx: AppContext, *, auto_migrate: bool) -> None:
+    from sqlalchemy.exc import DBAPIError
+
     head = migrate.head()
-    current = await migrate.current(ctx.engine)
+    try:
+        current = await migrate.current(ctx.engine)
+    except (OSError, DBAPIError) as error:
+        raise unreachable_database(ctx.settings.database_url, error) from None
     if auto_migrate and current != head:
         await upgrade_in_child(ctx.settings.database_url)
         current = await migrate.current(ctx.engine)

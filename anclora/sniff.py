@@ -19,17 +19,19 @@ CONTENT_TYPES = {
     "odt": "application/vnd.oasis.opendocument.text", "ods": "application/vnd.oasis.opendocument.spreadsheet",
     "odp": "application/vnd.oasis.opendocument.presentation", "epub": "application/epub+zip",
     "doc": "application/msword", "xls": "application/vnd.ms-excel", "ppt": "application/vnd.ms-powerpoint",
-    "rtf": "application/rtf", "zip": "application/zip", "parquet": "application/vnd.apache.parquet",
+    "rtf": "application/rtf", "zip": "application/zip", "htmlzip": "application/zip",
+    "parquet": "application/vnd.apache.parquet",
     "mp4": "video/mp4", "mov": "video/quicktime", "m4a": "audio/mp4", "webm": "video/webm",
     "mkv": "video/x-matroska", "avi": "video/x-msvideo", "wav": "audio/wav", "mp3": "audio/mpeg",
     "ogg": "audio/ogg", "opus": "audio/ogg", "flac": "audio/flac",
     "html": "text/html", "xml": "application/xml", "json": "application/json", "jsonl": "application/jsonl",
     "csv": "text/csv", "tsv": "text/tab-separated-values", "txt": "text/plain", "md": "text/markdown",
     "rst": "text/x-rst", "tex": "application/x-tex", "org": "text/org", "yaml": "application/yaml",
+    "url": "text/uri-list",
     "bin": "application/octet-stream",
 }
 
-TEXT_FORMATS = {"txt", "md", "rst", "tex", "org", "csv", "tsv", "json", "jsonl", "yaml", "html", "xml", "svg"}
+TEXT_FORMATS = {"txt", "md", "rst", "tex", "org", "csv", "tsv", "json", "jsonl", "yaml", "html", "xml", "svg", "url"}
 OLE_FORMATS = {"doc", "xls", "ppt"}
 ALIASES = {"jpg": "jpeg", "tif": "tiff", "htm": "html", "yml": "yaml", "markdown": "md", "text": "txt",
            "heif": "heic", "ndjson": "jsonl", "latex": "tex"}
@@ -67,6 +69,8 @@ def _zip_format(path: Path) -> str:
             for part, fmt in OOXML_PARTS.items():
                 if part in names:
                     return fmt
+            if "index.html" in names:
+                return "htmlzip"  # a web page and its assets, as Gotenberg takes them
     except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, NotImplementedError):
         return "bin"
     return "zip"

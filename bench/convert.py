@@ -11,7 +11,9 @@ taking turns image by image: `POST /api/convert?to=jpeg` against direct
 `PIL.Image.open(...).convert("RGB").save(..., quality=85)` calls in this process (the same output as Anclora's
 default). Beside them, the floor any HTTP converter stands on (bench/_floor_server.py, a bare Tornado app): Pillow
 run inside the server, and Pillow run in a child forked per image. Every output is checked (PDF or JPEG magic).
-Prints per-item medians, totals, the ratios to Anclora and, for images, each one's overhead over Pillow's time.
+Prints per-item medians, totals, the ratios to Anclora and, for images, each one's overhead over Pillow's time
+and its CPU seconds per image (the server's process tree, forked children included; Pillow direct: this
+process's), which a loaded machine stretches much less than the clock.
 """
 
 from __future__ import annotations
@@ -33,13 +35,13 @@ from typing import Callable
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import VENV_BIN, Server, free_port, markdown_table, text_table  # noqa: E402
+from _common import VENV_BIN, Server, free_port, markdown_table, text_table, tree_pids  # noqa: E402
 
 UNO_PYTHON = "/usr/bin/python3"  # Debian's python3-uno lives in the system Python
 WORDS = ("anchor harbour ledger tide river stone paper signal copper lantern meadow orbit quarry velvet "
          "willow ember falcon granite hollow island jasmine kettle marble nectar").split()
 BENCH_LIMITS = ('{"anonymous": {"conversions_per_day": 100000, "free_conversions_per_day": 100000, '
-                '"uploads_per_minute": 100000, "concurrent_jobs": 4}}')
+                '"uploads_per_minute": 100000, "concurrent_jobs": 100}}')
 
 DOCX_PARTS = {
     "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -112,12 +114,40 @@ def timed(items: list[Path], convert: Callable[[Path, Path], None], out_dir: Pat
     return timed_alternately(items, {out_dir.name: convert}, out_dir.parent, suffix, magic)[out_dir.name]
 
 
-def start_anclora(work: Path) -> Server:
+CPU: dict[str, list[float]] = {}  # CPU seconds per image by contender (the server's whole process tree)
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process tree, children it has reaped included (forked converters that have exited)."""
+    total = 0
+    for member in tree_pids(pid):
+        try:
+            with open(f"/proc/{member}/stat") as handle:
+                fields = handle.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_counted(name: str, convert: Callable[[Path, Path], None], pid: int | None) -> Callable[[Path, Path], None]:
+    """`convert`, recording the CPU seconds each call costs: the server's (`pid`), or this process's when None."""
+    def counted(src: Path, dst: Path) -> None:
+        before = tree_cpu(pid) if pid else time.process_time()
+        convert(src, dst)
+        CPU.setdefault(name, []).append((tree_cpu(pid) if pid else time.process_time()) - before)
+    return counted
+
+
+def start_anclora(work: Path, workers: int | None = None, office: bool = True) -> Server:
+    """`anclora serve` on SQLite in `work`; with `office`, its LibreOffice pool started with it (idle LibreOffice
+    processes would otherwise count in the server's CPU time for nothing)."""
     port = free_port()
+    work.mkdir(parents=True, exist_ok=True)
     env = {"DATABASE_URL": f"sqlite:///{work}/anclora.db", "UPLOAD_FOLDER": str(work / "uploads"),
            "JWT_SECRET_KEY": "bench-" + "x" * 40, "LOG_LEVEL": "WARNING", "ANCLORA_OFFICE_POOL_SIZE": "2",
-           "ANCLORA_OFFICE_POOL_PRESTART": "true", "ANCLORA_PLAN_LIMITS": BENCH_LIMITS,
-           "ANCLORA_PLUGINS_ENTRYPOINTS": "false"}
+           "ANCLORA_OFFICE_POOL_PRESTART": "true" if office else "false", "ANCLORA_PLAN_LIMITS": BENCH_LIMITS,
+           "ANCLORA_PLUGINS_ENTRYPOINTS": "false", **({"ANCLORA_WORKERS": str(workers)} if workers else {})}
     return Server("anclora", [str(VENV_BIN / "anclora"), "serve", "--migrate", "--port", str(port)],
                   url=f"http://127.0.0.1:{port}", ready_path="/api/health", cwd=work, log=work / "anclora.log",
                   env=env).start()
@@ -125,7 +155,9 @@ def start_anclora(work: Path) -> Server:
 
 def api_converter(http: httpx.Client, target: str) -> Callable[[Path, Path], None]:
     def convert(src: Path, dst: Path) -> None:
-        response = http.post("/api/convert", params={"to": target, "filename": src.name}, content=src.read_bytes())
+        # cache=false: every conversion is computed (the warm-up's item comes round again)
+        response = http.post("/api/convert", params={"to": target, "filename": src.name, "cache": "false"},
+                             content=src.read_bytes())
         if response.status_code != 200:
             raise RuntimeError(f"Anclora answered {response.status_code}: {response.text[:300]}")
         dst.write_bytes(response.content)
@@ -246,16 +278,25 @@ def main() -> int:
             for image in paths:
                 make_png(image, rng, size)
 
-        server, floor = start_anclora(work), start_floor(work)
+        server, floor = start_anclora(work, office=bool(docs)), start_floor(work)
         with httpx.Client(base_url=server.url, timeout=300) as http, \
                 httpx.Client(base_url=floor.url, timeout=300) as bare:
             doc_results = {"Anclora API (warm pool)": timed(docs, api_converter(http, "pdf"), work / "api", "pdf",
                                                             b"%PDF-")} if docs else {}
-            contenders = {"Anclora API": api_converter(http, "jpeg"), "Pillow direct": pillow_converter,
-                          "bare HTTP, Pillow inline": floor_converter(bare, "/inline"),
-                          "bare HTTP, fork per image": floor_converter(bare, "/forked")}
-            image_results = {size: timed_alternately(paths, contenders, work / f"img-{size[0]}x{size[1]}", "jpg",
-                                                     b"\xff\xd8\xff") for size, paths in images.items() if paths}
+            contenders = {
+                "Anclora API": cpu_counted("Anclora API", api_converter(http, "jpeg"), server.pid),
+                "Pillow direct": cpu_counted("Pillow direct", pillow_converter, None),
+                "bare HTTP, Pillow inline": cpu_counted("bare HTTP, Pillow inline", floor_converter(bare, "/inline"),
+                                                        floor.pid),
+                "bare HTTP, fork per image": cpu_counted("bare HTTP, fork per image",
+                                                         floor_converter(bare, "/forked"), floor.pid)}
+            image_results, image_cpu = {}, {}
+            for size, paths in images.items():
+                if paths:
+                    CPU.clear()
+                    image_results[size] = timed_alternately(paths, contenders, work / f"img-{size[0]}x{size[1]}",
+                                                            "jpg", b"\xff\xd8\xff")
+                    image_cpu[size] = {name: values[1:] for name, values in CPU.items()}  # (not the warm-up)
         server.stop()
         floor.stop()
         server = floor = None
@@ -266,7 +307,7 @@ def main() -> int:
             if running is not None:
                 running.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print_results(args, doc_results, image_results)
+    print_results(args, doc_results, image_results, image_cpu)
     return 0
 
 
@@ -285,9 +326,9 @@ def compared_documents(work: Path, docs: list[Path]) -> dict[str, list[float]]:
     return results
 
 
-def print_results(args, doc_results: dict[str, list[float]], image_results: dict) -> None:
+def print_results(args, doc_results: dict[str, list[float]], image_results: dict, image_cpu: dict) -> None:
     headers = ["contender", "median s/item", "total s", "median vs Anclora"]
-    image_headers = headers + ["overhead over Pillow (medians)"]
+    image_headers = headers + ["overhead over Pillow (medians)", "CPU s/item (median)", "CPU over Pillow's"]
     sections = []
     if doc_results:
         doc_ref = doc_results["Anclora API (warm pool)"]
@@ -296,8 +337,12 @@ def print_results(args, doc_results: dict[str, list[float]], image_results: dict
                          headers, doc_rows))
     for (width, height), results in image_results.items():
         pillow = statistics.median(results["Pillow direct"])
-        rows = [summary(name, values, results["Anclora API"]) + [overhead(values, pillow)]
-                for name, values in results.items()]
+        cpu = image_cpu[(width, height)]
+        pillow_cpu = statistics.median(cpu["Pillow direct"])
+        rows = [summary(name, values, results["Anclora API"]) + [
+            overhead(values, pillow), f"{statistics.median(cpu[name]):.3f}",
+            "" if name == "Pillow direct" else f"{statistics.median(cpu[name]) - pillow_cpu:.3f} s"]
+            for name, values in results.items()]
         sections.append((f"{args.images} png ({width}x{height}) -> jpeg, one at a time", image_headers, rows))
     markdown = []
     for title, columns, rows in sections:

@@ -4,8 +4,13 @@ Usage: python _pdf_worker.py SRC DST pdf TARGET OPTIONS_JSON, where OPTIONS carr
 caps (`limits`):
 - "check": open the PDF, select `pages`, apply the per-page caps (pixels at `dpi` when given); writes
   `{"pages": [...]}` as JSON to DST. What poppler renders has passed this first.
-- "pages": the selected `pages` of SRC, each turned by `rotate`, written as a new PDF to DST.
+- "pages": the selected `pages` of SRC, each turned by `rotate`, written as a new PDF to DST; `metadata` sets
+  document information entries, `flatten` draws form fields and annotations into the pages.
 - "merge": the PDFs inside the zip SRC, in name order, merged into DST.
+- "split": SRC (a PDF, or with `zipped` a zip of PDFs) cut into parts of `span` pages (`mode` "intervals") or
+  one part per selected page (`mode` "pages", `span` a page list), written as `<stem>_<n>.pdf` entries of the
+  zip DST (the stem is the option `stem`, or each PDF's name in the zip).
+- "metadata": the document information of SRC, its page count and PDF version, as JSON in DST.
 Refusals carry `{"reason": ...}` as details.
 """
 
@@ -24,6 +29,7 @@ from typing import Any
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
+import _pdf_metadata as pdf_metadata
 from anclora.engines import zipcheck
 from anclora.engines.worker import Refused, serve
 
@@ -42,11 +48,15 @@ def convert(src: Path, dst: Path, source: str, target: str, options: dict[str, A
         check_pages(reader, selected, options.get("dpi"))
         dst.write_text(json.dumps({"pages": selected}))
     elif operation == "pages":
-        write_pages(src, dst, options.get("pages"), options.get("rotate", 0))
+        write_pages(src, dst, options)
+    elif operation == "split":
+        documents = unpack_pdfs(src, dst.parent / "documents") if options.get("zipped") else [
+            (options.get("stem") or "document", src)]
+        split(documents, dst, options["mode"], options["span"])
+    elif operation == "metadata":
+        dst.write_text(json.dumps(pdf_metadata.read(open_pdf(src), src), ensure_ascii=False))
     elif operation == "merge":
-        folder = dst.parent / "merge"
-        folder.mkdir()
-        merge(src, dst, folder)
+        merge(src, dst, dst.parent / "merge")
     else:
         raise ValueError(f"unknown operation {operation!r}")
 
@@ -205,22 +215,59 @@ def check_pages(reader, pages: list[int], dpi: int | None = None) -> None:
         raise refuse(f"damaged page ({type(error).__name__})") from None
 
 
-def write_pages(src: Path, dst: Path, spec: str | None, rotate: int) -> None:
+def write_pages(src: Path, dst: Path, options: dict[str, Any]) -> None:
     reader = open_pdf(src)
-    selected = parse_pages(spec, len(reader.pages))
+    selected = parse_pages(options.get("pages"), len(reader.pages))
     check_pages(reader, selected)
-    writer = PdfWriter()
+    rotate = options.get("rotate", 0)
+    writer = PdfWriter(clone_from=reader) if len(selected) == len(reader.pages) and not options.get(
+        "pages") else None  # the whole document keeps its forms, outline and information
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for number in selected:
-            page = writer.add_page(reader.pages[number - 1])
+        if writer is None:
+            writer = PdfWriter()
+            for number in selected:
+                writer.add_page(reader.pages[number - 1])
+        for page in writer.pages:
             if rotate:
                 page.rotate(rotate)
+        if options.get("flatten"):
+            pdf_metadata.flatten(writer)
+        if options.get("metadata"):
+            pdf_metadata.write(writer, options["metadata"])
         writer.write(dst)
 
 
-def merge(src: Path, dst: Path, folder: Path) -> None:
+def _parts(reader, mode: str, span: str) -> list[list[int]]:
+    count = len(reader.pages)
+    if mode == "intervals":
+        size = int(span)
+        return [list(range(first, min(first + size, count + 1))) for first in range(1, count + 1, size)]
+    return [[number] for number in parse_pages(span, count)]
+
+
+def split(documents: list[tuple[str, Path]], dst: Path, mode: str, span: str) -> None:
+    """Each document in parts of `span` pages, or one part per page of the list `span`, zipped in order."""
+    piece = dst.parent / "part.pdf"  # pypdf writes to a seekable file; the zip takes it from there
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for stem, path in documents:
+            reader = open_pdf(path)
+            parts = _parts(reader, mode, span)
+            check_pages(reader, sorted({number for part in parts for number in part}))
+            for index, part in enumerate(parts):
+                writer = PdfWriter()
+                for number in part:
+                    writer.add_page(reader.pages[number - 1])
+                writer.write(piece)
+                archive.write(piece, f"{stem}_{index}.pdf")
+    piece.unlink(missing_ok=True)
+
+
+def unpack_pdfs(src: Path, folder: Path) -> list[tuple[str, Path]]:
+    """The PDFs inside the zip SRC, in name order, as (name's stem, extracted copy); other entries are skipped."""
     zipcheck.check_zip(src)
+    folder.mkdir()
     parts = []
     with zipfile.ZipFile(src) as archive:
         names = sorted(info.filename for info in archive.infolist() if not info.is_dir())
@@ -229,13 +276,19 @@ def merge(src: Path, dst: Path, folder: Path) -> None:
                 if entry.read(5) != b"%PDF-":
                     continue  # readme files, thumbnails and the like are not merged
             if len(parts) == CAPS.MAX_MERGE_FILES:
-                raise refuse(f"more than {CAPS.MAX_MERGE_FILES} PDFs to merge")
+                raise refuse(f"more than {CAPS.MAX_MERGE_FILES} PDFs")
             part = folder / f"part-{len(parts):04d}.pdf"  # generated names: nothing from the archive is a path
             with archive.open(name) as entry, open(part, "wb") as out:
                 shutil.copyfileobj(entry, out)
-            parts.append(part)
+            stem = re.sub(r"[^\w .()-]", "_", Path(name.replace("\\", "/")).stem)[:150] or "document"
+            parts.append((stem, part))
     if not parts:
         raise refuse("the zip holds no PDF")
+    return parts
+
+
+def merge(src: Path, dst: Path, folder: Path) -> None:
+    parts = [path for _, path in unpack_pdfs(src, folder)]
     writer, total = PdfWriter(), 0
     for part in parts:
         reader = open_pdf(part)

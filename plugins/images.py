@@ -7,6 +7,7 @@ and everything else Pillow could guess at are refused before any decoder runs.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,13 @@ from anclora.sniff import sniff
 IMAGE_FORMATS = ("png", "jpeg", "webp", "gif", "bmp", "tiff", "ico", "avif", "heic")
 WORKER = Path(__file__).with_name("_image_worker.py")
 MAX_SIDE = 10_000
+
+
+def _installed_version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
 
 
 class ImageConverter(Converter):
@@ -50,6 +58,14 @@ class ImageConverter(Converter):
         # Formats whose codec this build of Pillow / pillow-heif lacks are not advertised at all.
         self.sources = tuple(fmt for fmt in self.sources if fmt != "avif" or codec_available("avif"))
         self.targets = tuple(fmt for fmt in self.targets if fmt not in ("avif", "heic") or codec_available(fmt))
+
+    def engine_version(self) -> str:
+        """Pillow's and pillow-heif's versions (read from their metadata: Pillow itself runs in the workers)."""
+        known = self.__dict__.get("_engine_version")
+        if known is None:
+            known = self.__dict__["_engine_version"] = ",".join(
+                f"{name}:{_installed_version(name)}" for name in ("pillow", "pillow-heif"))
+        return known
 
     def availability(self) -> Availability:
         for module in ("PIL", "pillow_heif"):

@@ -9,6 +9,7 @@ chains a format pandoc writes (docx) through LibreOffice.
 
 from __future__ import annotations
 
+import importlib.metadata
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,17 @@ class MarkupConverter(Converter):
 
     def pairs(self):
         return (pair for pair in super().pairs() if pair not in LEFT_TO_OFFICE)
+
+    def engine_version(self) -> str:
+        """pypandoc-binary's version: it ships the pandoc binary."""
+        known = self.__dict__.get("_engine_version")
+        if known is None:
+            try:
+                known = importlib.metadata.version("pypandoc-binary")
+            except importlib.metadata.PackageNotFoundError:
+                known = "missing"
+            self.__dict__["_engine_version"] = known
+        return known
 
     def availability(self) -> Availability:
         if pandoc_path() is None:

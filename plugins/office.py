@@ -8,14 +8,17 @@ Zip containers go through `zipcheck` before LibreOffice sees them; the host chec
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 from typing import Any
 
 from anclora import Availability, ConversionContext, Converter, UnsupportedMediaType, config, hookimpl
 from anclora.config import Setting
+from anclora.conversion.converter import program_identity
 from anclora.engines import zipcheck
 from anclora.engines.office_pool import ENGINE, UNO_PYTHON, OfficePool
+from anclora.errors import BadRequest
 from anclora.sniff import sniff
 
 POOL = "office_pool"
@@ -33,10 +36,55 @@ def _missing() -> str | None:
     return None
 
 
+PDF_VERSIONS = {"PDF/A-1b": 1, "PDF/A-2b": 2, "PDF/A-3b": 3}
+PDF_OPTIONS = {
+    "page_ranges": {"type": "string", "pattern": r"^\s*\d+\s*(-\s*\d+\s*)?(,\s*\d+\s*(-\s*\d+\s*)?)*$",
+                    "description": "Pages to export, such as '1-3,5' (default: all)."},
+    "export_form_fields": {"type": "boolean", "default": True,
+                           "description": "Keep form fields as PDF form fields (false: plain text)."},
+    "lossless_images": {"type": "boolean", "default": False, "description": "Compress images losslessly."},
+    "quality": {"type": "integer", "minimum": 1, "maximum": 100, "default": 90,
+                "description": "JPEG quality of the images."},
+    "reduce_image_resolution": {"type": "boolean", "default": False,
+                                "description": "Lower images to `max_image_resolution`."},
+    "max_image_resolution": {"type": "integer", "enum": [75, 150, 300, 600, 1200], "default": 300,
+                             "description": "DPI images are reduced to when `reduce_image_resolution` is set."},
+    "pdfa": {"type": "string", "enum": list(PDF_VERSIONS), "description": "Write PDF/A of this level."},
+    "pdfua": {"type": "boolean", "default": False, "description": "Write accessible PDF (PDF/UA)."},
+}
+LANDSCAPE = {"landscape": {"type": "boolean", "default": False,
+                           "description": "Turn every page style to landscape."}}
+
+
+def pdf_filter_data(options: dict[str, Any]) -> dict[str, Any]:
+    """The options as properties of LibreOffice's PDF export filter (its `FilterData`)."""
+    data: dict[str, Any] = {}
+    if "page_ranges" in options:
+        data["PageRange"] = options["page_ranges"].replace(" ", "")
+    for option, name in (("export_form_fields", "ExportFormFields"), ("lossless_images", "UseLosslessCompression"),
+                         ("quality", "Quality"), ("reduce_image_resolution", "ReduceImageResolution"),
+                         ("max_image_resolution", "MaxImageResolution"), ("pdfua", "PDFUACompliance")):
+        if option in options:
+            data[name] = options[option]
+    if "pdfa" in options:
+        data["SelectPdfVersion"] = PDF_VERSIONS[options["pdfa"]]
+    return data
+
+
+@functools.cache
+def _libreoffice_identity() -> str:
+    return program_identity("soffice")
+
+
 class OfficeConverter(Converter):
     engine = ENGINE
     install = INSTALL
     limits = {"max_input_bytes": 100 * 2**20}
+    options = {"type": "object", "additionalProperties": False, "properties": PDF_OPTIONS,
+               "description": "Options of the PDF export; refused for other targets."}
+
+    def engine_version(self) -> str:
+        return _libreoffice_identity()
 
     def availability(self) -> Availability:
         reason = _missing()
@@ -48,13 +96,17 @@ class OfficeConverter(Converter):
             raise UnsupportedMediaType(f"{self.name} does not read {source}")
         if source in zipcheck.ZIP_FORMATS:
             zipcheck.check_zip(src)
+        if options and ctx.target_format != "pdf":
+            raise BadRequest(f"{', '.join(sorted(options))} only apply when converting to pdf.")
         await ctx.progress(5)
+        export = {"pdf_options": pdf_filter_data(options), "landscape": options.get("landscape", False)}
         pool = ctx.resources.get(POOL)
         if pool is not None:
-            await pool.convert(src, dst, ctx.target_format, source_format=source, timeout=ctx.timeout)
+            await pool.convert(src, dst, ctx.target_format, source_format=source, timeout=ctx.timeout, **export)
         else:
             async with OfficePool(size=1, root=ctx.workdir / "office") as one_off:
-                await one_off.convert(src, dst, ctx.target_format, source_format=source, timeout=ctx.timeout)
+                await one_off.convert(src, dst, ctx.target_format, source_format=source, timeout=ctx.timeout,
+                                      **export)
         await ctx.progress(100)
 
 
@@ -62,6 +114,7 @@ class OfficeDocumentConverter(OfficeConverter):
     name = "office_document"
     sources = ("docx", "doc", "odt", "rtf", "txt")
     targets = ("pdf", "docx", "odt")
+    options = {**OfficeConverter.options, "properties": {**PDF_OPTIONS, **LANDSCAPE}}
 
     def pairs(self):
         # plain text becomes a word processor document through pandoc (markup), which keeps its structure
@@ -72,6 +125,7 @@ class OfficeSpreadsheetConverter(OfficeConverter):
     name = "office_spreadsheet"
     sources = ("xlsx", "xls", "ods", "csv")
     targets = ("pdf", "xlsx", "ods")
+    options = {**OfficeConverter.options, "properties": {**PDF_OPTIONS, **LANDSCAPE}}
 
 
 class OfficePresentationConverter(OfficeConverter):
@@ -80,9 +134,25 @@ class OfficePresentationConverter(OfficeConverter):
     targets = ("pdf", "pptx", "odp")
 
 
+class OfficePdfFormats(OfficeConverter):
+    """A PDF written again by LibreOffice (imported as a drawing) as PDF/A or PDF/UA. Only when named: the
+    pages come back as drawings, fine for archiving, not what an ordinary pdf -> pdf should do."""
+
+    name = "office_pdf_formats"
+    sources = ("pdf",)
+    targets = ("pdf",)
+    on_request = True
+    options = {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
+        "pdfa": PDF_OPTIONS["pdfa"], "pdfua": PDF_OPTIONS["pdfua"]}}
+
+    def pairs(self):
+        return [("pdf", "pdf")]
+
+
 @hookimpl
 def anclora_register_converters():
-    return [OfficeDocumentConverter(), OfficeSpreadsheetConverter(), OfficePresentationConverter()]
+    return [OfficeDocumentConverter(), OfficeSpreadsheetConverter(), OfficePresentationConverter(),
+            OfficePdfFormats()]
 
 
 @hookimpl

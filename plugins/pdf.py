@@ -10,8 +10,11 @@ Options, per converter (see each `options` schema):
 - pdf → png | jpeg (`pdf_to_image`): one page as an image, `{"page": 1, "dpi": 150}`.
 - pdf → zip (`pdf_to_images`): several pages, one image each, `{"pages": "1-3,5", "dpi": 150, "image_format": "png"}`.
 - pdf → txt | html (`pdf_to_text`): the whole text, laid out (txt) or positioned (html, images left out).
-- pdf → pdf (`pdf_pages`): split/select `{"pages": "2-4"}` and/or rotate `{"rotate": 90}`.
+- pdf → pdf (`pdf_pages`): split/select `{"pages": "2-4"}`, rotate `{"rotate": 90}`, set document information
+  `{"metadata": {"Title": "..."}}`, flatten forms and annotations into the pages `{"flatten": true}`.
 - zip → pdf (`pdf_merge`): the PDFs inside the zip, in name order, merged into one.
+- pdf → json (`pdf_metadata`): the document information, page count and PDF version (ExifTool's names).
+- pdf → zip (`pdf_split`, only when named): parts of N pages, or one PDF per listed page.
 """
 
 from __future__ import annotations
@@ -144,22 +147,67 @@ class PdfToText(PopplerConverter):
             base.with_suffix(".html").replace(dst)
 
 
+METADATA_VALUE = {"type": ["string", "number", "boolean", "array"], "items": {"type": "string"}}
+
+
 class PdfPages(Converter):
     name = "pdf_pages"
     sources = ("pdf",)
     targets = ("pdf",)
     limits = {"max_input_bytes": 200 * 2**20}
     options = {"type": "object", "additionalProperties": False,
-               "description": "Split or select pages (`pages`) and rotate them (`rotate`).", "properties": {
+               "description": "Split or select pages (`pages`), rotate them (`rotate`), set document information "
+                              "(`metadata`), draw forms and annotations into the pages (`flatten`).", "properties": {
         "pages": PAGES,
         "rotate": {"type": "integer", "enum": [0, 90, 180, 270], "default": 0,
-                   "description": "Clockwise rotation added to every page kept."}}}
+                   "description": "Clockwise rotation added to every page kept."},
+        "metadata": {"type": "object", "maxProperties": 50, "additionalProperties": METADATA_VALUE,
+                     "description": "Document information entries such as Title, Author, Subject, Keywords, "
+                                    "Creator, Producer, CreateDate, ModifyDate (dates in ISO 8601)."},
+        "flatten": {"type": "boolean", "default": False,
+                    "description": "Draw form fields and annotations into the pages and drop the form."}}}
 
     def pairs(self):
         return [("pdf", "pdf")]
 
     async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
-        await pypdf(src, dst, ctx, "pages", pages=options.get("pages"), rotate=options.get("rotate", 0))
+        await pypdf(src, dst, ctx, "pages", **options)
+
+
+class PdfMetadata(Converter):
+    name = "pdf_metadata"
+    sources = ("pdf",)
+    targets = ("json",)
+    limits = {"max_input_bytes": 200 * 2**20}
+    options = {"type": "object", "properties": {}, "additionalProperties": False,
+               "description": "The document information, PageCount and PDFVersion as one JSON object."}
+
+    async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
+        await pypdf(src, dst, ctx, "metadata")
+
+
+class PdfSplit(Converter):
+    name = "pdf_split"
+    sources = ("pdf", "zip")
+    targets = ("zip",)
+    on_request = True  # pdf -> zip is pdf_to_images unless a caller asks for this one
+    limits = {"max_input_bytes": 200 * 2**20}
+    options = {"type": "object", "additionalProperties": False, "required": ["mode", "span"],
+               "description": "Parts of `span` pages (`intervals`), or one PDF per page listed in `span` (`pages`), "
+                              "zipped as `<stem>_<n>.pdf`; a zip of PDFs has each one split, named after its "
+                              "entry.", "properties": {
+        "mode": {"type": "string", "enum": ["intervals", "pages"]},
+        "span": {"type": "string", "maxLength": 1000},
+        "stem": {"type": "string", "maxLength": 150, "pattern": r"^[^/\\\x00-\x1f]*$"}},
+        "if": {"properties": {"mode": {"const": "intervals"}}},
+        "then": {"properties": {"span": {"pattern": r"^\s*[1-9][0-9]{0,5}\s*$"}}},
+        "else": {"properties": {"span": {"pattern": PAGES_PATTERN}}}}
+
+    def pairs(self):
+        return [("pdf", "zip"), ("zip", "zip")]
+
+    async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
+        await pypdf(src, dst, ctx, "split", zipped=ctx.source_format == "zip", **options)
 
 
 class PdfMerge(Converter):
@@ -177,4 +225,4 @@ class PdfMerge(Converter):
 
 @hookimpl
 def anclora_register_converters():
-    return [PdfToImage(), PdfToImages(), PdfToText(), PdfPages(), PdfMerge()]
+    return [PdfToImage(), PdfToImages(), PdfToText(), PdfPages(), PdfMerge(), PdfMetadata(), PdfSplit()]

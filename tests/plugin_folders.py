@@ -8,6 +8,7 @@ FOLDER = Path(__file__).parent / "plugins"
 JOBS = FOLDER / "jobs"  # small, fast converters (a chain, a failing one, slow ones with child processes)
 BILLING = FOLDER / "billing"  # priced converters
 RAISING = FOLDER / "raising"  # a third-party listener whose every lifecycle hook raises
+FAULTS = FOLDER / "faults"  # a converter that hangs on its first run, for killing the server mid-conversion
 
 
 def bundled_plugin_names() -> list[str]:

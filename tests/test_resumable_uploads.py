@@ -225,7 +225,11 @@ async def test_termination_removes_the_upload_and_its_bytes(client, anclora_ctx)
     assert not part.exists()
 
 
-async def test_someone_elses_upload_is_404(client, anclora_server):
+async def test_someone_elses_signed_in_upload_is_404(client, anclora_server):
+    """A signed-in user's upload stays bound to that user: its URL alone reaches nothing."""
+    registered = await client.post("/api/auth/register", json={"email": "tus-owner@example.org",
+                                                               "password": "correct horse battery staple"})
+    client.headers["Authorization"] = f"Bearer {registered.json()['access_token']}"
     location = await create(client, 10)
     async with httpx.AsyncClient(base_url=anclora_server) as stranger:
         assert (await stranger.head(location, headers=TUS)).status_code == 404
@@ -233,7 +237,9 @@ async def test_someone_elses_upload_is_404(client, anclora_server):
         patch = await stranger.patch(location, content=b"x", headers={**OCTETS, "Upload-Offset": "0"})
         assert patch.status_code == 404
         assert (await stranger.delete(location, headers=TUS)).status_code == 404
-    assert await offset_of(client, location) == 0
+    # (a new connection: the server closes idle ones after idle_timeout, 1 s here, and the stranger took a while)
+    async with httpx.AsyncClient(base_url=anclora_server, headers=client.headers) as owner:
+        assert await offset_of(owner, location) == 0
 
 
 async def test_expired_uploads_vanish_and_cleanup_removes_their_bytes(client, anclora_ctx):

@@ -46,4 +46,4 @@ async def _bearer_user(ctx: "AppContext", authorization: str) -> User | None:
 
 
 def _issued_before(claims: dict, valid_after: dt.datetime | None) -> bool:
-    return valid_after is not None and int(claims["iat"]) < int(valid_after.timestamp())
+    return valid_after is not None and float(claims["iat"]) < valid_after.timestamp()

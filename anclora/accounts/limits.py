@@ -49,7 +49,8 @@ def authorize_upload(ctx: "AppContext", identity: "Identity", starting: bool = T
         count, ttl = ctx.counters.hit_local(key, 60)
         if count > limits["uploads_per_minute"]:
             ctx.metrics.quota_refusals.labels("uploads_per_minute").inc()
-            raise RateLimited("Too many uploads at once; slow down.", headers={"Retry-After": str(ttl)})
+            raise RateLimited(f"More than {limits['uploads_per_minute']} uploads started in one minute; "
+                              f"try again in {ttl} s.", headers={"Retry-After": str(ttl)})
     return limits["max_upload_bytes"]
 
 

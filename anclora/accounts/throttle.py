@@ -14,6 +14,7 @@ HOUR = 3600
 REGISTRATIONS_PER_ADDRESS = 20
 RESETS_PER_ADDRESS = 20
 RESET_MAILS_PER_ACCOUNT = 3
+ACTIONS = {"register": "registrations", "reset": "password reset requests"}  # what `per_address` counts
 
 
 def _refuse(retry_after: int, message: str) -> RateLimited:
@@ -24,11 +25,13 @@ def _refuse(retry_after: int, message: str) -> RateLimited:
 async def check_login(ctx: "AppContext", email: str, address: str) -> None:
     """Refuse a login attempt when the account or the address has failed too often lately."""
     store = ctx.counters
-    for key, limit in ((f"login:account:{email}", ctx.settings.login_attempts),
-                       (f"login:address:{address}", ctx.settings.login_attempts_per_address)):
+    for key, limit, whose in ((f"login:account:{email}", ctx.settings.login_attempts, "for this account"),
+                              (f"login:address:{address}", ctx.settings.login_attempts_per_address,
+                               "from your address")):
         count, ttl = await store.hit(key, LOGIN_WINDOW, amount=0)
         if count >= limit:
-            raise _refuse(ttl, "Too many failed logins; try again later.")
+            raise _refuse(ttl, f"{count} failed logins {whose} within {LOGIN_WINDOW // 60} minutes; "
+                               "try again later.")
 
 
 async def login_failed(ctx: "AppContext", email: str, address: str) -> None:
@@ -45,7 +48,8 @@ async def per_address(ctx: "AppContext", action: str, address: str, limit: int) 
     """Count one `action` from `address`; 429 past `limit` an hour (registrations, reset requests)."""
     count, ttl = await ctx.counters.hit(f"{action}:address:{address}", HOUR)
     if count > limit:
-        raise _refuse(ttl, "Too many requests from your address; try again later.")
+        raise _refuse(ttl, f"More than {limit} {ACTIONS.get(action, action)} from your address within an hour; "
+                           "try again later.")
 
 
 async def reset_mail_allowed(ctx: "AppContext", email: str) -> bool:

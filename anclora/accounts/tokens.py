@@ -31,7 +31,9 @@ def issue_access(settings: Settings, user_id: str, now: dt.datetime | None = Non
     import jwt  # PyJWT loads `cryptography` (10 MiB): only processes that handle tokens pay for it
 
     now = now or dt.datetime.now(dt.timezone.utc)
-    claims = {"sub": user_id, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + ACCESS_TTL,
+    # `iat` to the microsecond (NumericDate allows fractions): a password change ends the tokens issued in the
+    # same second before it, and not those issued just after it
+    claims = {"sub": user_id, "iss": ISSUER, "aud": AUDIENCE, "iat": now.timestamp(), "exp": now + ACCESS_TTL,
               "jti": uuid.uuid4().hex}
     return jwt.encode(claims, signing_key(settings), algorithm=ALGORITHM)
 

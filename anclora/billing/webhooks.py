@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from sqlalchemy import select
@@ -35,12 +36,14 @@ def verify(ctx: "AppContext", payload: bytes, header: str | None) -> dict[str, A
 
     secrets = ctx.settings.stripe_webhook_secret
     if not secrets:
-        raise ServiceUnavailable("Stripe webhooks are not configured on this server.")
+        # (Stripe retries for days: an hour gives the operator time to set STRIPE_WEBHOOK_SECRET)
+        raise ServiceUnavailable("Stripe webhooks are not configured on this server.", headers={"Retry-After": "3600"})
+    _refuse_future(header)
     for secret in secrets:
         try:
             stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=TOLERANCE_SECONDS)
             break
-        except stripe.SignatureVerificationError:
+        except (stripe.SignatureVerificationError, UnicodeDecodeError):  # (a body that is not UTF-8 matches none)
             continue
     else:
         raise BadRequest("The Stripe-Signature does not match.")
@@ -50,6 +53,14 @@ def verify(ctx: "AppContext", payload: bytes, header: str | None) -> dict[str, A
     except (ValueError, TypeError, KeyError):
         raise BadRequest("The event is malformed.") from None
     return event
+
+
+def _refuse_future(header: str | None) -> None:
+    """Stripe's library refuses signatures older than the tolerance but not ones dated in the future (a replay
+    kept for later, or a sender's clock far off): refuse those too."""
+    stamps = [item[2:] for item in (header or "").split(",") if item.startswith("t=")]
+    if stamps and stamps[0].isdigit() and int(stamps[0]) > time.time() + TOLERANCE_SECONDS:
+        raise BadRequest("The Stripe-Signature is dated in the future beyond the tolerance.")
 
 
 async def _purchase_id(ctx: "AppContext", kind: str, obj: dict[str, Any]) -> str | None:

@@ -30,6 +30,11 @@ def anclora_file_retention(ctx: "AppContext", identity: "Identity") -> int:
     return limits.limits_for(ctx, identity)["retention_seconds"]
 
 
+@hookimpl
+def anclora_queue_weight(ctx: "AppContext", identity: "Identity") -> int:
+    return limits.limits_for(ctx, identity)["queue_weight"]
+
+
 @hookimpl(tryfirst=True)  # refuse on limits before any plugin charges
 async def anclora_authorize_conversion(ctx: "AppContext", identity: "Identity", conversion: dict[str, Any]) -> None:
     await limits.authorize_conversion(ctx, identity, conversion)

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 
 @hookimpl
 def anclora_price_conversion(ctx: "AppContext", identity: "Identity", converter, input_size: int,
-                             options: dict[str, Any]) -> int:
-    return prices.price(getattr(converter, "cost", 0), input_size)
+                             options: dict[str, Any], cached: bool) -> int:
+    full = prices.price(getattr(converter, "cost", 0), input_size)
+    return prices.cached_price(full, ctx.settings.cache_charge_fraction) if cached else full
 
 
 @hookimpl(trylast=True)  # charge only once every other plugin has allowed the conversion

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import os
 import sys
 from typing import Any, Callable
 
@@ -15,6 +16,27 @@ from ..errors import ConfigError
 
 # Feature packages add their own subcommands through `add_commands(subparsers)`.
 COMMAND_MODULES = ("anclora.cli.convert", "anclora.cli.users", "anclora.cli.ops")
+
+# What each command's --help ends with, by its full name (a test checks that every command has one).
+EXAMPLES = {
+    "serve": ["anclora serve --migrate", "anclora serve --host 0.0.0.0 --port 8080"],
+    "db": ["anclora db upgrade", "anclora db current", "anclora db downgrade 0001"],
+    "cleanup": ["anclora cleanup            # hourly from cron or a systemd timer"],
+    "verify": ["anclora verify > problems.jsonl || echo 'a stored file changed'"],
+    "config-sample": ["anclora config-sample > anclora.toml", "anclora config-sample --env > .env"],
+    "convert": ["anclora convert report.docx --to pdf",
+                "anclora convert photo.png --to jpeg -o small.jpg --option quality=70 --option width=800",
+                "anclora convert talk.mkv --to mp4 --server https://convert.example.org --api-key KEY"],
+    "formats": ["anclora formats | grep '^docx'", "anclora formats --json | jq '.conversions[0]'"],
+    "plugins": ["anclora plugins | head", "anclora plugins --json | jq '.plugins[].name'"],
+    "worker": ["DATABASE_URL=postgresql://anclora:secret@db/anclora anclora worker"],
+    "users": ["anclora users create-admin admin@example.org"],
+    "users create-admin": ["anclora users create-admin admin@example.org",
+                           "echo \"$PASSWORD\" | anclora users create-admin admin@example.org --password-stdin"],
+    "ops": ["anclora ops list", "anclora ops run backup --check"],
+    "ops list": ["anclora ops list | less"],
+    "ops run": ["anclora ops run backup", "anclora ops run maintenance --check --limit web1"],
+}
 
 
 def load_settings(args: argparse.Namespace, **overrides: Any) -> config.Settings:
@@ -100,8 +122,10 @@ def cmd_config_sample(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="anclora", description="Anclora Converter: a self-hostable file conversion service.",
-        epilog="Settings come from defaults < --config FILE (TOML) < environment (.env too) < flags. "
-               "See `anclora config-sample`.")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Settings come from defaults < --config FILE (TOML) < environment (.env too) < flags.\n"
+               "See `anclora config-sample`, and `anclora COMMAND --help` for each command.\n\n"
+               "examples:\n  anclora serve --migrate\n  anclora convert report.docx --to pdf\n")
     parser.add_argument("--version", action="version", version=f"anclora {__version__}")
     parser.add_argument("--config", metavar="FILE", help="TOML configuration file (default: $ANCLORA_CONFIG)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -128,22 +152,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).add_commands(sub)
+    for name, command in commands(parser):
+        command.epilog = "examples:\n" + "".join(f"  {line}\n" for line in EXAMPLES.get(name, []))
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
+
+
+def commands(parser: argparse.ArgumentParser, prefix: str = ""):
+    """(full name, parser) of every subcommand, nested ones too."""
+    for action in parser._actions:  # (argparse keeps its subparsers nowhere public)
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                yield prefix + name, command
+                yield from commands(command, f"{prefix}{name} ")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # (here, so that a reader gone away is noticed below and not at exit)
+        return status
+    except BrokenPipeError:  # `anclora formats | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ConfigError as error:
         print(f"anclora: configuration error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     except Exception as error:
-        from ..server import StaleSchema
+        from ..server import StartupError
 
-        if isinstance(error, StaleSchema):
+        if isinstance(error, StartupError):
             print(f"anclora: {error}", file=sys.stderr)
             return 3
         raise

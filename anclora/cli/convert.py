@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import signal
 import sys
@@ -53,6 +54,13 @@ def _output_path(args: argparse.Namespace, target: str) -> Path:
     return out
 
 
+def _as_if_created_here(path: Path) -> None:
+    """Give `path` the mode a file the caller creates gets from their umask (engines write theirs 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    path.chmod(0o666 & ~mask)
+
+
 async def _convert_locally(args: argparse.Namespace, settings) -> Path:
     from ..conversion.chain import run_route
     from ..plugins import make_plugin_manager
@@ -73,6 +81,7 @@ async def _convert_locally(args: argparse.Namespace, settings) -> Path:
         result = await run_route(route, workdir / f"input.{route.source}", workdir, options,
                                  default_timeout=settings.job_timeout, report=progress)
         shutil.move(result, out)
+    _as_if_created_here(out)
     progress.done(f"done, {out.stat().st_size} bytes")
     return out
 

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from pathlib import Path
 from typing import Any
 
 import pluggy
 
-from ..version import __version__
-from ..plugins import ENTRYPOINT_GROUP
+from ..engines.sandbox import network_isolation
 from .converter import Converter
 from .planner import Planner, describe
-from ..engines.sandbox import network_isolation
+from .registry import plugin_version
 
 
 def formats(ctx, identity, planner: Planner) -> list[dict[str, Any]]:
     """Every conversion on offer, as `GET /api/formats` lists it."""
     return [describe(ctx, identity, route) for route in planner.routes()]
-
-
-def _version(plugin: Any, name: str, origin: str) -> str | None:
-    """A built-in's is Anclora's; a package's is its distribution's; a file's is its `__version__`, if any."""
-    if origin == "builtin":
-        return __version__
-    if origin == "entrypoint":
-        for entry in importlib.metadata.entry_points(group=ENTRYPOINT_GROUP, name=name):
-            if entry.dist is not None:
-                return entry.dist.version
-    return getattr(plugin, "__version__", None)
 
 
 def plugins(pm: pluggy.PluginManager, converters: dict[str, Converter]) -> dict[str, Any]:
@@ -41,7 +28,7 @@ def plugins(pm: pluggy.PluginManager, converters: dict[str, Converter]) -> dict[
         origin = origins.get(name, "builtin")
         listed.append({
             "name": name,
-            "version": _version(plugin, name, origin),
+            "version": plugin_version(pm, plugin, name),
             "origin": origin,
             "hooks": sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()),
             "converters": [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Awaitable, Callable, ClassVar, Iterable
@@ -59,6 +60,16 @@ class ConversionContext:
                 await result
 
 
+def program_identity(name: str) -> str:
+    """A program on PATH named by the size and modification time of the file it resolves to (an upgrade
+    replaces it): an engine's version without running it."""
+    found = shutil.which(name)
+    if found is None:
+        return f"{name}:missing"
+    stat = os.stat(os.path.realpath(found))
+    return f"{name}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
 class Converter:
     """Subclass this, set the class attributes, implement `convert`.
 
@@ -73,6 +84,10 @@ class Converter:
     install    what to tell an operator when an executable is missing
     final_targets  targets no further converter should start from when chains are planned (a PDF made of
                pixels has no text for pdf -> txt to find)
+    on_request  True for a converter the planner never picks by itself: it runs only when a caller names it
+               (a second way to make the same pair of formats, such as splitting a PDF into a zip of PDFs)
+    version    change it whenever the same input and options would give a different output: results made by
+               another version are not reused from the result cache (nor are those of another plugin release)
     """
 
     name: ClassVar[str] = ""
@@ -85,6 +100,8 @@ class Converter:
     executables: ClassVar[tuple[str, ...]] = ()
     install: ClassVar[str] = ""
     final_targets: ClassVar[tuple[str, ...]] = ()
+    on_request: ClassVar[bool] = False
+    version: ClassVar[str] = ""
 
     def pairs(self) -> Iterable[tuple[str, str]]:
         """Every (source, target) this converter handles; override to exclude some."""
@@ -100,6 +117,16 @@ class Converter:
             return Availability(False, f"{', '.join(missing)} not found on PATH", self.install or None)
         return AVAILABLE
 
+    def engine_version(self) -> str:
+        """The engine's version, part of the result cache's key, so that an upgraded engine converts again.
+        Called for every conversion: compute it once. This default names each of `executables` by the size and
+        modification time of the program it resolves to (an upgrade replaces it); override it to add what that
+        misses (a Python library's version)."""
+        known = self.__dict__.get("_engine_version")
+        if known is None:
+            known = self.__dict__["_engine_version"] = ",".join(map(program_identity, self.executables))
+        return known
+
     async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
         """Read `src`, write `dst`. Raise `ConversionFailed` (or another AncloraError) for bad input."""
         raise NotImplementedError
@@ -108,4 +135,4 @@ class Converter:
         return f"<{type(self).__name__} {self.name}>"
 
 
-__all__ = ["AVAILABLE", "Availability", "ConversionContext", "ConversionFailed", "Converter"]
+__all__ = ["AVAILABLE", "Availability", "ConversionContext", "ConversionFailed", "Converter", "program_identity"]

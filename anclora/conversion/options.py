@@ -15,15 +15,19 @@ def validate(schema: dict[str, Any], options: Any) -> dict[str, Any]:
         options = {}
     if not isinstance(options, dict):
         raise BadRequest("`options` must be a JSON object.", details=[{"path": "", "message": "not an object"}])
-    import jsonschema  # 3 MiB, loaded by the first conversion rather than by every process
-
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(options), key=lambda error: list(error.absolute_path))
-    if errors:
-        details = [{"path": "/".join(str(part) for part in error.absolute_path), "message": error.message}
-                   for error in errors[:MAX_ERRORS]]
+    if details := schema_errors(schema, options):
         raise BadRequest("The options are invalid for this conversion.", details=details)
     return options
+
+
+def schema_errors(schema: dict[str, Any], value: Any) -> list[dict[str, str]]:
+    """Where and how `value` misfits the JSON Schema (`path`, `message`), in path order; empty when it fits."""
+    import jsonschema  # 3 MiB, loaded by the first request that needs it rather than by every process
+
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(value), key=lambda error: [str(part) for part in error.absolute_path])
+    return [{"path": "/".join(str(part) for part in error.absolute_path), "message": error.message[:300]}
+            for error in errors[:MAX_ERRORS]]
 
 
 def _typed(kind: Any, values: list[str]) -> Any:

@@ -59,6 +59,8 @@ class Planner:
         self.converters = {c.name: c for c in converters}
         self.edges: dict[str, list[Step]] = {}
         for converter in self.converters.values():
+            if converter.on_request:
+                continue
             for source, target in converter.pairs():
                 self.edges.setdefault(source, []).append(Step(converter, source, target))
         for steps in self.edges.values():
@@ -83,6 +85,14 @@ class Planner:
             raise UnsupportedConversion(f"No converter turns {source} into {target}.",
                                         details={"from": source, "to": target})
         return chain
+
+    def named(self, name: str, source: str, target: str) -> Route:
+        """The single converter `name` doing source -> target, whether or not the planner would pick it."""
+        converter = self.converters.get(name)
+        if converter is None or (source, target) not in set(converter.pairs()):
+            raise UnsupportedConversion(f"The converter {name!r} does not turn {source} into {target} here.",
+                                        details={"from": source, "to": target, "converter": name})
+        return Route((Step(converter, source, target),))
 
     def chains_from(self, source: str) -> dict[str, Route]:
         """Dijkstra on (total cost, number of steps): the best chain to each reachable format."""
@@ -132,14 +142,17 @@ class Planner:
 
 
 
-def price(ctx, identity, route: Route, input_size: int = 0, options: dict[str, Any] | None = None) -> int:
-    """The route's price in credits: per step, the first pricing plugin's answer or the converter's own cost."""
+def price(ctx, identity, route: Route, input_size: int = 0, options: dict[str, Any] | None = None,
+          cached: bool = False) -> int:
+    """The route's price in credits: per step, the first pricing plugin's answer, else the converter's own cost
+    (nothing when the result cache answers: no engine runs)."""
     total = 0
     for index, step in enumerate(route.steps):
         step_options = (options or {}) if index == len(route.steps) - 1 else {}
         quoted = plugins.first(ctx.pm, "anclora_price_conversion", ctx=ctx, identity=identity,
-                               converter=step.converter, input_size=input_size, options=step_options)
-        total += step.converter.cost if quoted is None else int(quoted)
+                               converter=step.converter, input_size=input_size, options=step_options,
+                               cached=cached)
+        total += (0 if cached else step.converter.cost) if quoted is None else int(quoted)
     return total
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
+from pathlib import Path
+from typing import Any
 
 import pluggy
+
+from ..version import __version__
+from ..plugins import ENTRYPOINT_GROUP, bundled_plugins_dir
 
 from .converter import Converter
 
@@ -16,7 +22,8 @@ class DuplicateConverter(Exception):
 
 
 def collect_converters(pm: pluggy.PluginManager) -> dict[str, Converter]:
-    """Every registered converter by name; `converter.plugin` names the plugin that registered it."""
+    """Every registered converter by name; `converter.plugin` names the plugin that registered it and
+    `converter.plugin_version` is that plugin's version."""
     converters: dict[str, Converter] = {}
     for impl in pm.hook.anclora_register_converters.get_hookimpls():
         for converter in impl.function() or ():
@@ -25,8 +32,27 @@ def collect_converters(pm: pluggy.PluginManager) -> dict[str, Converter]:
                     f"converter {converter.name!r} registered by {impl.plugin_name!r} and "
                     f"{converters[converter.name].plugin!r}")
             converter.plugin = impl.plugin_name
+            converter.plugin_version = plugin_version(pm, impl.plugin, impl.plugin_name) or ""
             converters[converter.name] = converter
     return converters
+
+
+def plugin_version(pm: pluggy.PluginManager, plugin: Any, name: str) -> str | None:
+    """A built-in's or a bundled plugin's is Anclora's; a package's is its distribution's; another file's is its
+    `__version__`, if any."""
+    origin = getattr(pm, "anclora_origins", {}).get(name, "builtin")
+    if origin == "builtin" or _bundled(plugin):
+        return __version__
+    if origin == "entrypoint":
+        for entry in importlib.metadata.entry_points(group=ENTRYPOINT_GROUP, name=name):
+            if entry.dist is not None:
+                return entry.dist.version
+    return getattr(plugin, "__version__", None)
+
+
+def _bundled(plugin: Any) -> bool:
+    folder, path = bundled_plugins_dir(), getattr(plugin, "__file__", None)
+    return folder is not None and path is not None and Path(path).resolve().parent == folder.resolve()
 
 
 def engine_status(converters: dict[str, Converter]) -> dict[str, dict]:

@@ -54,6 +54,7 @@ IMPORT_FILTERS = {
     "csv": ("calc", "Text - txt - csv (StarCalc)", "44,34,76,1"),  # comma, double quote, UTF-8, from row 1
     "pptx": ("impress", "Impress MS PowerPoint 2007 XML", ""), "ppt": ("impress", "MS PowerPoint 97", ""),
     "odp": ("impress", "impress8", ""),
+    "pdf": ("draw", "draw_pdf_import", ""),  # only to write the PDF again as PDF/A or PDF/UA
 }
 EXPORT_FILTERS = {
     "writer": {"pdf": "writer_pdf_Export", "docx": "MS Word 2007 XML", "odt": "writer8", "doc": "MS Word 97",
@@ -61,6 +62,7 @@ EXPORT_FILTERS = {
     "calc": {"pdf": "calc_pdf_Export", "xlsx": "Calc MS Excel 2007 XML", "ods": "calc8", "xls": "MS Excel 97"},
     "impress": {"pdf": "impress_pdf_Export", "pptx": "Impress MS PowerPoint 2007 XML", "odp": "impress8",
                 "ppt": "MS PowerPoint 97"},
+    "draw": {"pdf": "draw_pdf_Export"},
 }
 
 
@@ -251,11 +253,13 @@ class OfficePool:
                 await self._ready.wait()
 
     async def convert(self, src: Path, dst: Path, fmt: str, *, source_format: str | None = None,
-                      timeout: float = 300.0) -> OfficeRun:
-        """Convert `src` to `dst` in format `fmt` (the source format is sniffed when not given)."""
+                      timeout: float = 300.0, pdf_options: dict[str, Any] | None = None,
+                      landscape: bool = False) -> OfficeRun:
+        """Convert `src` to `dst` in format `fmt` (the source format is sniffed when not given); `pdf_options` are
+        properties of the PDF export filter, `landscape` turns every page style before the export."""
         source_format = source_format or sniff(src, src.suffix)
         request = {"op": "convert", "src": str(src.resolve()), "dst": str(dst.resolve()),
-                   **filters_for(source_format, fmt)}
+                   **filters_for(source_format, fmt), "filter_data": pdf_options or {}, "landscape": landscape}
         deadline = time.monotonic() + timeout
         for attempt in (1, 2):
             instance = await self._acquire(deadline)

@@ -5,7 +5,7 @@ uses the standard library only. The pool starts it inside the sandbox; it starts
 process group, same network namespace) and then answers JSON lines on stdin/stdout:
 
     {"op": "ping"}                                           -> {"ok": true} while soffice runs
-    {"op": "convert", "src", "dst", "import_filter", "import_options", "export_filter"}
+    {"op": "convert", "src", "dst", "import_filter", "import_options", "export_filter", "filter_data", "landscape"}
                                           -> {"ok": true} | {"ok": false, "error": "...", "fatal": <soffice is gone>}
     {"op": "quit"}                                           -> soffice is closed and the bridge exits
 
@@ -102,10 +102,30 @@ def convert(desktop, request: dict) -> None:
     if document is None:
         raise RuntimeError("the document could not be opened")
     try:
+        if request.get("landscape"):
+            turn_landscape(document)
         store = props(FilterName=request["export_filter"], Overwrite=True)
-        document.storeToURL(Path(request["dst"]).as_uri(), store)
+        if request.get("filter_data"):
+            # a sequence of PropertyValue inside a PropertyValue must be typed explicitly for UNO
+            data = uno.Any("[]com.sun.star.beans.PropertyValue", props(**request["filter_data"]))
+            store += (PropertyValue(Name="FilterData", Value=data),)
+            uno.invoke(document, "storeToURL", (Path(request["dst"]).as_uri(), store))
+        else:
+            document.storeToURL(Path(request["dst"]).as_uri(), store)
     finally:
         document.close(True)
+
+
+def turn_landscape(document) -> None:
+    """Every page style of a text document or spreadsheet turned to landscape (width and height swapped)."""
+    styles = document.StyleFamilies.getByName("PageStyles")
+    for name in styles.ElementNames:
+        style = styles.getByName(name)
+        if not style.IsLandscape:
+            width, height = style.Width, style.Height
+            style.IsLandscape = True
+            if width < height:
+                style.Width, style.Height = height, width
 
 
 def answer(**fields) -> None:

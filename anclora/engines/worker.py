@@ -14,6 +14,7 @@ Plugins and their worker scripts import it as `anclora.engines.worker`; third-pa
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import logging
@@ -79,7 +80,7 @@ async def run_worker(script: Path, src: Path, dst: Path, source: str, options: d
     """Run one worker script on `src` → `dst`; raise the error it reported, or ConversionFailed if it died.
     The worker's 0-100 progress is reported as `progress_span` of the conversion's."""
     from anclora.engines import sandbox, zygote
-    from anclora.errors import ConversionFailed, UnsupportedMediaType
+    from anclora.errors import ConversionFailed, InsufficientStorage, UnsupportedMediaType
 
     low, high = progress_span
     relay = ProgressRelay(ctx, scale=lambda value: low + value * (high - low) / 100)
@@ -110,7 +111,8 @@ async def run_worker(script: Path, src: Path, dst: Path, source: str, options: d
     if result.returncode == 0:
         return
     if refusal:
-        error = UnsupportedMediaType if refusal["code"] == "unsupported_media_type" else ConversionFailed
+        error = {"unsupported_media_type": UnsupportedMediaType,
+                 "insufficient_storage": InsufficientStorage}.get(refusal["code"], ConversionFailed)
         raise error(refusal["message"] or None, details=refusal["details"])
     log.info("%s exited with %s: %s", script.name, result.returncode, result.stderr[-2000:].decode(errors="replace"))
     raise ConversionFailed(f"the {source} file could not be converted: it needs more memory or time "
@@ -160,7 +162,9 @@ def run_convert(convert: Callable[[Path, Path, str, str, dict[str, Any]], None],
         _refuse("conversion_failed", f"the {source} file needs more memory than allowed")
     except RecursionError:
         _refuse("conversion_failed", f"the {source} file is nested too deeply")
-    except Exception:
+    except Exception as error:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            _refuse("insufficient_storage", f"no space left on the server to write the {target} output")
         traceback.print_exc()
         _refuse("conversion_failed", f"the {source} file could not be converted to {target}: it may be damaged")
     progress(100)

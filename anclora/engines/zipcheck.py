@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import ConversionFailed
 
-ZIP_FORMATS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp", "epub", "zip"})
+ZIP_FORMATS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp", "epub", "zip", "htmlzip"})
 EOCD = b"PK\x05\x06"
 ZIP64_LOCATOR = b"PK\x06\x07"
 ZIP64_EOCD = b"PK\x06\x06"

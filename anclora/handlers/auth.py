@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from ..accounts import service, sessions, tokens
 from ..errors import Unauthorized
+from ..openapi import MOMENT, STRING, obj, operation
 from .base import APIHandler
+
+USER = obj({"id": STRING, "email": STRING, "is_verified": {"type": "boolean"}, "is_admin": {"type": "boolean"},
+            "level": {"type": "integer"}, "points": {"type": "integer"}, "plan": STRING,
+            "referral_code": {"type": ["string", "null"]}, "created_at": MOMENT},
+           required=("id", "email", "is_verified", "is_admin", "level", "points", "plan"), closed=False)
+SIGNED_IN = obj({"user": USER, "access_token": STRING, "refresh_token": STRING, "token_type": {"const": "Bearer"},
+                 "expires_in": {"type": "integer"}},
+                required=("user", "access_token", "refresh_token", "token_type", "expires_in"), closed=False,
+                description="The account and a new token pair.")
+EMAIL = PASSWORD = STRING  # (their rules answer 422 with a reason: anclora.accounts)
+TOKEN = {"type": "string", "maxLength": 1000}
+WEAK = "The e-mail address or password is not acceptable (the message says why)."
+THROTTLED = "Too many attempts from this address or for this account; try again after Retry-After."
 
 
 class RegisterHandler(APIHandler):
+    @operation({201: SIGNED_IN, 422: WEAK, 429: THROTTLED},
+               body=obj({"email": EMAIL, "password": PASSWORD, "referral_code": {"type": ["string", "null"]}},
+                        required=("email", "password")))
     async def post(self) -> None:
         """Create an account; a verification link is mailed."""
         body = self.json_body()
@@ -17,6 +34,8 @@ class RegisterHandler(APIHandler):
 
 
 class LoginHandler(APIHandler):
+    @operation({200: SIGNED_IN, 429: THROTTLED},
+               body=obj({"email": EMAIL, "password": PASSWORD}, required=("email", "password")))
     async def post(self) -> None:
         """Sign in with e-mail address and password; returns an access and a refresh token."""
         body = self.json_body()
@@ -24,6 +43,7 @@ class LoginHandler(APIHandler):
 
 
 class RefreshHandler(APIHandler):
+    @operation({200: SIGNED_IN}, body=obj({"refresh_token": TOKEN}, required=("refresh_token",)))
     async def post(self) -> None:
         """Trade a refresh token for a new pair; the old refresh token stops working."""
         user, pair = await sessions.rotate(self.ctx, self.json_body().get("refresh_token"))
@@ -31,6 +51,7 @@ class RefreshHandler(APIHandler):
 
 
 class LogoutHandler(APIHandler):
+    @operation({204: None}, body=obj({"refresh_token": TOKEN}))
     async def post(self) -> None:
         """Revoke the refresh token's sign-in, and the access token sent with the request."""
         await sessions.revoke_token(self.ctx, self.json_body().get("refresh_token"))
@@ -51,12 +72,16 @@ class LogoutHandler(APIHandler):
 
 
 class VerifyHandler(APIHandler):
+    @operation({200: obj({"user": USER}, required=("user",), closed=False)},
+               body=obj({"token": TOKEN}, required=("token",)))
     async def post(self) -> None:
         """Confirm an e-mail address with the token from the verification mail."""
         self.write_json(await service.verify_email(self.ctx, self.json_body().get("token")))
 
 
 class PasswordResetHandler(APIHandler):
+    @operation({202: obj({"status": {"const": "accepted"}, "message": STRING}, required=("status",), closed=False),
+                429: THROTTLED}, body=obj({"email": EMAIL}, required=("email",)))
     async def post(self) -> None:
         """Mail a password-reset link; the answer is the same whether or not the address has an account."""
         await service.request_reset(self.ctx, self.json_body().get("email"), self.client_address)
@@ -65,6 +90,8 @@ class PasswordResetHandler(APIHandler):
 
 
 class PasswordResetConfirmHandler(APIHandler):
+    @operation({200: obj({"status": {"const": "password_changed"}}, required=("status",), closed=False),
+                422: WEAK}, body=obj({"token": TOKEN, "password": PASSWORD}, required=("token", "password")))
     async def post(self) -> None:
         """Set a new password with the token from the reset mail; every sign-in of the account ends."""
         body = self.json_body()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
 import traceback
@@ -19,10 +20,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from .. import accounts
 from ..context import AppContext
-from ..errors import AncloraError, BadRequest, Forbidden, MethodNotAllowed, NotFound, ServiceUnavailable
+from ..conversion.options import from_query, schema_errors
+from ..errors import AncloraError, BadRequest, Forbidden, MethodNotAllowed, NotFound, ServiceUnavailable, Unauthorized
 from ..identity import (SESSION_COOKIE, SESSION_HEADER, Identity, client_address, new_session_token,
                         session_id_for, valid_session_token)
 from ..logs import request_id_var
+from ..openapi import Operation, declared, implements
 
 log = logging.getLogger("anclora.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -54,6 +57,42 @@ def to_api_error(error: BaseException | None, status: int) -> AncloraError:
     return _status_error(status)
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: JSON has no infinity, and nothing here wants one
+        raise ValueError(text)
+    return value
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(raw: bytes) -> Any:
+    """A JSON document, strictly: no NaN or Infinity; too deep, or not JSON, is a 400."""
+    try:
+        return json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise BadRequest("The body is nested too deeply.") from None
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The body is not valid JSON.") from None
+
+
+def checked(schema: dict[str, Any], value: Any, what: str) -> Any:
+    """`value` when it fits the JSON Schema; else a 400 naming the first field that does not (all in details)."""
+    errors = schema_errors(schema, value)
+    if not errors:
+        return value
+    first = errors[0]
+    where = f"{what} `{first['path']}`" if first["path"] else what
+    raise BadRequest(f"Invalid {where}: {first['message']}.", details=errors)
+
+
+def _any_text(spec: dict[str, Any]) -> bool:
+    """A query parameter any text fits: nothing to check (uploads then never load jsonschema, 3 MiB)."""
+    return spec.get("type") == "string" and set(spec) <= {"type", "description"}
+
+
 def event_text(event: str | None, data: Any = None) -> str:
     """One Server-Sent Event with `data` as JSON; `event=None` is a keep-alive comment."""
     if event is None:
@@ -74,19 +113,25 @@ def cross_site(method: str, headers, host: str) -> bool:
 
 
 class APIHandler(tornado.web.RequestHandler):
+    """Each method declares what it takes and answers with `@operation` (anclora.openapi); `access` says who may
+    call it: "public" (no credentials looked at), "anyone" (anonymous sessions too), "user", "admin"."""
+
     ctx: AppContext
     identity: Identity
-    needs_identity = True  # False for responses that are the same for everyone (no session cookie is set)
+    access = "anyone"
+    _query: dict[str, Any] | None = None
 
     def initialize(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self._started = time.monotonic()
 
+    request_id_header = "X-Request-Id"  # the request header a client may send its own request id in
+
     @property
     def request_id(self) -> str:
         rid = getattr(self.request, "anclora_request_id", None)
         if rid is None:
-            sent = self.request.headers.get("X-Request-Id", "")
+            sent = self.request.headers.get(self.request_id_header, "")
             rid = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
             self.request.anclora_request_id = rid
         return rid
@@ -96,9 +141,20 @@ class APIHandler(tornado.web.RequestHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "no-store")
         self.clear_header("Server")
-        token = getattr(self, "_session_token", None)
-        if token:
-            self.set_header(SESSION_HEADER, token)
+        if self.session_token:
+            self.set_header(SESSION_HEADER, self.session_token)
+
+    _session_token: str | None = None
+
+    @property
+    def session_token(self) -> str | None:
+        """The anonymous session this answer names (`X-Anclora-Session`): the caller's, unless set otherwise."""
+        return self._session_token
+
+    @session_token.setter
+    def session_token(self, token: str) -> None:
+        self._session_token = token
+        self.set_header(SESSION_HEADER, token)
 
     @property
     def client_address(self) -> str:
@@ -110,10 +166,14 @@ class APIHandler(tornado.web.RequestHandler):
         self._counted = True
         if cross_site(self.request.method, self.request.headers, self.request.host):
             raise Forbidden("Requests from another site's pages may not change anything here.")
-        if not self.needs_identity:
-            self.identity = Identity(address=self.client_address)
-            return
+        if not implements(type(self), self.request.method.lower()):
+            raise MethodNotAllowed()  # before anything a method would need (an upload, a session) is started
         self.identity = await self._identify()
+        if self.access in ("user", "admin") and self.identity.is_anonymous:
+            raise Unauthorized("Sign in first.")
+        if self.access == "admin" and not self.identity.is_admin:
+            raise Forbidden("Only administrators may do this.")
+        self.query()
 
     async def _identify(self) -> Identity:
         address = self.client_address
@@ -123,22 +183,39 @@ class APIHandler(tornado.web.RequestHandler):
         token = self.request.headers.get(SESSION_HEADER) or self.get_cookie(SESSION_COOKIE)
         if not valid_session_token(token):
             token = new_session_token()
-        self._session_token = token
-        self.set_header(SESSION_HEADER, token)
+        self.session_token = token
         self.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
                         secure=self.request.protocol == "https", expires_days=30)
         return Identity(address=address, session_id=session_id_for(token))
 
     # --- JSON -------------------------------------------------------------------------------------------------
 
+    @property
+    def operation(self) -> Operation | None:
+        """What this request's method declared (anclora.openapi.operation)."""
+        return declared(type(self), self.request.method.lower())
+
     def json_body(self) -> dict[str, Any]:
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("The body is not valid JSON.") from None
+        """The JSON object sent, checked against the method's declared body schema."""
+        body = parse_json(self.request.body or b"{}")
         if not isinstance(body, dict):
             raise BadRequest("The body must be a JSON object.")
-        return body
+        schema = self.operation and self.operation.body
+        return checked(schema, body, "body field") if schema else body
+
+    def query(self) -> dict[str, Any]:
+        """The query parameters the method declares, typed, checked, defaults filled in (others are ignored)."""
+        if self._query is None:
+            schema = self.operation and self.operation.query or {}
+            properties = schema.get("properties", {})
+            arguments = {name: [value.decode("utf-8", "replace") for value in values]
+                         for name, values in self.request.query_arguments.items() if name in properties}
+            values = from_query(schema, arguments)
+            if schema.get("required") or not all(map(_any_text, (properties[name] for name in values))):
+                values = checked(schema, values, "query parameter")
+            defaults = {name: spec["default"] for name, spec in properties.items() if "default" in spec}
+            self._query = {**defaults, **values}
+        return self._query
 
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -164,10 +241,16 @@ class APIHandler(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
         error = to_api_error(exc_info[1] if exc_info else None, status_code)
-        body = self.error_body(error)
         if self.ctx.settings.debug and exc_info and not isinstance(exc_info[1], AncloraError):
+            body = self.error_body(error)
             body["error"]["traceback"] = traceback.format_exception(*exc_info)
-        self.finish(json.dumps(body, ensure_ascii=False))
+            self.finish(json.dumps(body, ensure_ascii=False))
+            return
+        self.finish(self.error_bytes(error))
+
+    def error_bytes(self, error: AncloraError) -> bytes:
+        """Set the error's status and headers; return the body to send (the JSON error shape)."""
+        return json.dumps(self.error_body(error), ensure_ascii=False).encode()
 
     def error_body(self, error: AncloraError) -> dict[str, Any]:
         """Set the error's status and headers; return its JSON body."""
@@ -180,7 +263,8 @@ class APIHandler(tornado.web.RequestHandler):
     def log_exception(self, typ, value, tb) -> None:
         error = to_api_error(value, 500)
         if isinstance(value, AncloraError) or isinstance(value, tornado.web.HTTPError):
-            log.info("%s %s -> %s %s", self.request.method, self.request.path, error.status, error.code)
+            level = logging.WARNING if error.status >= 500 else logging.INFO  # (a full disk wants attention)
+            log.log(level, "%s %s -> %s %s", self.request.method, self.request.path, error.status, error.code)
         elif error.status == 503:
             log.warning("%s %s -> 503: %s", self.request.method, self.request.path, value)
         else:

@@ -6,31 +6,38 @@ import tornado.web
 
 from .. import files, sniff
 from ..conversion import options as conversion_options
-
-from ..db.models import File
-from ..db.owned import get_owned
-from ..errors import AncloraError, BadRequest, Conflict, ConversionFailed, ConversionTimeout, UnsupportedConversion
-from ..jobs import service, store
+from ..errors import BadRequest, ConversionTimeout, UnsupportedConversion
+from ..jobs import service
+from ..openapi import STRING, Body, obj, operation
 from .files import send_file
-from .streaming import UploadHandler
+from .streaming import UPLOAD, UploadHandler
 
-RESERVED_ARGUMENTS = ("to", "filename")
-STATUS_BY_CODE = {"conversion_timeout": 504}
-
-
-def _error_of(row) -> AncloraError:
-    """The error a failed job recorded, raised again for a synchronous caller."""
-    error = ConversionFailed(row.error_message or ConversionFailed.message)
-    error.code = row.error_code or ConversionFailed.code
-    error.status = STATUS_BY_CODE.get(error.code, ConversionFailed.status)
-    return error
+RESERVED_ARGUMENTS = ("to", "filename", "cache")
+TARGET = obj({**UPLOAD["query"], "to": {**STRING, "description": "The format to convert into."},
+              "cache": {"type": "boolean", "default": True,
+                        "description": "false: convert again even when an earlier identical conversion's result "
+                                       "could be reused."}}, required=("to",),
+             closed=False, additionalProperties={**STRING, "description": "The converter's options, by name."})
+CONVERTED = {
+    200: Body("*/*", description="The converted file, as an attachment."), **UPLOAD["responses"],
+    402: "Not enough credits.", 415: "The file's type could not be recognised.",
+    422: "No converter makes `to` from this file, or the conversion failed (the message says why).",
+    429: "A limit of the plan, the uploads or the queue is reached; try again after Retry-After.",
+    504: "The conversion took longer than the synchronous limit.",
+}
 
 
 @tornado.web.stream_request_body
 class ConvertHandler(UploadHandler):
+    # The input is removed once the answer is sent, and a crash fails the request whatever was written: its
+    # fsyncs (15-20 ms for a 1.1 MB picture here, the largest fixed cost of a small conversion) buy nothing.
+    durable = False
+
     async def prepare(self) -> None:
         await super().prepare()
-        self.target = sniff.normalize(self.get_query_argument("to", "") or "")
+        query = self.query()
+        self.target = sniff.normalize(query["to"])
+        self.use_cache = query["cache"]
         if not self.target:
             raise BadRequest("`to` is required: the format to convert into.")
         planner = self.ctx.planner
@@ -38,19 +45,24 @@ class ConvertHandler(UploadHandler):
             raise UnsupportedConversion(f"No converter produces {self.target}.", details={"to": self.target})
         self.start_upload()
 
+    @operation(CONVERTED, uploads=UPLOAD["bodies"], headers=UPLOAD["headers"], query=TARGET)
     async def post(self) -> None:
-        """Convert the uploaded body to `?to=` and answer with the result (504 after the sync timeout)."""
+        """Convert the uploaded body to `?to=` and answer with the result (504 after the sync timeout); a repeat
+        is answered from the result cache unless `?cache=false`."""
         record = await self.finish_upload()
         result = None
         try:
             result = await self._convert(record)
-        finally:  # keep nothing: the rows go now, the bytes once sent (so no database work is left after the answer)
-            await files.delete_rows(self.ctx, record.id, *([result.id] if result else []))
+        finally:  # keep nothing the caller can see: the rows go now, the bytes once sent (so no database work is
+            # left after the answer); a computed result stays hidden for the result cache unless `cache=false`
+            kept = [result.id] if result and result.cache_key else []
+            await files.forget(self.ctx, [record.id] + ([result.id] if result and not kept else []), kept)
             await self.ctx.storage.delete(record.storage_key)
         try:
             await send_file(self, result)
         finally:
-            await self.ctx.storage.delete(result.storage_key)
+            if result.cache_key is None:
+                await self.ctx.storage.delete(result.storage_key)
 
     async def _convert(self, record):
         """Run the conversion through the executor; the result's File row."""
@@ -58,27 +70,14 @@ class ConvertHandler(UploadHandler):
                      for name, values in self.request.query_arguments.items() if name not in RESERVED_ARGUMENTS}
         route = service.plan(self.ctx, record.format, self.target)
         options = conversion_options.from_query(route.options_schema, arguments)
-        conversion, _ = await service.create(self.ctx, self.identity, file_id=record.id, to=self.target,
-                                             options=options)
+        timeout = self.ctx.settings.sync_timeout
         try:
-            row = await service.wait_final(self.ctx, conversion["id"], self.ctx.settings.sync_timeout)
-        except TimeoutError:
-            try:
-                await service.cancel(self.ctx, self.identity, conversion["id"])
-            except Conflict:  # it ended just now; the caller still gets the 504 it was promised, and nothing is kept
-                await self._discard_result(conversion["id"])
-            raise ConversionTimeout(f"The conversion did not finish within {self.ctx.settings.sync_timeout:g} s; "
+            return await service.run_now(self.ctx, self.identity, file_id=record.id, to=self.target,
+                                         options=options, timeout=timeout, use_cache=self.use_cache,
+                                         record=record)
+        except ConversionTimeout:
+            raise ConversionTimeout(f"The conversion did not finish within {timeout:g} s; "
                                     "use POST /api/conversions for long jobs.") from None
-        if row is not None and row.status == store.FAILED:
-            raise _error_of(row)
-        if row is None or row.status != store.SUCCEEDED:
-            raise ConversionFailed("The conversion was canceled.")
-        return await get_owned(self.ctx, File, self.identity, row.result_file_id)
-
-    async def _discard_result(self, conversion_id: str) -> None:
-        row = await store.get(self.ctx, conversion_id)
-        if row is not None and row.result_file_id:
-            await files.delete_owned(self.ctx, self.identity, row.result_file_id)
 
 
 default_handlers = [(r"/api/convert", ConvertHandler)]

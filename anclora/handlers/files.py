@@ -10,11 +10,22 @@ from .. import files
 from ..db.models import File
 from ..db.owned import get_owned
 from ..errors import RangeNotSatisfiable
+from ..openapi import MOMENT, PAGE, STRING, Body, Reply, obj, operation
 from ..uploads.plain import content_disposition
 from .base import APIHandler
-from .streaming import UploadHandler
+from .streaming import UPLOAD, UploadHandler
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+FILE = obj({"id": STRING, "filename": STRING, "size": {"type": "integer"}, "sha256": STRING, "content_type": STRING,
+            "format": {"type": ["string", "null"]}, "created_at": MOMENT, "expires_at": MOMENT},
+           required=("id", "filename", "size", "sha256", "content_type", "created_at"), closed=False)
+DOWNLOAD = {
+    200: Body("*/*", description="The file, as an attachment of its own type."),
+    206: Body("*/*", description="The requested range (Content-Range)."),
+    304: None,  # If-None-Match named its ETag
+    416: "The range lies outside the file.",
+}
+DOWNLOAD_HEADERS = {"Range": STRING, "If-Range": STRING, "If-None-Match": STRING}
 
 
 @tornado.web.stream_request_body
@@ -24,25 +35,31 @@ class FilesHandler(UploadHandler):
         if self.request.method == "POST":
             self.start_upload()
 
+    @operation({201: Reply(FILE, {"Location": "The new file."}), **UPLOAD["responses"]},
+               uploads=UPLOAD["bodies"], query=obj(UPLOAD["query"]),
+               headers=UPLOAD["headers"])
     async def post(self) -> None:
         """Upload one file (raw body or multipart/form-data with a part named `file`)."""
         record = await self.finish_upload()
         self.set_header("Location", f"/api/files/{record.id}")
         self.write_json(files.as_json(record), 201)
 
+    @operation({200: obj({"files": {"type": "array", "items": FILE}}, required=("files",), closed=False)},
+               query=obj(PAGE))
     async def get(self) -> None:
         """List the caller's files, newest first."""
-        limit = min(int(self.get_query_argument("limit", "100")), 1000)
-        offset = int(self.get_query_argument("offset", "0"))
-        records = await files.list_owned(self.ctx, self.identity, limit=limit, offset=offset)
+        page = self.query()
+        records = await files.list_owned(self.ctx, self.identity, limit=page["limit"], offset=page["offset"])
         self.write_json({"files": [files.as_json(r) for r in records]})
 
 
 class FileHandler(APIHandler):
+    @operation({200: FILE})
     async def get(self, file_id: str) -> None:
         """Metadata of one of the caller's files."""
         self.write_json(files.as_json(await get_owned(self.ctx, File, self.identity, file_id)))
 
+    @operation({204: None})
     async def delete(self, file_id: str) -> None:
         """Delete one of the caller's files."""
         await files.delete_owned(self.ctx, self.identity, file_id)
@@ -69,24 +86,27 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 
 class FileContentHandler(APIHandler):
+    @operation(DOWNLOAD, headers=DOWNLOAD_HEADERS)
     async def get(self, file_id: str) -> None:
         """The file's bytes, as an attachment, resumable with Range."""
         record = await get_owned(self.ctx, File, self.identity, file_id)
         await send_file(self, record)
 
+    @operation({200: None, 206: None, 304: None, 416: None}, headers=DOWNLOAD_HEADERS)
     async def head(self, file_id: str) -> None:
         """The download's headers without its bytes."""
         record = await get_owned(self.ctx, File, self.identity, file_id)
         await send_file(self, record, include_body=False)
 
 
-async def send_file(handler: APIHandler, record, include_body: bool = True) -> None:
-    """Stream a stored file with ETag, Range, attachment disposition, nosniff and a sandboxing CSP."""
+async def send_file(handler: APIHandler, record, include_body: bool = True, filename: str | None = None) -> None:
+    """Stream a stored file with ETag, Range, attachment disposition (under `filename` when given, else the file's
+    own name), nosniff and a sandboxing CSP."""
     etag = f'"{record.sha256}"'
     handler.set_header("ETag", etag)
     handler.set_header("Accept-Ranges", "bytes")
     handler.set_header("Content-Type", record.content_type)
-    handler.set_header("Content-Disposition", content_disposition(record.filename))
+    handler.set_header("Content-Disposition", content_disposition(filename or record.filename))
     handler.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
     handler.set_header("Cache-Control", "private, max-age=0")
     if etag in (handler.request.headers.get("If-None-Match") or ""):

@@ -7,10 +7,17 @@ import time
 
 from sqlalchemy import text
 
-from ..version import __version__
+from .. import accounts
 from ..conversion.registry import engine_status
 from ..metrics import CONTENT_TYPE
+from ..version import __version__
+from ..openapi import STRING, Body, obj, operation
 from .base import APIHandler
+
+_STATUS = {"enum": ["up", "degraded", "down"]}
+HEALTH = obj({"status": _STATUS, "version": STRING, "checks": {
+    "type": "object", "additionalProperties": {"type": "object"}}}, required=("status", "version", "checks"),
+    closed=False)
 
 CHECK_TIMEOUT = 3.0
 REPORT_TTL = 1.0
@@ -32,7 +39,9 @@ async def collect(ctx) -> dict:
 
     async def storage():
         await asyncio.get_running_loop().run_in_executor(None, ctx.storage.check)
-        return {"backend": "local", "free_bytes": ctx.storage.free_bytes()}
+        free, reserve = ctx.storage.free_bytes(), ctx.settings.storage_min_free_bytes
+        return {"backend": "local", "free_bytes": free, "min_free_bytes": reserve,
+                **({"status": "degraded"} if free < reserve else {})}
 
     async def cache():
         await ctx.redis.ping()
@@ -43,12 +52,19 @@ async def collect(ctx) -> dict:
     checks["engines"] = engine_status(ctx.converters)
     if checks["database"]["status"] == "down" or checks["storage"]["status"] == "down":
         status = "down"
-    elif checks["cache"]["status"] == "down" or any(
+    elif checks["cache"]["status"] == "down" or checks["storage"]["status"] == "degraded" or any(
             engine["status"] != "up" for engine in checks["engines"].values()):
         status = "degraded"
     else:
         status = "up"
     return {"status": status, "version": __version__, "checks": checks}
+
+
+def without_details(report: dict) -> dict:
+    """The report with each failed check's error text replaced by a word."""
+    checks = {name: {**check, "error": "unreachable"} if "error" in check else check
+              for name, check in report["checks"].items()}
+    return {**report, "checks": checks}
 
 
 async def shared_report(ctx) -> dict:
@@ -64,15 +80,33 @@ async def shared_report(ctx) -> dict:
 
 class HealthHandler(APIHandler):
     quiet_access_log = True  # monitors poll it; a line per successful probe drowns the log
+    access = "public"
 
     async def prepare(self) -> None:
         pass  # no identity, no session cookie: load balancers call this
 
+    @operation({200: HEALTH, 503: {**HEALTH, "description": "The database or storage is down."}})
     async def get(self) -> None:
-        """Health of the database, cache, storage and engines; 503 when the database or storage is down."""
+        """Health of the database, cache, storage and engines; 503 when the database or storage is down,
+        `degraded` when the cache or an engine is, or storage is below `storage_min_free_bytes`. Why a check
+        failed is shown to administrators only (drivers name hosts and databases)."""
         report = await shared_report(self.ctx)
+        if not await self._from_admin():
+            report = without_details(report)
+        if report["status"] == "down":
+            self.set_header("Retry-After", "5")
         self.write_json(report, 503 if report["status"] == "down" else 200)
 
+    async def _from_admin(self) -> bool:
+        if not (self.request.headers.get("Authorization") or self.request.headers.get("X-API-Key")):
+            return False
+        try:
+            identity = await accounts.authenticate(self.ctx, self.request.headers, self.client_address)
+        except Exception:  # (a bad credential, or the database it needs is down: a stranger either way)
+            return False
+        return identity is not None and identity.is_admin
+
+    @operation({200: None, 503: None})
     async def head(self) -> None:
         """The health status code without a body."""
         await self.get()
@@ -87,10 +121,12 @@ class HealthHandler(APIHandler):
 
 class MetricsHandler(APIHandler):
     quiet_access_log = True
+    access = "public"
 
     async def prepare(self) -> None:
         pass
 
+    @operation({200: Body("text/plain", STRING, "Prometheus' text format.")})
     async def get(self) -> None:
         """Prometheus metrics."""
         self.set_header("Content-Type", CONTENT_TYPE)

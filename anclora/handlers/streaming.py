@@ -3,7 +3,6 @@ behind when the client goes away or stalls)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Awaitable
 
@@ -11,7 +10,8 @@ import tornado.ioloop
 import tornado.web
 
 from .. import files
-from ..errors import AncloraError, BadRequest, PayloadTooLarge
+from ..errors import AncloraError, BadRequest, InsufficientStorage, PayloadTooLarge, RequestTimeout
+from ..openapi import BINARY, STRING, Body, obj
 from ..uploads.limit import upload_limit
 from ..uploads.plain import Upload, filename_from_disposition, sanitize_filename
 from .base import APIHandler
@@ -22,6 +22,18 @@ MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file's 
 # our answer instead of a connection reset (nginx's lingering close).
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 8 * 1024 * 1024
+# What an upload route declares (anclora.openapi.operation) for the part that is the upload's.
+UPLOAD = {
+    "bodies": (Body("application/octet-stream", description="The file's bytes as the body."),
+               Body("multipart/form-data", obj({"file": BINARY}, required=("file",), closed=False),
+                    "A form whose part named `file` is the file (other parts are ignored).")),
+    "query": {"filename": {**STRING, "description": "The file's name (else Content-Disposition's, else `file`)."}},
+    "headers": {"Content-Disposition": {**STRING, "description": "`attachment; filename=...` names the file."}},
+    "responses": {408: "The body stalled for longer than the idle timeout.",
+                  413: "The upload is larger than the caller may send (details: limit).",
+                  429: "Too many uploads lately; try again after Retry-After.",
+                  507: "The server's storage is full; try again after Retry-After."},
+}
 
 
 class UploadHandler(APIHandler):
@@ -30,6 +42,7 @@ class UploadHandler(APIHandler):
 
     upload: Upload | None = None
     refused = False
+    durable = True  # fsync the bytes before the file is recorded (False: they are of no use after a crash)
     _idle_timer = None
     _last_activity = 0.0
 
@@ -50,12 +63,27 @@ class UploadHandler(APIHandler):
             self.ctx.metrics.quota_refusals.labels("upload_size").inc()
             raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",
                                   details={"limit": limit, "declared": declared})
+        self.check_room(declared)
         # Tornado drops the connection without an answer past this size, so leave room to answer and linger.
         self.request.connection.set_max_body_size(body_limit + LINGER_BYTES)
-        name = self.get_query_argument("filename", None) or filename_from_disposition(
-            self.request.headers.get("Content-Disposition"))
-        self.upload = Upload(self.ctx.storage, content_type, limit, filename=name)
+        self.upload = self.make_upload(content_type, limit)
         self._touch()
+
+    def make_upload(self, content_type: str, limit: int):
+        """What the body is fed to: one file (raw or the multipart part `file`); a subclass may read forms."""
+        name = self.query().get("filename") or filename_from_disposition(
+            self.request.headers.get("Content-Disposition"))
+        return Upload(self.ctx.storage, content_type, limit, filename=name)
+
+    def check_room(self, size: int | None) -> None:
+        """Refuse at once an upload that would eat into the storage's reserve (`storage_min_free_bytes`)."""
+        if size is None:
+            return
+        room = self.ctx.storage.free_bytes() - self.ctx.settings.storage_min_free_bytes
+        if size > room:
+            self.ctx.metrics.quota_refusals.labels("storage_full").inc()
+            raise InsufficientStorage(f"The server has no room for {size} more bytes now; try again later.",
+                                      details={"declared": size}, headers={"Retry-After": "60"})
 
     def _touch(self) -> None:
         """Note activity. One timer per upload, re-armed only when it fires early (cheaper than per chunk)."""
@@ -76,9 +104,8 @@ class UploadHandler(APIHandler):
             self._idle_timer = loop.call_at(deadline, self._check_idle)
             return
         self._idle_timer = None
-        log.info("upload stalled for %ss; dropping the connection", self.ctx.settings.idle_timeout)
-        self.discard_upload()
-        self.request.connection.close()
+        # a client that stalls its sending may still be reading: tell it, then close
+        self.refuse(RequestTimeout(f"No part of the body arrived for {self.ctx.settings.idle_timeout:g} s."))
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         """Take one chunk; returns an awaitable when storage needs a moment before the next (Tornado waits)."""
@@ -91,14 +118,15 @@ class UploadHandler(APIHandler):
             self.refuse(error)
             return None
         self.ctx.metrics.upload_bytes.inc(len(chunk))
-        return self.upload.writer.wait()
+        return self.upload.wait()
 
     def refuse(self, error: AncloraError) -> None:
         """Answer now, mid-body; drop the rest of the body for a moment, then close the connection."""
+        log.warning("%s %s -> %s %s (mid-body)", self.request.method, self.request.path, error.status, error.code)
         self.discard_upload()
         self.refused = True
         self.clear()
-        body = json.dumps(self.error_body(error), ensure_ascii=False).encode()
+        body = self.error_bytes(error)
         self.set_header("Content-Length", str(len(body)))
         self.set_header("Connection", "close")
         self.write(body)
@@ -116,7 +144,7 @@ class UploadHandler(APIHandler):
             raise tornado.web.Finish()
         upload = self.upload
         try:
-            writer = await upload.commit()
+            writer = await upload.commit(self.durable)
         except BaseException:
             self.discard_upload()
             raise

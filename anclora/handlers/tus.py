@@ -12,18 +12,29 @@ from typing import Awaitable
 
 import tornado.web
 
-from ..db.models import ResumableUpload
-from ..db.owned import get_owned
+from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType)
+from ..openapi import MOMENT, STRING, Body, Reply, obj, operation
+from ..storage import Appender
 from ..uploads import tus
 from ..uploads.limit import upload_limit
-from ..errors import (AncloraError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType)
-from ..storage import Appender
 from .streaming import LINGER_BYTES, UploadHandler
 
 log = logging.getLogger("anclora.uploads")
 OCTETS = "application/offset+octet-stream"
 _COUNT = re.compile(r"[0-9]{1,18}")  # ASCII digits only, and within a 64-bit column
 OVERRIDABLE = ("PATCH", "DELETE")  # tus core: X-HTTP-Method-Override on a POST, for clients that cannot send these
+COUNT = {"type": "string", "pattern": "^[0-9]{1,18}$"}
+TUS_HEADERS = {"Tus-Resumable": {"enum": [tus.VERSION], "required": True},
+               "Upload-Checksum": {**STRING, "description": "`sha1 <base64>` or `sha256 <base64>` of this body."}}
+TUS_ERRORS = {412: Reply("Tus-Resumable is not 1.0.0.", {"Tus-Version": "The version spoken."}),
+              413: "More bytes than the upload (or the caller's limit) allows.",
+              460: "The body does not match Upload-Checksum; none of it was kept."}
+TUS_BODY = (Body(OCTETS, description="The upload's next bytes."),)
+OFFSET_HEADERS = {"Upload-Offset": "The bytes the server has.", "Upload-Expires": "When the upload is dropped.",
+                  "Anclora-File-Id": "The file the upload became, once complete."}
+UPLOAD_JSON = obj({"id": STRING, "length": {"type": "integer"}, "offset": {"type": "integer"},
+                   "metadata": {"type": ["object", "null"]}, "file_id": {"type": ["string", "null"]},
+                   "created_at": MOMENT, "expires_at": MOMENT}, required=("id", "length", "offset"), closed=False)
 
 
 class TusHandler(UploadHandler):
@@ -42,12 +53,27 @@ class TusHandler(UploadHandler):
                 self.request.headers.get("Tus-Resumable") != tus.VERSION:
             raise tus.UnsupportedVersion(headers={"Tus-Version": tus.VERSION})
 
+    def compute_etag(self) -> None:
+        return None  # (Tornado's default is the hash of the body: of nothing, for HEAD and 204 answers)
+
+    def name_owner(self, row) -> None:
+        """Name the session an anonymous upload belongs to (`X-Anclora-Session`, for a client without a cookie
+        jar that reaches it by its URL) and, once complete, the file it became (`Anclora-File-Id`)."""
+        token = tus.session_token(self.ctx, row)
+        if token is not None:
+            self.session_token = token  # (kept when an error answer resets the headers)
+        if row.file_id:
+            self.set_header("Anclora-File-Id", row.file_id)
+
+    @operation({204: Reply(None, {name: "What the server speaks of tus." for name in (
+        "Tus-Version", "Tus-Extension", "Tus-Checksum-Algorithm", "Tus-Max-Size")})})
     def options(self, *_args) -> None:
         """What this server speaks of tus: version, extensions, checksum algorithms and its size limit."""
         self.set_header("Tus-Version", tus.VERSION)
         self.set_header("Tus-Extension", tus.EXTENSIONS)
         self.set_header("Tus-Checksum-Algorithm", ",".join(tus.CHECKSUMS))
         self.set_header("Tus-Max-Size", str(upload_limit(self.ctx, self.identity, None, starting=False)))
+        self.clear_header("Content-Type")
         self.set_status(204)
         self.finish()
 
@@ -74,6 +100,7 @@ class TusHandler(UploadHandler):
     async def start_appending(self, upload_id: str, offset: int) -> None:
         """Take the upload at `offset` and accept the body into it (the lock is given back if that fails)."""
         row, token = await tus.lock(self.ctx, self.identity, upload_id, offset)
+        self.name_owner(row)
         try:
             room = row.length - row.offset
             declared = self.declared_length()
@@ -176,6 +203,9 @@ class TusHandler(UploadHandler):
             log.exception("could not keep the bytes of interrupted upload %s", self.row.id)
 
     def answer(self, row, status: int) -> None:
+        """A tus answer without a body: the upload's offset, expiry, session and file (no Content-Type)."""
+        self.name_owner(row)
+        self.clear_header("Content-Type")
         self.set_header("Upload-Offset", str(row.offset))
         self.set_header("Upload-Expires", tus.http_date(row.expires_at))
         self.set_status(status)
@@ -203,23 +233,29 @@ class ResumableUploadsHandler(TusHandler):
             self.ctx.metrics.quota_refusals.labels("upload_size").inc()
             raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",
                                   details={"limit": limit, "declared": length})
+        self.check_room(length)
         metadata = tus.parse_metadata(self.request.headers.get("Upload-Metadata"))
         with_body = self.sends_octets() and length > 0
         if with_body and (self.declared_length() or 0) > length:
             raise PayloadTooLarge("The request carries more bytes than Upload-Length.")
         tus.parse_checksum(self.request.headers.get("Upload-Checksum"))  # (refused before anything exists)
-        self.row = await tus.create(self.ctx, self.identity, length, metadata)
+        self.row = await tus.create(self.ctx, self.identity, length, metadata, self.session_token)
         self.set_default_headers()
         if with_body:
             await self.start_appending(self.row.id, 0)
 
+    @operation({201: Reply(None, {"Location": "The upload's URL.", **OFFSET_HEADERS}), **TUS_ERRORS,
+                409: "Another request is appending to the new upload.",
+                429: "Too many uploads lately; try again after Retry-After."},
+               uploads=TUS_BODY, headers={**TUS_HEADERS, "Upload-Length": {**COUNT, "required": True},
+                                          "Upload-Metadata": STRING})
     async def post(self) -> None:
         """Create an upload of `Upload-Length` bytes (with `Upload-Metadata`); its first bytes may come along."""
         row = await self.finish_appending() if self.appender is not None else self.row
         if row.length == 0:  # nothing to wait for: the file exists at once
             record = await tus.complete(self.ctx, self.identity, row)
             await tus.record_file(self.ctx, row.id, record.id)
-            self.set_header("Anclora-File-Id", record.id)
+            row.file_id = record.id
         self.answer(row, 201)
 
 
@@ -236,28 +272,39 @@ class ResumableUploadHandler(TusHandler):
             raise BadRequest("Upload-Offset is required.")
         await self.start_appending(self.path_args[0], offset)
 
+    @operation({204: Reply(None, OFFSET_HEADERS), **TUS_ERRORS,
+                409: "Upload-Offset is not the upload's, or another request is appending.",
+                415: f"The body is not {OCTETS}."},
+               uploads=TUS_BODY, headers={**TUS_HEADERS, "Upload-Offset": {**COUNT, "required": True}})
     async def patch(self, upload_id: str) -> None:
         """Append the body at `Upload-Offset`; `Upload-Checksum` (sha1 or sha256) makes it all-or-nothing."""
         row = await self.finish_appending()
         self.answer(row, 204)
 
+    @operation({200: Reply(None, {"Upload-Length": "The upload's size.", "Upload-Metadata": "As sent.",
+                                  **OFFSET_HEADERS}), 412: None},
+               headers={"Tus-Resumable": TUS_HEADERS["Tus-Resumable"]})
     async def head(self, upload_id: str) -> None:
         """How many bytes the server has (`Upload-Offset`) of how many (`Upload-Length`), and until when."""
-        row = await get_owned(self.ctx, ResumableUpload, self.identity, upload_id)
+        row = await tus.get_reachable(self.ctx, self.identity, upload_id)
         self.set_header("Upload-Length", str(row.length))
         if row.upload_metadata:
             self.set_header("Upload-Metadata", tus.metadata_header(row.upload_metadata))
-        if row.file_id:
-            self.set_header("Anclora-File-Id", row.file_id)
         self.answer(row, 200)
 
+    @operation({200: UPLOAD_JSON})
     async def get(self, upload_id: str) -> None:
         """The upload as JSON: `offset`, `length`, `metadata`, `expires_at`, and `file_id` once complete."""
-        self.write_json(tus.as_json(await get_owned(self.ctx, ResumableUpload, self.identity, upload_id)))
+        row = await tus.get_reachable(self.ctx, self.identity, upload_id)
+        self.name_owner(row)
+        self.write_json(tus.as_json(row))
 
+    @operation({204: None, 409: "A request is appending to the upload.", 412: TUS_ERRORS[412]},
+               headers={"Tus-Resumable": TUS_HEADERS["Tus-Resumable"]})
     async def delete(self, upload_id: str) -> None:
         """Terminate the upload: its bytes go (a file it already became stays)."""
-        await tus.terminate(self.ctx, self.identity, upload_id)
+        self.name_owner(await tus.terminate(self.ctx, self.identity, upload_id))
+        self.clear_header("Content-Type")
         self.set_status(204)
         self.finish()
 

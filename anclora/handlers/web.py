@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .. import web
 from ..errors import NotFound
+from ..openapi import Body, operation
 from .base import APIHandler
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -22,6 +23,7 @@ class PageHandler(APIHandler):
         self.set_header("X-Frame-Options", "DENY")
         self.set_header("Referrer-Policy", "same-origin")
 
+    @operation({200: Body("text/html", description="The page.")})
     async def get(self) -> None:
         """The web page for people (HTML; the same page answers the links in account e-mails)."""
         self.set_header("Content-Type", "text/html; charset=utf-8")
@@ -33,8 +35,12 @@ class PageHandler(APIHandler):
 class StaticHandler(APIHandler):
     """A file of the page by its hashed name: the same name always means the same bytes, so it is cached for good."""
 
-    needs_identity = False
+    access = "public"
 
+    async def prepare(self) -> None:
+        pass  # the same bytes for everyone: no identity, no session cookie
+
+    @operation({200: Body("*/*", description="A script, style sheet or image."), 404: "No such file."})
     async def get(self, name: str) -> None:
         """A script, style sheet or image of the web page, by its content-hash name."""
         asset = web.assets().get(name)

@@ -55,8 +55,11 @@ async def publish(ctx, row: Conversion, event: str) -> None:
                          owner=store.identity_of(row))
 
 
-async def follow(ctx, conversion_id: str, poll: float = 1.0) -> AsyncIterator[Conversion | None]:
-    """The conversion's row now and after each change, until it has ended (or vanished). Use with aclosing()."""
+async def follow(ctx, conversion_id: str, poll: float = 1.0, poll_queued: float | None = None
+                 ) -> AsyncIterator[Conversion | None]:
+    """The conversion's row now and after each change, until it has ended (or vanished); also every `poll`
+    seconds (`poll_queued` while it waits in the queue, where what changes is the rest of the queue). Use with
+    aclosing()."""
     notifier = ctx.events
     watch = notifier.watch(conversion_id)
     try:
@@ -66,7 +69,8 @@ async def follow(ctx, conversion_id: str, poll: float = 1.0) -> AsyncIterator[Co
             if row is None or row.status in store.FINAL:
                 return
             try:
-                await asyncio.wait_for(watch.changed.wait(), poll)
+                waiting = row.status in (store.PENDING, store.QUEUED) and poll_queued is not None
+                await asyncio.wait_for(watch.changed.wait(), poll_queued if waiting else poll)
             except asyncio.TimeoutError:
                 pass
             notified, watch.row = watch.row, None

@@ -13,6 +13,7 @@ from .. import files
 from ..db.base import utcnow
 from ..db.models import Conversion, File
 from ..errors import AncloraError, ConversionFailed
+from ..storage import FULL, storage_error
 from . import events, store
 from ..conversion.chain import run_route
 
@@ -33,26 +34,35 @@ def remove_work_folders(ctx, conversion_id: str) -> None:
 
 
 class Progress:
-    """The ConversionContext callback: at most one row update and one hook call per interval. The update runs
-    beside the conversion instead of holding it up."""
+    """The ConversionContext callback: at most one row update and one hook call per interval, the first one an
+    interval after the job started (so a short job writes nothing but its outcome, which carries 100%). Reports
+    between writes are merged into the next one, which carries the latest. The update runs beside the conversion
+    instead of holding it up."""
 
     def __init__(self, ctx, row: Conversion, worker_id: str):
         self.ctx, self.row, self.worker_id = ctx, row, worker_id
-        self._last = 0.0
+        self._last = time.monotonic()
+        self._latest = 0
         self._writing: asyncio.Task | None = None
+        self._waiting = False  # the write in flight is still waiting for its turn (nothing sent yet)
 
     async def __call__(self, percent: int) -> None:
-        now = time.monotonic()
-        if percent >= 100 or now - self._last < PROGRESS_INTERVAL:
+        if percent >= 100:
             return  # (100% is written with the outcome)
-        if self._writing is not None and not self._writing.done():
-            return  # the database is slower than the interval: skip this one
-        self._last = now
-        self._writing = asyncio.create_task(self._write(percent), name=f"progress {self.row.id}")
+        self._latest = percent
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write(), name=f"progress {self.row.id}")
 
-    async def _write(self, percent: int) -> None:
+    async def _write(self) -> None:
+        delay = self._last + PROGRESS_INTERVAL - time.monotonic()
+        if delay > 0:
+            self._waiting = True
+            await asyncio.sleep(delay)  # a pace, not a synchronisation: reports meanwhile are merged
+            self._waiting = False
+        self._last = time.monotonic()
         try:
-            row = await store.transition(self.ctx, self.row.id, store.owned_by(self.worker_id), progress=percent)
+            row = await store.transition(self.ctx, self.row.id, store.owned_by(self.worker_id),
+                                         progress=self._latest)
         except Exception as error:  # progress is best effort: the job goes on
             log.warning("could not record the progress of conversion %s: %s", self.row.id, error)
             return
@@ -60,8 +70,11 @@ class Progress:
             await events.publish(self.ctx, row, "progress")
 
     async def settle(self) -> None:
-        """Wait for the progress write in flight, if any, so that the last progress event comes before the outcome."""
+        """The job succeeded: drop a write still waiting for its turn, wait for one being sent, so that the last
+        progress event comes before the outcome."""
         if self._writing is not None:
+            if self._waiting:
+                self._writing.cancel()
             await asyncio.wait({self._writing})
 
     def abandon(self) -> None:
@@ -89,14 +102,23 @@ async def run_job(ctx, row: Conversion, worker_id: str) -> None:
         outcome = await _succeed(ctx, row, worker_id, result)
     except asyncio.CancelledError:
         raise
-    except AncloraError as error:
-        outcome = await _fail(ctx, row, worker_id, error.code, error.message)
-    except Exception:
-        log.exception("conversion %s failed unexpectedly", row.id)
-        outcome = await _fail(ctx, row, worker_id, ConversionFailed.code, ConversionFailed.message)
+    except Exception as error:
+        failure = _failure_of(row, error)
+        outcome = await _fail(ctx, row, worker_id, failure.code, failure.message)
     finally:
         ctx.metrics.conversions.labels(row.converter, outcome).inc()
         ctx.metrics.conversion_seconds.labels(row.converter).observe(time.monotonic() - started)
+
+
+def _failure_of(row: Conversion, error: Exception) -> AncloraError:
+    """What a failed job tells its owner; only the unexpected comes with a traceback in the log."""
+    if isinstance(error, AncloraError):
+        return error
+    if isinstance(error, OSError) and error.errno in FULL:
+        log.warning("conversion %s: no space left in the work folder", row.id)
+        return storage_error(error)
+    log.error("conversion %s failed unexpectedly", row.id, exc_info=error)
+    return ConversionFailed()
 
 
 async def _succeed(ctx, row: Conversion, worker_id: str, result: File) -> str:
@@ -141,8 +163,14 @@ async def _convert(ctx, row: Conversion, source: File, workdir: Path, progress: 
 
 
 async def _store_result(ctx, row: Conversion, source: File, output: Path) -> File:
-    """Move the output into storage as a file of the conversion's owner (same expiry policy as uploads)."""
-    stem = source.filename.rsplit(".", 1)[0] if "." in source.filename else source.filename
+    """Move the output into storage as a file of the conversion's owner (same expiry policy as uploads), under the
+    conversion's cache key when it has one."""
     key, size, sha256 = await ctx.storage.import_file(output)
     return await files.create(ctx, store.identity_of(row), key=key, size=size, sha256=sha256,
-                              filename=f"{stem}.{row.to_format}", origin="conversion", fmt=row.to_format)
+                              filename=result_filename(source.filename, row.to_format), origin="conversion",
+                              fmt=row.to_format, cache_key=row.cache_key)
+
+
+def result_filename(input_name: str, fmt: str) -> str:
+    stem = input_name.rsplit(".", 1)[0] if "." in input_name else input_name
+    return f"{stem}.{fmt}"

@@ -3,34 +3,43 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from contextlib import aclosing
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from .. import plugins, sniff
+from .. import files, plugins, sniff
 from ..conversion import options as conversion_options
 from ..conversion.planner import Route, price
-from ..db.base import new_id
+from ..db.base import new_id, utcnow
 from ..db.models import Conversion, File
 from ..db.owned import get_owned
-from ..errors import Conflict, PayloadTooLarge, RateLimited, UnsupportedMediaType
+from ..errors import (AncloraError, BadRequest, Conflict, ConversionFailed, ConversionTimeout,
+                      IdempotencyMismatch, PayloadTooLarge, RateLimited, UnsupportedMediaType)
 from ..identity import Identity
-from . import events, store
+from . import cache, events, fair_share, store
 from .executor import executor_for
+from .runner import result_filename
 
 IDEMPOTENT_WAIT = 10.0  # seconds a repeated request waits for the first one to be authorized
+STATUS_BY_CODE = {"conversion_timeout": 504, "insufficient_storage": 507}
 
 
-def plan(ctx, source: str | None, target: str) -> Route:
+def plan(ctx, source: str | None, target: str, converter: str | None = None) -> Route:
+    """The planner's route, or the named converter's when `converter` is given."""
     if not source:
         raise UnsupportedMediaType("The type of this file could not be recognised from its contents.")
+    if converter is not None:
+        return ctx.planner.named(converter, source, sniff.normalize(target))
     return ctx.planner.route(source, sniff.normalize(target))
 
 
-def quote(ctx, identity: Identity, record, target: str, options: Any) -> tuple[Route, dict[str, Any], dict]:
+def quote(ctx, identity: Identity, record, target: str, options: Any,
+          converter: str | None = None) -> tuple[Route, dict[str, Any], dict]:
     """The route, the validated options and the authorization dict for converting `record` to `target`."""
-    route = plan(ctx, record.format, target)
+    route = plan(ctx, record.format, target, converter)
     options = conversion_options.validate(route.options_schema, options)
     limit = route.steps[0].converter.limits.get("max_input_bytes")
     if limit and record.size > limit:
@@ -38,7 +47,7 @@ def quote(ctx, identity: Identity, record, target: str, options: Any) -> tuple[R
                               details={"limit": limit, "size": record.size})
     conversion = {"id": new_id(), "converter": route.name, "from": route.source, "to": route.target,
                   "via": route.via, "input_size": record.size, "options": options, "file_id": record.id,
-                  "cost": price(ctx, identity, route, record.size, options), "dry_run": False}
+                  "cost": price(ctx, identity, route, record.size, options), "cached": False, "dry_run": False}
     return route, options, conversion
 
 
@@ -53,40 +62,74 @@ async def authorize(ctx, identity: Identity, conversion: dict[str, Any]) -> None
         raise
 
 
+def queue_weight(ctx, identity: Identity) -> float:
+    """The owner's weight in the fair share (a plugin's answer, else 1)."""
+    weight = plugins.first(ctx.pm, "anclora_queue_weight", ctx=ctx, identity=identity)
+    return float(weight) if weight and weight > 0 else 1.0
+
+
 async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any = None, dry_run: bool = False,
-                 idempotency_key: str | None = None, webhook_url: str | None = None) -> tuple[dict, bool]:
-    """Queue a conversion; (its public JSON, whether it is new). A dry run returns the quote instead."""
+                 idempotency_key: str | None = None, webhook_url: str | None = None,
+                 converter: str | None = None, use_cache: bool = True, record: File | None = None
+                 ) -> tuple[dict, bool]:
+    """Queue a conversion, or answer it from the result cache; (its public JSON, whether it is new). A dry run
+    returns the quote instead. `converter` names the converter to use instead of the planner's choice; `record`
+    is the caller's file `file_id`, when the caller has just read or made it."""
+    digest = request_digest(file_id, to, options, webhook_url)
     if idempotency_key and not dry_run:
-        existing = await _replay(ctx, identity, idempotency_key)
+        existing = await _replay(ctx, identity, idempotency_key, digest)
         if existing is not None:
             return store.as_json(existing), False
-    record = await get_owned(ctx, File, identity, file_id)
-    route, options, conversion = quote(ctx, identity, record, to, options)
+    if webhook_url and ctx.pm.get_plugin("webhooks") is None:
+        raise BadRequest("`webhook_url` is not available: this server runs without its webhooks plugin.")
+    if record is None or record.id != file_id:
+        record = await get_owned(ctx, File, identity, file_id)
+    route, options, conversion = quote(ctx, identity, record, to, options, converter)
+    conversion["webhook_url"] = webhook_url
     if dry_run:
         conversion["dry_run"] = True
         await authorize(ctx, identity, conversion)
         return conversion, False
-    if await store.waiting_count(ctx) >= ctx.settings.queue_size:
-        ctx.metrics.quota_refusals.labels("queue_full").inc()
-        raise RateLimited("The conversion queue is full; try again shortly.", headers={"Retry-After": "5"})
-    row = Conversion(
-        id=conversion["id"], user_id=identity.user_id, session_id=None if identity.user_id else identity.session_id,
-        owner_key=identity.owner_key, file_id=record.id, from_format=route.source, to_format=route.target,
-        converter=route.name, via=route.via, options=options, cost=conversion["cost"], status=store.PENDING,
-        idempotency_key=idempotency_key, webhook_url=webhook_url)
+    key = cache.key_for(record.sha256, route, options) if cache.enabled(ctx, use_cache) else None
+    reused = await cache.lookup(ctx, identity, key, result_filename(record.filename, route.target)) if key else None
+    try:
+        if reused is not None:
+            conversion.update(cached=True, cost=price(ctx, identity, route, record.size, options, cached=True))
+        elif await store.waiting_count(ctx) >= ctx.settings.queue_size:
+            ctx.metrics.quota_refusals.labels("queue_full").inc()
+            raise RateLimited("The conversion queue is full; try again shortly.", headers={"Retry-After": "5"})
+        row = Conversion(
+            id=conversion["id"], user_id=identity.user_id,
+            session_id=None if identity.user_id else identity.session_id, owner_key=identity.owner_key,
+            file_id=record.id, from_format=route.source, to_format=route.target, converter=route.name,
+            via=route.via, options=options, cost=conversion["cost"], status=store.PENDING,
+            idempotency_key=idempotency_key, request_digest=digest if idempotency_key else None,
+            webhook_url=webhook_url, cache_key=key, cached=reused is not None)
+        return await _insert(ctx, identity, row, conversion, reused)
+    except BaseException:
+        if reused is not None:
+            await files.delete_owned(ctx, identity, reused.id)
+        raise
+
+
+async def _insert(ctx, identity: Identity, row: Conversion, conversion: dict, reused: File | None
+                  ) -> tuple[dict, bool]:
     try:
         await store.insert(ctx, row)
     except IntegrityError:
-        if not idempotency_key:
+        if not row.idempotency_key:
             raise
-        existing = await _replay(ctx, identity, idempotency_key)
+        existing = await _replay(ctx, identity, row.idempotency_key, row.request_digest)
         if existing is None:
             raise Conflict("A request with this Idempotency-Key was refused; use a new key.") from None
+        if reused is not None:
+            await files.delete_owned(ctx, identity, reused.id)
         return store.as_json(existing), False
-    return store.as_json(await _authorize_and_queue(ctx, identity, row, conversion)), True
+    return store.as_json(await _authorize_and_queue(ctx, identity, row, conversion, reused)), True
 
 
-async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, conversion: dict) -> Conversion:
+async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, conversion: dict,
+                               reused: File | None) -> Conversion:
     """Plugins allow (and charge) the conversion while its row holds the id; a refusal removes the row."""
     try:
         await authorize(ctx, identity, conversion)
@@ -94,7 +137,10 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
         await store.delete(ctx, row.id)
         ctx.events.notify(row.id)
         raise
-    queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED)
+    if reused is not None:
+        return await _answer_from_cache(ctx, identity, row, reused)
+    queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED,
+                                    queue_turn=fair_share.turn_for(row.owner_key, queue_weight(ctx, identity)))
     if queued is None:  # canceled while being authorized
         return await store.get(ctx, row.id)
     await events.publish(ctx, queued, "queued")
@@ -104,9 +150,31 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
     return queued
 
 
-async def _replay(ctx, identity: Identity, key: str) -> Conversion | None:
-    """The conversion an earlier request with this key created; waits while that one is still authorizing."""
+async def _answer_from_cache(ctx, identity: Identity, row: Conversion, reused: File) -> Conversion:
+    """The conversion succeeds at once with the reused result; no engine runs."""
+    now = utcnow()
+    done = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.SUCCEEDED, progress=100,
+                                  result_file_id=reused.id, started_at=now, finished_at=now)
+    if done is None:  # canceled while being authorized
+        await files.delete_owned(ctx, identity, reused.id)
+        return await store.get(ctx, row.id)
+    ctx.metrics.conversions.labels(row.converter, "cached").inc()
+    await events.publish(ctx, done, "finished")
+    return done
+
+
+def request_digest(file_id: Any, to: Any, options: Any, webhook_url: Any) -> str:
+    """What makes two conversion requests the same request, as a sha256."""
+    request = {"file_id": file_id, "to": to, "options": options, "webhook_url": webhook_url}
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def _replay(ctx, identity: Identity, key: str, digest: str) -> Conversion | None:
+    """The conversion an earlier request with this key created; waits while that one is still authorizing.
+    The same key with another request is refused (as the IETF Idempotency-Key draft says: 422)."""
     row = await store.find_idempotent(ctx, identity.owner_key, key)
+    if row is not None and row.request_digest not in (None, digest):
+        raise IdempotencyMismatch("This Idempotency-Key was used with another request; use a new key.")
     if row is None or row.status != store.PENDING:
         return row
     try:
@@ -139,3 +207,34 @@ async def wait_final(ctx, conversion_id: str, timeout: float) -> Conversion | No
             async for row in rows:
                 if row is None or row.status in store.FINAL:
                     return row
+
+
+def error_of(row: Conversion) -> AncloraError:
+    """The error a failed job recorded, raised again for a synchronous caller."""
+    error = ConversionFailed(row.error_message or ConversionFailed.message)
+    error.code = row.error_code or ConversionFailed.code
+    error.status = STATUS_BY_CODE.get(error.code, ConversionFailed.status)
+    return error
+
+
+async def run_now(ctx, identity: Identity, *, file_id: str, to: str, options: Any = None, timeout: float,
+                  converter: str | None = None, use_cache: bool = True, record: File | None = None):
+    """Queue a conversion and wait for it (the result cache may answer at once): the result's File row. The job is
+    canceled (and any result it left removed) when it does not end within `timeout` seconds: ConversionTimeout."""
+    conversion, _ = await create(ctx, identity, file_id=file_id, to=to, options=options, converter=converter,
+                                 use_cache=use_cache, record=record)
+    try:
+        row = await wait_final(ctx, conversion["id"], timeout)
+    except TimeoutError:
+        try:
+            await cancel(ctx, identity, conversion["id"])
+        except Conflict:  # it ended just now; the caller still gets the timeout it was promised, and nothing is kept
+            row = await store.get(ctx, conversion["id"])
+            if row is not None and row.result_file_id:
+                await files.delete_owned(ctx, identity, row.result_file_id)
+        raise ConversionTimeout(f"The conversion did not finish within {timeout:g} s.") from None
+    if row is not None and row.status == store.FAILED:
+        raise error_of(row)
+    if row is None or row.status != store.SUCCEEDED:
+        raise ConversionFailed("The conversion was canceled.")
+    return await get_owned(ctx, File, identity, row.result_file_id)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from ..db.base import iso, utcnow
 from ..db.models import Conversion
 from ..identity import Identity
+from . import fair_share
 
 PENDING = "pending"  # inserted, not yet authorized; shown as "queued", never claimed
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
@@ -33,10 +34,14 @@ def as_json(row: Conversion) -> dict[str, Any]:
         "result_file_id": row.result_file_id,
         "error": error,
         "cost": row.cost,
+        "webhook_url": row.webhook_url,
+        "cached": row.cached,
         "attempts": row.attempts,
         "created_at": iso(row.created_at),
         "started_at": iso(row.started_at),
         "finished_at": iso(row.finished_at),
+        "queue_position": None,  # while queued, GET and the event stream fill these in (`outlook`)
+        "estimated_start_at": None,
     }
 
 
@@ -101,17 +106,15 @@ async def transition(ctx, conversion_id: str, where: dict[str, Any], **values: A
 
 
 async def claim(ctx, worker_id: str, lease_seconds: float, limit: int = 1) -> list[Conversion]:
-    """Take up to `limit` of the oldest queued conversions for this worker, oldest first. One statement; on
-    PostgreSQL, claimers running at the same moment skip the rows another one has locked and take the next."""
+    """Take up to `limit` queued conversions for this worker, in the fair-share order (`fair_share`). One
+    statement; on PostgreSQL, claimers running at the same moment skip the rows another one has locked and take
+    the next."""
     now = utcnow()
     # MATERIALIZED: as a plain subquery, PostgreSQL may run it once per row and claim more than `limit` rows
-    oldest = (select(Conversion.id).where(Conversion.status == QUEUED)
-              .order_by(Conversion.created_at, Conversion.id).limit(limit)
-              .with_for_update(skip_locked=True)
-              .cte("oldest").prefix_with("MATERIALIZED", dialect="postgresql"))
+    chosen = fair_share.next_ids(limit).cte("chosen").prefix_with("MATERIALIZED", dialect="postgresql")
     async with ctx.sessionmaker() as session:
         rows = list(await session.scalars(
-            update(Conversion).where(Conversion.id.in_(select(oldest.c.id)), Conversion.status == QUEUED)
+            update(Conversion).where(Conversion.id.in_(select(chosen.c.id)), Conversion.status == QUEUED)
             .values(status=RUNNING, claimed_by=worker_id, lease_until=now + dt.timedelta(seconds=lease_seconds),
                     started_at=now, attempts=Conversion.attempts + 1, progress=0)
             .returning(Conversion),

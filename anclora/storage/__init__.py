@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import abc
+import errno
 from pathlib import Path
 from typing import AsyncIterator, Awaitable, Iterator
+
+from ..errors import AncloraError, InsufficientStorage, ServiceUnavailable
+
+FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def storage_error(error: OSError) -> AncloraError:
+    """A failed write as the client should hear it: 507 when the disk (or quota) is full, else 503 to retry."""
+    if error.errno in FULL:
+        return InsufficientStorage("The server has no space left to store this; try again later.",
+                                   headers={"Retry-After": "60"})
+    return ServiceUnavailable(f"The storage could not be written: {error.strerror or 'I/O error'}.",
+                              headers={"Retry-After": "5"})
 
 
 class StorageWriter(abc.ABC):
@@ -22,8 +36,9 @@ class StorageWriter(abc.ABC):
         return None
 
     @abc.abstractmethod
-    async def commit(self) -> str:
-        """Flush, fsync and publish under the key; return the key."""
+    async def commit(self, durable: bool = True) -> str:
+        """Flush, fsync and publish under the key; return the key. `durable=False` skips the fsyncs, for bytes of
+        no use after a crash (a one-shot conversion's input, removed once its answer is sent)."""
 
     @abc.abstractmethod
     def abort(self) -> None:
@@ -68,6 +83,10 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def import_file(self, path: Path, sha256: str | None = None) -> tuple[str, int, str]:
         """Move a finished local file into storage; return (key, size, sha256). Pass `sha256` when it is known."""
+
+    @abc.abstractmethod
+    async def link(self, key: str) -> str:
+        """Another key for the same bytes, each deletable on its own; FileNotFoundError when `key` is gone."""
 
     @abc.abstractmethod
     async def delete(self, key: str) -> None: ...

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
-from . import Storage, StorageWriter
+from . import Storage, StorageWriter, storage_error
 from .hashing import BackgroundHash
 
 
@@ -44,7 +44,10 @@ class LocalWriter(StorageWriter):
         self._storage = storage
         self.key = _new_key()
         self._tmp = storage.tmp_dir / (self.key.replace("/", "_") + ".part")
-        self._handle = open(self._tmp, "wb", buffering=0)
+        try:
+            self._handle = open(self._tmp, "wb", buffering=0)
+        except OSError as error:
+            raise storage_error(error) from None
         self._hash = BackgroundHash()
         self.size = 0
         self.sha256 = ""
@@ -53,8 +56,11 @@ class LocalWriter(StorageWriter):
 
     def write(self, chunk: bytes) -> None:
         view = memoryview(chunk)
-        for start in range(0, len(view), WRITE_SLICE):
-            self._handle.write(view[start:start + WRITE_SLICE])
+        try:
+            while view:  # (a nearly full disk takes fewer bytes than offered before it refuses)
+                view = view[self._handle.write(view[:WRITE_SLICE]):]
+        except OSError as error:
+            raise storage_error(error) from None
         self._hash.update(chunk)
         self.size += len(chunk)
         if self.size - self._flushed >= FLUSH_AFTER:
@@ -64,19 +70,24 @@ class LocalWriter(StorageWriter):
     def wait(self):
         return self._hash.wait()
 
-    async def commit(self) -> str:
+    async def commit(self, durable: bool = True) -> str:
         self.sha256 = await self._hash.hexdigest()
         final = self._storage.path(self.key)
-        await asyncio.get_running_loop().run_in_executor(None, self._publish, final)
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._publish, final, durable)
+        except OSError as error:
+            raise storage_error(error) from None
         self._done = True
         return self.key
 
-    def _publish(self, final: Path) -> None:
-        os.fsync(self._handle.fileno())
+    def _publish(self, final: Path, durable: bool) -> None:
+        if durable:
+            os.fsync(self._handle.fileno())
         self._handle.close()
         final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(self._tmp, final)
-        _fsync_dir(final.parent)
+        if durable:
+            _fsync_dir(final.parent)
 
     def abort(self) -> None:
         if self._done:
@@ -144,14 +155,39 @@ class LocalStorage(Storage):
             size, sha = (path.stat().st_size, sha256) if sha256 else hash_file(path)
             final.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.tmp_dir / (key.replace("/", "_") + ".part")
-            shutil.move(str(path), tmp)
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.rename(tmp, final)
+            try:
+                shutil.move(str(path), tmp)
+                with open(tmp, "rb") as handle:
+                    os.fsync(handle.fileno())
+                os.rename(tmp, final)
+            except BaseException:
+                tmp.unlink(missing_ok=True)  # (a copy across filesystems that ran out of space)
+                raise
             return size, sha
 
-        size, sha = await asyncio.get_running_loop().run_in_executor(None, move)
+        try:
+            size, sha = await asyncio.get_running_loop().run_in_executor(None, move)
+        except OSError as error:
+            raise storage_error(error) from None
         return key, size, sha
+
+    async def link(self, key: str) -> str:
+        """A new key for the same bytes (a hard link: no copy, and deleting either key leaves the other whole).
+        As durable as `import_file`: the source's bytes are on disk already, and the new name is not fsynced."""
+        new = _new_key()
+        source, final = self.path(key), self.path(new)
+
+        def link() -> None:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, final)
+            except FileNotFoundError:
+                raise
+            except OSError:  # a filesystem without hard links
+                shutil.copyfile(source, final)
+
+        await asyncio.get_running_loop().run_in_executor(None, link)
+        return new
 
     async def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)

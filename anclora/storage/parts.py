@@ -7,8 +7,8 @@ import asyncio
 import os
 from pathlib import Path
 
-from ..errors import PayloadTooLarge, ServiceUnavailable
-from . import Appender
+from ..errors import PayloadTooLarge
+from . import Appender, storage_error
 from .hashing import BackgroundHash
 from .local import WRITE_SLICE
 
@@ -34,7 +34,7 @@ class LocalAppender(Appender):
             while view:  # (a nearly full disk may take fewer bytes than offered)
                 view = view[self.handle.write(view[:WRITE_SLICE]):]
         except OSError as error:
-            raise ServiceUnavailable(f"The upload could not be written: {error.strerror}.") from None
+            raise storage_error(error) from None
         if self.checksum is not None:
             self.checksum[0].update(chunk)
         if self.hash is not None:

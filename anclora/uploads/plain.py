@@ -10,12 +10,13 @@ from urllib.parse import quote
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from ..errors import BadRequest, PayloadTooLarge
+from ..errors import AncloraError, BadRequest, PayloadTooLarge
 from ..storage import Storage, StorageWriter
 
 log = logging.getLogger("anclora.uploads")
 
 MAX_FILENAME_BYTES = 200
+MAX_BOUNDARY_LENGTH = 256  # python-multipart's limit (RFC 2046 asks for at most 70)
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069/\\:*?\"<>|]")
 
 
@@ -60,17 +61,13 @@ class Upload:
         self.filename = filename
         self.declared_type: str | None = None
         self.received = 0
-        self.writer: StorageWriter = storage.writer()
         ctype, params = parse_options_header(content_type or "")
         self._parser = None
         if ctype == b"multipart/form-data":
-            boundary = params.get(b"boundary")
-            if not boundary:
-                self.writer.abort()
-                raise BadRequest("multipart/form-data without a boundary.")
-            self._parser = _FilePartParser(boundary, self)
+            self._parser = _FilePartParser(params.get(b"boundary"), self)
         else:
             self.declared_type = ctype.decode("latin-1") or None
+        self.writer: StorageWriter = storage.writer()  # (last: a refused header leaves no file behind)
 
     def feed(self, chunk: bytes) -> None:
         if self._parser is None:
@@ -78,16 +75,20 @@ class Upload:
         else:
             self._parser.write(chunk)
 
+    def wait(self):
+        """An awaitable while storage needs a moment before the next chunk, else None."""
+        return self.writer.wait()
+
     def write(self, data: bytes) -> None:
         self.received += len(data)
         if self.received > self.limit:
             raise PayloadTooLarge(f"The upload is larger than the {self.limit} bytes allowed.")
         self.writer.write(data)
 
-    async def commit(self) -> StorageWriter:
+    async def commit(self, durable: bool = True) -> StorageWriter:
         if self._parser is not None:
             self._parser.finish()
-        await self.writer.commit()
+        await self.writer.commit(durable)
         return self.writer
 
     def abort(self) -> None:
@@ -97,7 +98,11 @@ class Upload:
 class _FilePartParser:
     """Streams the part named `file` into the upload; other parts are ignored."""
 
-    def __init__(self, boundary: bytes, upload: Upload):
+    def __init__(self, boundary: bytes | None, upload: Upload):
+        if not boundary:
+            raise BadRequest("multipart/form-data without a boundary.")
+        if len(boundary) > MAX_BOUNDARY_LENGTH:
+            raise BadRequest(f"The multipart boundary is longer than {MAX_BOUNDARY_LENGTH} characters.")
         self.upload = upload
         self.found = False
         self.ended = False
@@ -118,7 +123,7 @@ class _FilePartParser:
     def write(self, chunk: bytes) -> None:
         try:
             self._parser.write(chunk)
-        except (PayloadTooLarge, BadRequest):
+        except AncloraError:  # (too large, or the disk is full: not the body's fault)
             raise
         except Exception as error:
             raise BadRequest(f"Malformed multipart body: {error}") from None

@@ -22,11 +22,10 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 
 from .. import files
-from ..db.base import iso, utcnow
+from ..db.base import iso, new_id, utcnow
 from ..db.models import File, ResumableUpload
-from ..db.owned import get_owned
-from ..errors import AncloraError, BadRequest, Conflict
-from ..identity import Identity
+from ..errors import AncloraError, BadRequest, Conflict, NotFound
+from ..identity import Identity, seal_session, unseal_session
 from .plain import sanitize_filename
 
 VERSION = "1.0.0"
@@ -113,15 +112,54 @@ def as_json(row: ResumableUpload) -> dict[str, Any]:
             "file_id": row.file_id, "created_at": iso(row.created_at), "expires_at": iso(row.expires_at)}
 
 
-async def create(ctx, identity: Identity, length: int, metadata: dict[str, str]) -> ResumableUpload:
-    """A new, empty upload of `length` bytes, kept as long as the caller's files are."""
-    row = ResumableUpload(user_id=identity.user_id, session_id=None if identity.user_id else identity.session_id,
-                          owner_key=identity.owner_key, length=length, offset=0, upload_metadata=metadata,
+async def create(ctx, identity: Identity, length: int, metadata: dict[str, str],
+                 session_token: str | None = None) -> ResumableUpload:
+    """A new, empty upload of `length` bytes, kept as long as the caller's files are. An anonymous caller's
+    `session_token` is kept sealed, so that answers to whoever holds the upload's URL can name its session."""
+    upload_id = new_id()  # (uuid4: 122 random bits from the system's CSPRNG, the capability of an anonymous upload)
+    sealed = None
+    if identity.is_anonymous and session_token:
+        sealed = seal_session(session_token, ctx.settings.jwt_secret_key, upload_id)
+    row = ResumableUpload(id=upload_id, user_id=identity.user_id,
+                          session_id=None if identity.user_id else identity.session_id,
+                          owner_key=identity.owner_key, sealed_session=sealed, length=length, offset=0,
+                          upload_metadata=metadata,
                           expires_at=utcnow() + dt.timedelta(seconds=files.retention_seconds(ctx, identity)))
     async with ctx.sessionmaker() as session:
         session.add(row)
         await session.commit()
     ctx.storage.create_part(row.id)
+    return row
+
+
+def session_token(ctx, row: ResumableUpload) -> str | None:
+    """The session an anonymous upload belongs to, as the token its client sends back (`X-Anclora-Session`)."""
+    if row.sealed_session is None:
+        return None
+    return unseal_session(row.sealed_session, ctx.settings.jwt_secret_key, row.id)
+
+
+def owner_of(identity: Identity, row: ResumableUpload) -> Identity:
+    """Whose the upload (and the file it becomes) is: the caller, or the session that created it."""
+    if identity.owner_key == row.owner_key:
+        return identity
+    return Identity(address=identity.address, user_id=row.user_id, session_id=row.session_id)
+
+
+def reachable_by(identity: Identity):
+    """The uploads a caller may use: its own, and any anonymous one whose URL it holds (the URL is the
+    capability, as in tusd: a client without a cookie jar can still resume). A signed-in user's upload stays
+    bound to that user."""
+    return or_(ResumableUpload.owner_key == identity.owner_key, ResumableUpload.user_id.is_(None))
+
+
+async def get_reachable(ctx, identity: Identity, upload_id: str) -> ResumableUpload:
+    """An unexpired upload the caller may use, or NotFound (the same whether it belongs to someone else or not)."""
+    async with ctx.sessionmaker() as session:
+        row = await session.scalar(select(ResumableUpload).where(
+            ResumableUpload.id == upload_id, reachable_by(identity), ResumableUpload.expires_at > utcnow()))
+    if row is None:
+        raise NotFound("No such upload.")
     return row
 
 
@@ -132,16 +170,16 @@ async def lock(ctx, identity: Identity, upload_id: str, offset: int) -> tuple[Re
     async with ctx.sessionmaker() as session:
         locked = await session.scalar(
             update(ResumableUpload)
-            .where(ResumableUpload.id == upload_id, ResumableUpload.owner_key == identity.owner_key,
-                   ResumableUpload.expires_at > now, ResumableUpload.offset == offset,
-                   ResumableUpload.offset < ResumableUpload.length, ResumableUpload.file_id.is_(None),
+            .where(ResumableUpload.id == upload_id, reachable_by(identity), ResumableUpload.expires_at > now,
+                   ResumableUpload.offset == offset, ResumableUpload.offset < ResumableUpload.length,
+                   ResumableUpload.file_id.is_(None),
                    or_(ResumableUpload.locked_until.is_(None), ResumableUpload.locked_until < now))
             .values(lock_token=token, locked_until=now + dt.timedelta(seconds=LOCK_SECONDS))
             .returning(ResumableUpload), execution_options={"populate_existing": True})
         await session.commit()
     if locked is not None:
         return locked, token
-    row = await get_owned(ctx, ResumableUpload, identity, upload_id)
+    row = await get_reachable(ctx, identity, upload_id)
     if row.file_id is not None or row.offset == row.length:
         raise Conflict("The upload is already complete.", details={"offset": row.offset})
     if row.offset != offset:
@@ -178,7 +216,7 @@ async def complete(ctx, identity: Identity, row: ResumableUpload, sha256: str | 
     The caller holds the upload's lock (or it has no bytes at all), so nothing else touches its bytes meanwhile."""
     key, size, sha256 = await ctx.storage.import_part(row.id, sha256)
     metadata = row.upload_metadata or {}
-    return await files.create(ctx, identity, key=key, size=size, sha256=sha256,
+    return await files.create(ctx, owner_of(identity, row), key=key, size=size, sha256=sha256,
                               filename=sanitize_filename(metadata.get("filename")),
                               declared_type=metadata.get("filetype"))
 
@@ -198,9 +236,9 @@ async def forget(ctx, upload_id: str) -> None:
     ctx.storage.delete_part(upload_id)
 
 
-async def terminate(ctx, identity: Identity, upload_id: str) -> None:
+async def terminate(ctx, identity: Identity, upload_id: str) -> ResumableUpload:
     """Forget an upload and its bytes (its file, if it was completed, stays). Conflict while a PATCH writes."""
-    row = await get_owned(ctx, ResumableUpload, identity, upload_id)
+    row = await get_reachable(ctx, identity, upload_id)
     async with ctx.sessionmaker() as session:
         gone = await session.execute(delete(ResumableUpload).where(
             ResumableUpload.id == row.id,
@@ -209,6 +247,7 @@ async def terminate(ctx, identity: Identity, upload_id: str) -> None:
     if gone.rowcount == 0:
         raise Conflict("A request is appending to this upload; try again when it has ended.")
     ctx.storage.delete_part(row.id)
+    return row
 
 
 async def cleanup(ctx, now: dt.datetime | None = None) -> int:

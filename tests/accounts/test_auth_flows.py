@@ -7,6 +7,8 @@ import uuid
 
 import jwt
 
+from anclora.accounts import tokens
+from anclora.db.models import User
 from anclora.testing import TEST_JWT_SECRET
 from smtp_sink import token_in
 
@@ -148,6 +150,7 @@ async def test_password_reset_by_mail(client, smtp):
                               json={"token": token, "password": "third password"})).status_code == 400
 
     assert (await client.get("/api/me", headers=bearer(earlier))).status_code == 401
+    assert (await client.get("/api/me", headers=bearer(body["access_token"]))).status_code == 401
     assert (await client.post("/api/auth/refresh", json={"refresh_token": body["refresh_token"]})).status_code == 401
     assert (await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})).status_code == 401
     assert (await client.post("/api/auth/login", json={"email": email, "password": "a new password"})
@@ -166,6 +169,20 @@ async def test_password_change_ends_other_sign_ins(client):
     assert (await client.get("/api/me", headers=bearer(changed.json()["access_token"]))).status_code == 200
     assert (await client.get("/api/me", headers=bearer(earlier))).status_code == 401
     assert (await client.post("/api/auth/refresh", json={"refresh_token": body["refresh_token"]})).status_code == 401
+
+
+async def test_password_change_ends_tokens_from_the_same_second(client, anclora_ctx):
+    _, body = await register(client)
+    changed = await client.post("/api/me/password", headers=bearer(body["access_token"]),
+                                json={"current_password": PASSWORD, "password": "brand new password"})
+    async with anclora_ctx.sessionmaker() as session:
+        changed_at = (await session.get(User, body["user"]["id"])).tokens_valid_after
+    same_second_before = changed_at.replace(microsecond=0) - dt.timedelta(microseconds=changed_at.microsecond == 0)
+    before = tokens.issue_access(anclora_ctx.settings, body["user"]["id"], now=same_second_before)
+    after = tokens.issue_access(anclora_ctx.settings, body["user"]["id"], now=changed_at + dt.timedelta(milliseconds=5))
+    assert (await client.get("/api/me", headers=bearer(before))).status_code == 401
+    assert (await client.get("/api/me", headers=bearer(after))).status_code == 200
+    assert (await client.get("/api/me", headers=bearer(changed.json()["access_token"]))).status_code == 200
 
 
 async def test_api_keys(client):

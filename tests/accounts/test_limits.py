@@ -15,9 +15,11 @@ def anclora_overrides():
             "login_attempts_per_address": 3, **converter_overrides()}
 
 
-def assert_429(response, code: str, most: int) -> None:
+def assert_429(response, code: str, most: int, says: str = "") -> None:
+    """A 429 with `code`, a Retry-After of at most `most` seconds, and a message saying what it counted."""
     assert response.status_code == 429, response.text
     assert response.json()["error"]["code"] == code
+    assert says in response.json()["error"]["message"]
     assert 0 < int(response.headers["Retry-After"]) <= most
 
 
@@ -39,9 +41,10 @@ async def test_dropping_the_session_cookie_does_not_reset_the_daily_limit(client
 async def test_uploads_per_minute_follow_the_address(client, anclora_server):
     for _ in range(4):
         assert (await client.post("/api/files?filename=a.txt", content=b"x")).status_code == 201
-    assert_429(await client.post("/api/files?filename=a.txt", content=b"x"), "rate_limited", 60)
+    says = "More than 4 uploads started in one minute"
+    assert_429(await client.post("/api/files?filename=a.txt", content=b"x"), "rate_limited", 60, says)
     async with httpx.AsyncClient(base_url=anclora_server) as fresh:
-        assert_429(await fresh.post("/api/files?filename=a.txt", content=b"x"), "rate_limited", 60)
+        assert_429(await fresh.post("/api/files?filename=a.txt", content=b"x"), "rate_limited", 60, says)
 
 
 async def test_upload_size_is_refused_from_the_headers_by_plan(client):
@@ -68,7 +71,7 @@ async def test_failed_logins_are_throttled_per_address_across_accounts(client):
                                                                "password": "not the password"})
         assert response.status_code == 401
     assert_429(await client.post("/api/auth/login", json={"email": "other@example.org", "password": "whatever1"}),
-               "rate_limited", 900)
+               "rate_limited", 900, "3 failed logins from your address within 15 minutes")
 
 
 async def test_limits_hold_under_concurrent_requests(client):

@@ -53,6 +53,8 @@ async def test_signatures_are_checked(client, signup, stripe_fake, deliver):
 
     replayed = await deliver(paid, timestamp=int(time.time()) - 301)
     assert replayed.status_code == 400
+    from_the_future = await deliver(paid, timestamp=int(time.time()) + 3600)
+    assert from_the_future.status_code == 400 and "future" in from_the_future.json()["error"]["message"]
     reserialised = json.dumps(paid, indent=2).encode()  # same content, other bytes than were signed
     assert (await deliver(paid, body=reserialised)).status_code == 400
     assert (await deliver(paid, secret="whsec_someone_else")).status_code == 400
@@ -60,7 +62,9 @@ async def test_signatures_are_checked(client, signup, stripe_fake, deliver):
     assert unsigned.status_code == 400
     assert await credits(client, headers) == 0
 
-    assert (await deliver(paid, secret=WEBHOOK_SECRETS[0])).status_code == 200  # the older secret still works
+    # the older secret still works, and a sender's clock a minute fast is within the tolerance
+    slightly_ahead = int(time.time()) + 60
+    assert (await deliver(paid, secret=WEBHOOK_SECRETS[0], timestamp=slightly_ahead)).status_code == 200
     assert await credits(client, headers) == 100
 
 

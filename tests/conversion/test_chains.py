@@ -22,6 +22,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from anclora.engines import zygote
+from anclora.engines.chromium_pool import ChromiumPool
 from anclora.engines.office_pool import OfficePool
 from anclora.conversion.planner import Planner, Route
 from anclora.conversion.chain import run_route
@@ -60,6 +61,14 @@ def _epub(path: Path) -> Path:
     return path
 
 
+def _site_zip(path: Path) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("index.html", f'<!DOCTYPE html><html><head><link rel="stylesheet" href="site.css"></head>'
+                                       f'<body><h1>Title</h1><p>{TEXT}.</p></body></html>')
+        archive.writestr("site.css", "h1 { color: navy; }")
+    return path
+
+
 def _pdf_zip(path: Path) -> Path:
     part = write_pdf(path.with_name("part.pdf"), [TEXT])
     return write_pdf_zip(path, {"part.pdf": part}, extra={"README.txt": b"not a pdf"})
@@ -84,6 +93,7 @@ WRITTEN: dict[str, Callable[[Path], Path]] = {
     "epub": _epub,
     "pdf": lambda path: write_pdf(path, [TEXT]),
     "zip": _pdf_zip,
+    "htmlzip": _site_zip,
 }
 # ... or made by LibreOffice from one of those (samples.DERIVED: old binary formats and pptx).
 
@@ -103,9 +113,10 @@ def word_of(source: str) -> str | None:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def resources(pool, tmp_path_factory):
-    """What a job gets: the warm LibreOffice pool and warm Python workers."""
+    """What a job gets: the warm LibreOffice pool, a warm browser and warm Python workers."""
     warm = zygote.ZygotePool(tmp_path_factory.mktemp("warm"))
-    yield {"office_pool": pool, zygote.SERVICE: warm}
+    async with ChromiumPool(size=1) as chromium:
+        yield {"office_pool": pool, zygote.SERVICE: warm, "chromium_pool": chromium}
     await warm.close()
 
 
@@ -150,8 +161,12 @@ def picture(path: Path) -> Image.Image:
 
 
 def check_picture(route: Route, output: Path, middle: Path) -> None:
-    """A page rendered at the default 150 dpi, or the intermediate picture at its size (icons: shrunk to 256)."""
+    """A page rendered at the default 150 dpi, a screenshot at the default viewport, or the intermediate picture at
+    its size (icons: shrunk to 256)."""
     after = picture(output).size
+    if route.via == ["html"]:
+        assert after == (1280, 800)  # a screenshot at the default viewport
+        return
     if route.via == ["pdf"]:
         box = PdfReader(middle).pages[0].mediabox
         assert after == pytest.approx((float(box.width) * 150 / 72, float(box.height) * 150 / 72), abs=1)

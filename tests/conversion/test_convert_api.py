@@ -13,13 +13,15 @@ def anclora_overrides():
 
 
 async def test_one_shot_returns_the_converted_bytes(client, anclora_ctx):
-    response = await client.post("/api/convert?to=md&filename=hi.txt&repeat=2&exclaim=true", content=b"hi ")
+    response = await client.post("/api/convert?to=md&filename=hi.txt&repeat=2&exclaim=true&cache=false",
+                                 content=b"hi ")
     assert response.status_code == 200, response.text
     assert response.content == b"HI HI !"
     assert response.headers["content-disposition"].startswith('attachment; filename="hi.md"')
     listed = (await client.get("/api/conversions")).json()["conversions"]
     assert [c["status"] for c in listed] == ["succeeded"] and listed[0]["options"] == {"repeat": 2, "exclaim": True}
     assert (await client.get("/api/files")).json()["files"] == []  # nothing kept once the bytes are sent
+    # (without cache=false, the result is kept hidden for the result cache: tests/jobs/test_result_cache.py)
     deadline = asyncio.get_running_loop().time() + 10
     while list(anclora_ctx.storage.keys()):  # the bytes go right after they are sent
         assert asyncio.get_running_loop().time() < deadline, "the one-shot result's bytes were kept"

@@ -1,5 +1,5 @@
 """Office conversions through the running server: the plugin's pool registered for its converters only, one-shot
-docx -> pdf, the pool gauge, Markdown -> pdf chained through pandoc and LibreOffice, and a zip bomb answered
+docx -> pdf, the pool gauge, reStructuredText -> pdf chained through pandoc and LibreOffice, and a zip bomb answered
 with 422."""
 
 from __future__ import annotations
@@ -36,14 +36,14 @@ async def test_office_documents_convert_through_the_server_pool(client, anclora_
     assert 'anclora_engine_pool_instances{engine="libreoffice",state="idle"} 1.0' in metrics
 
 
-async def test_markdown_becomes_pdf_through_pandoc_and_libreoffice(client, anclora_ctx):
-    response = await client.post("/api/convert?to=pdf&filename=notes.md",
-                                 content=b"# Notes\n\nWritten in *Markdown*.\n")
+async def test_restructured_text_becomes_pdf_through_pandoc_and_libreoffice(client, anclora_ctx):
+    response = await client.post("/api/convert?to=pdf&filename=notes.rst",
+                                 content=b"Notes\n=====\n\nWritten in *reStructuredText*.\n")
     assert response.status_code == 200, response.text
-    assert "Written in Markdown" in pdf_text(response.content)
+    assert "Written in reStructuredText" in pdf_text(response.content)
     formats = (await client.get("/api/formats")).json()["conversions"]
-    [md_to_pdf] = [entry for entry in formats if entry["from"] == "md" and entry["to"] == "pdf"]
-    assert md_to_pdf["via"] and md_to_pdf["via"][0] in ("docx", "odt")
+    [rst_to_pdf] = [entry for entry in formats if entry["from"] == "rst" and entry["to"] == "pdf"]
+    assert rst_to_pdf["via"] and rst_to_pdf["via"][0] in ("docx", "odt")
 
 
 async def test_a_zip_bomb_gets_a_clean_422(client, anclora_ctx, tmp_path):

@@ -5,7 +5,8 @@ async def test_authorization_sees_the_quote_and_the_job_id(api, sample):
     assert len(sample.AUTHORIZED) == 1
     assert sample.AUTHORIZED[0] == {
         "id": job["id"], "converter": "upper_text+md_to_html", "from": "txt", "to": "html", "via": ["md"],
-        "input_size": 12, "options": {}, "file_id": job["file_id"], "cost": 5, "dry_run": False}
+        "input_size": 12, "options": {}, "file_id": job["file_id"], "cost": 5, "cached": False, "dry_run": False,
+        "webhook_url": None}
 
 
 async def test_refusal_is_returned_and_leaves_no_job(api, client, sample):

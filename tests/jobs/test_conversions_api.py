@@ -80,6 +80,9 @@ async def test_idempotency_key_gives_one_job(api, client, sample):
     assert len((await client.get("/api/conversions")).json()["conversions"]) == 1
     queued = [event for event in sample.EVENTS if event[0] == "queued"]
     assert len(queued) == 1
+    other = await client.post("/api/conversions", json={"file_id": file_id, "to": "html"}, headers=headers)
+    assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_mismatch"
+    assert len((await client.get("/api/conversions")).json()["conversions"]) == 1
 
 
 async def test_dry_run_quotes_without_a_job(api, client):

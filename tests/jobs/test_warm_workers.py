@@ -15,7 +15,7 @@ PAGE = b"<!doctype html><p>probe</p>"
 
 
 async def result_of(api, client, **options) -> dict:
-    job = await api.convert("page.html", PAGE, "txt", options={"mode": "report", **options})
+    job = await api.convert("page.html", PAGE, "txt", options={"mode": "report", **options}, cache=False)
     done = await api.wait(job["id"], "succeeded", "failed")
     assert done["status"] == "succeeded", done
     response = await client.get(f"/api/conversions/{job['id']}/result")

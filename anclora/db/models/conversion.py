@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..base import Base, Owned, IdColumn, UTCDateTime, new_id, utcnow
@@ -30,8 +30,13 @@ class Conversion(Owned, Base):
     result_file_id: Mapped[str | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))
     cost: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # sha256 of the request that created it: the same Idempotency-Key with another request is refused
+    request_digest: Mapped[str | None] = mapped_column(String(64))
     owner_key: Mapped[str] = mapped_column(String(80))
     webhook_url: Mapped[str | None] = mapped_column(Text)
+    cache_key: Mapped[str | None] = mapped_column(String(64))  # None: the result is neither looked up nor kept
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)  # answered from the result cache
+    queue_turn: Mapped[float] = mapped_column(Float, default=0.0)  # the fair-share claim order (jobs/fair_share.py)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -41,22 +46,7 @@ class Conversion(Owned, Base):
     __table_args__ = (
         Index("idx_conversions_status", "status", "created_at"),
         Index("idx_conversions_owner", "owner_key", "created_at"),
+        Index("idx_conversions_status_turn", "status", "queue_turn", "created_at"),
         UniqueConstraint("owner_key", "idempotency_key", name="uq_conversions_idempotency"),
     )
 
-
-class WebhookDelivery(Base):
-    __tablename__ = "webhook_deliveries"
-
-    id: Mapped[str] = mapped_column(IdColumn, primary_key=True, default=new_id)
-    conversion_id: Mapped[str] = mapped_column(ForeignKey("conversions.id", ondelete="CASCADE"))
-    owner_key: Mapped[str] = mapped_column(String(80))
-    url: Mapped[str] = mapped_column(Text)
-    event: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    response_status: Mapped[int | None] = mapped_column(Integer)
-    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    __table_args__ = (Index("idx_webhook_deliveries_owner", "owner_key", "created_at"),)

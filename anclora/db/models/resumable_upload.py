@@ -16,6 +16,9 @@ class ResumableUpload(Owned, Base):
 
     id: Mapped[str] = mapped_column(IdColumn, primary_key=True, default=new_id)
     owner_key: Mapped[str] = mapped_column(String(80))
+    # an anonymous creator's session token, encrypted under the server's secret: the upload URL is a capability,
+    # and its answers name the session the upload (and its file) belongs to
+    sealed_session: Mapped[str | None] = mapped_column(String(160))
     length: Mapped[int] = mapped_column(BigInteger)
     offset: Mapped[int] = mapped_column(BigInteger, default=0)
     upload_metadata: Mapped[dict] = mapped_column(JSON, default=dict)  # tus Upload-Metadata, decoded

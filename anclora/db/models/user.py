@@ -27,6 +27,8 @@ class User(Base):
     streak_days: Mapped[int] = mapped_column(Integer, default=0)
     last_conversion_on: Mapped[dt.date | None] = mapped_column(Date)
     webhook_secret: Mapped[str | None] = mapped_column(String(64))
+    webhook_secret_previous: Mapped[str | None] = mapped_column(String(64))  # signs too for a day after rotation
+    webhook_secret_rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -8,6 +8,7 @@ from typing import Any
 
 from anclora import ConversionContext, Converter, config, hookimpl
 from anclora.handlers.base import APIHandler
+from anclora.openapi import obj, operation
 
 __version__ = "0.2.0"
 STATE = "word_count"  # the plugin's name (its entry point's): its own namespace in ctx.state()
@@ -27,6 +28,7 @@ class WordCount(Converter):
 
 
 class WordCountStatsHandler(APIHandler):
+    @operation({200: obj({"finished": {"type": "integer"}}, required=("finished",))})
     async def get(self) -> None:
         """How many word counts this process has finished since it started."""
         self.write_json(self.ctx.state(STATE))

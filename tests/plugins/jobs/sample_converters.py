@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from anclora import ConversionFailed, Converter, hookimpl
@@ -15,6 +16,7 @@ PIDS: list[int] = []  # engine processes started by the slow converters, for the
 EVENTS: list[tuple[str, str, int]] = []  # (hook, conversion id, progress) in the order the hooks fired
 AUTHORIZED: list[dict] = []  # every `conversion` anclora_authorize_conversion was asked about
 HOLD_PROGRESS: list = []  # an asyncio.Event put here makes anclora_conversion_progress wait for it
+WEIGHTS: dict[str, float] = {}  # owner_key -> weight in the fair share, for the fair-share tests
 
 
 class UpperText(Converter):
@@ -109,6 +111,25 @@ class BrokenWorkerXml(Converter):
                                 memory_bytes=512 * 2**20, cpu_seconds=10, timeout=10)
 
 
+class HeldRst(Converter):
+    """Held by the test through files, so it works in worker processes too: on start, appends its input's text to
+    GATE/started, then finishes once the file GATE/<that text> exists."""
+
+    name = "held_rst"
+    sources = ("rst",)
+    targets = ("txt",)
+    options = {"type": "object", "properties": {"gate": {"type": "string"}}, "required": ["gate"],
+               "additionalProperties": False}
+
+    async def convert(self, src, dst, options, ctx):
+        label, gate = src.read_text("utf-8").strip(), Path(options["gate"])
+        with open(gate / "started", "a") as log:
+            log.write(label + "\n")
+        while not (gate / label).exists():
+            await asyncio.sleep(0.01)
+        dst.write_text(f"done {label}", "utf-8")
+
+
 class MissingEngine(Converter):
     name = "missing_engine"
     sources = ("txt",)
@@ -121,7 +142,7 @@ class MissingEngine(Converter):
 @hookimpl
 def anclora_register_converters():
     return [UpperText(), MarkdownToHtml(), BrokenYaml(), SleepyCsv(), HungTsv(), ProbeHtml(), BrokenWorkerXml(),
-            MissingEngine()]
+            HeldRst(), MissingEngine()]
 
 
 def _record(hook):
@@ -156,3 +177,8 @@ def anclora_authorize_conversion(ctx, identity, conversion):
 @hookimpl
 def anclora_authorize_upload(ctx, identity, declared_size, starting):
     return UPLOAD_LIMIT
+
+
+@hookimpl(tryfirst=True)  # before the plan's weight
+def anclora_queue_weight(ctx, identity):
+    return WEIGHTS.get(identity.owner_key)

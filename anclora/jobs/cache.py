@@ -1,0 +1,64 @@
+"""The result cache: a conversion whose input, converters and options match an earlier result reuses its bytes.
+
+A result is reusable while the file it was stored as has not expired (it follows the owner's retention) and has
+not been deleted; with `cache_scope = "owner"` only its owner's conversions reuse it, with `"global"` anyone's,
+and the reuser gets a file of its own (a hard link of the bytes), never the original's id or owner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from .. import files
+from ..conversion.planner import Route
+from ..db.base import utcnow
+from ..db.models import File
+from ..identity import Identity
+
+
+def normalized_options(schema: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """The options with the schema's defaults filled in, so that `{}` and `{"quality": 85}` (the default) match."""
+    defaults = {name: spec["default"] for name, spec in schema.get("properties", {}).items()
+                if isinstance(spec, dict) and "default" in spec}
+    return {**defaults, **options}
+
+
+def key_for(sha256: str, route: Route, options: dict[str, Any]) -> str:
+    """The cache key: sha256 of the canonical JSON of the input's sha256, each step's converter with its own,
+    its plugin's and its engine's versions, and the normalized options."""
+    steps = [[step.converter.name, step.converter.version, getattr(step.converter, "plugin_version", ""),
+              step.converter.engine_version(), step.source, step.target] for step in route.steps]
+    document = {"input": sha256, "steps": steps, "options": normalized_options(route.options_schema, options)}
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def enabled(ctx, requested: bool) -> bool:
+    return requested and ctx.settings.cache_scope != "off"
+
+
+async def lookup(ctx, identity: Identity, key: str, filename: str) -> File | None:
+    """A new file of the caller's holding the bytes of the newest unexpired result stored under `key` that the
+    caller may reuse; None on a miss. The copy is not itself a cache entry, so cached bytes live no longer than the
+    result that made them."""
+    query = select(File).where(File.cache_key == key, File.expires_at > utcnow())
+    if ctx.settings.cache_scope == "owner":
+        query = query.where(File.owned_by(identity, hidden=True))
+    async with ctx.sessionmaker() as session:
+        found = await session.scalar(query.order_by(File.expires_at.desc()).limit(1))
+    copy = await _copy(ctx, identity, found, filename) if found is not None else None
+    ctx.metrics.result_cache.labels("hit" if copy else "miss").inc()
+    return copy
+
+
+async def _copy(ctx, identity: Identity, cached: File, filename: str) -> File | None:
+    try:
+        key = await ctx.storage.link(cached.storage_key)
+    except FileNotFoundError:  # deleted or expired since it was found: the conversion runs
+        return None
+    return await files.create(ctx, identity, key=key, size=cached.size, sha256=cached.sha256, filename=filename,
+                              origin="conversion", fmt=cached.format or "bin")

@@ -1,0 +1,100 @@
+"""The fixed cost of a one-shot conversion, counted: SQL statements and commits per `POST /api/convert`.
+
+    .venv/bin/python bench/one_shot_cost.py [--conversions N] [--cache | --plain]
+
+Runs the application in this process (SQLite, the bundled plugins, an anonymous caller), converts a small PNG to
+JPEG N times through `POST /api/convert` (`cache=false` unless `--cache`, which then measures cache hits), and
+prints the statements SQLAlchemy executed per conversion by kind, the commits, and the median request time. The
+idle executor's poll (one claim a second) is counted too: it is what a quiet server pays between conversions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import io
+import socket
+import statistics
+import tempfile
+import time
+
+import httpx
+import tornado.netutil
+from sqlalchemy import event
+
+from anclora import config
+from anclora.db import create_engine, migrate
+from anclora.server import build_context, close, make_http_server, start
+
+LIMITS = {"anonymous": {"conversions_per_day": 10**6, "free_conversions_per_day": 10**6,
+                        "uploads_per_minute": 10**6, "concurrent_jobs": 10}}
+
+
+async def started_app(work: str):
+    url = f"sqlite:///{work}/anclora.db"
+    engine = create_engine(url)
+    await migrate.run(engine, "upgrade", "head")
+    await engine.dispose()
+    settings = config.load(environ={}, dotenv=None, overrides={
+        "database_url": url, "upload_folder": f"{work}/uploads", "jwt_secret_key": "bench-" + "x" * 40,
+        "plugins_entrypoints": False, "log_level": "WARNING", "plan_limits": LIMITS})
+    ctx = build_context(settings)
+    await start(ctx)
+    return ctx
+
+
+def small_png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.effect_noise((320, 240), 40).convert("RGB").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def measure(conversions: int, cache: bool | None) -> None:
+    ctx = await started_app(tempfile.mkdtemp(prefix="anclora-bench-cost-"))
+    statements, commits = collections.Counter(), [0]
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        words = statement.split()
+        statements[" ".join(words[:3] if words[0] != "WITH" else ["claim", "(WITH", "...)"])] += 1
+
+    event.listen(ctx.engine.sync_engine, "before_cursor_execute", count)
+    event.listen(ctx.engine.sync_engine, "commit", lambda conn: commits.__setitem__(0, commits[0] + 1))
+    server = make_http_server(ctx)
+    [sock] = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
+    server.add_sockets([sock])
+    data, seconds = small_png(), []
+    params = {"to": "jpeg", "filename": "small.png", **({} if cache is None else {"cache": str(cache).lower()})}
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=60) as http:
+            (await http.post("/api/convert", params=params, content=data)).raise_for_status()  # warm-up
+            statements.clear()
+            commits[0] = 0
+            for _ in range(conversions):
+                started = time.perf_counter()
+                (await http.post("/api/convert", params=params, content=data)).raise_for_status()
+                seconds.append(time.perf_counter() - started)
+    finally:
+        server.stop()
+        await close(ctx)
+    print(f"{conversions} one-shot png -> jpeg (320x240), cache={ {True: 'on', False: 'off', None: '-'}[cache]}: "
+          f"{sum(statements.values()) / conversions:.1f} statements and {commits[0] / conversions:.1f} commits "
+          f"per conversion, median {statistics.median(seconds) * 1000:.1f} ms")
+    for kind, number in statements.most_common():
+        print(f"  {number / conversions:4.1f}  {kind}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--conversions", type=int, default=20)
+    parser.add_argument("--cache", action="store_true", help="repeat one conversion: measure cache hits")
+    parser.add_argument("--plain", action="store_true",
+                        help="send no `cache` argument (PYTHONPATH=<an older tree>: measure it)")
+    args = parser.parse_args()
+    asyncio.run(measure(args.conversions, None if args.plain else args.cache))
+
+
+if __name__ == "__main__":
+    main()
