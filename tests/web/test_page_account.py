@@ -78,6 +78,12 @@ async def test_register_sign_in_and_an_api_key_that_works_from_curl(anclora_serv
     status, me = await curl("-H", f"X-API-Key: {key}", f"{anclora_server}/api/me")
     assert status == 200 and me["email"] == email
 
+    await page.get_by_test_id("rotate-secret").click()
+    await expect(page.get_by_test_id("webhook-secret")).to_have_text(re.compile(r"\S{20,}"))
+    status, secret = await curl("-H", f"X-API-Key: {key}", f"{anclora_server}/api/me/webhook-secret")
+    assert status == 200 and secret["webhook_secret"] == await page.get_by_test_id("webhook-secret").inner_text()
+    await watched.shot("webhook-secret")
+
     await page.get_by_test_id("revoke").click()
     await expect(page.get_by_test_id("key-row")).to_have_count(0)
     status, refused = await curl("-H", f"X-API-Key: {key}", f"{anclora_server}/api/me")

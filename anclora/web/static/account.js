@@ -76,7 +76,18 @@
     } catch (error) { A.notify(A.explain(error)); }
   }
 
-  /* Links from e-mails carry their token in the fragment (#token=...), which is never sent to a server. */
+  /* The webhook secret: shown on request, or replaced (the API keeps the old one signing for a day). */
+  async function webhookSecret(method) {
+    try {
+      const { webhook_secret: secret } = await A.call(method, "/api/me/webhook-secret");
+      const shown = document.querySelector("#webhook-card .secret");
+      shown.querySelector("code").textContent = secret;
+      shown.hidden = false;
+      if (method === "POST") A.notify(A.t("account.rotated"), true);
+    } catch (error) { A.notify(A.explain(error)); }
+  }
+
+    /* Links from e-mails carry their token in the fragment (#token=...), which is never sent to a server. */
   async function followEmailLink() {
     const token = new URLSearchParams(location.hash.slice(1)).get("token");
     if (!token) return;
@@ -102,6 +113,8 @@
     $("sign-out").addEventListener("click", signOut);
     $("forgot").addEventListener("click", forgot);
     $("new-key").addEventListener("submit", newKey);
+    $("show-secret").addEventListener("click", () => webhookSecret("GET"));
+    $("rotate-secret").addEventListener("click", () => webhookSecret("POST"));
     $("copy-key").addEventListener("click", () => navigator.clipboard.writeText($("new-key-value").querySelector("code").textContent));
     return followEmailLink();
   };
