@@ -13,7 +13,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 # Chromium reports each HTTP error answer on the console; a test names the ones it provokes on purpose.
 NETWORK_SCHEMES = ("http:", "https:", "ws:", "wss:", "ftp:")
-FAILED_RESOURCE = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
+FAILED_RESOURCE = re.compile(r"Failed to load resource: (?:the server responded with a status of (\d+)|net::(ERR_\w+))")
 
 
 class WatchedPage:
@@ -23,7 +23,7 @@ class WatchedPage:
         self.foreign_requests: list[str] = []
         self.unmarked_api_calls: list[str] = []  # the page's API calls all say X-Requested-With
         self.responses: list[Response] = []
-        self.expected_failures: set[tuple[str, int]] = set()  # (path or path prefix ending in /, status)
+        self.expected_failures: set[tuple[str, int | str]] = set()  # (path or prefix ending in /, status or net error)
         self.allowed_navigation: str | None = None  # an origin the page may send the browser to (Stripe Checkout)
         self._shot = 0
         page.on("console", self._console)
@@ -31,22 +31,23 @@ class WatchedPage:
         page.on("request", self._request)
         page.on("response", lambda response: self.responses.append(response))
 
-    def expect_failure(self, path: str, status: int) -> None:
-        """An HTTP error this test provokes on purpose (Chromium logs it on the console); a path ending in `/`
-        stands for every path under it."""
+    def expect_failure(self, path: str, status: int | str) -> None:
+        """An HTTP error status (or a network error such as "ERR_CONNECTION_RESET") this test provokes on purpose,
+        which Chromium logs on the console; a path ending in `/` stands for every path under it."""
         self.expected_failures.add((path, status))
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type != "error":
             return
-        failed = FAILED_RESOURCE.search(message.text)
         url = message.location.get("url", "")
-        path = url.removeprefix(self.origin).split("?")[0]
-        if failed and any(status == int(failed[1]) and (path == expected or expected.endswith("/")
-                                                         and path.startswith(expected))
-                          for expected, status in self.expected_failures):
+        failed = FAILED_RESOURCE.search(message.text)
+        if failed and self._expected(url.removeprefix(self.origin).split("?")[0], failed[2] or int(failed[1])):
             return
         self.console_errors.append(f"{message.text} ({url})")
+
+    def _expected(self, path: str, status: int | str) -> bool:
+        return any(status == wanted and (path == where or where.endswith("/") and path.startswith(where))
+                   for where, wanted in self.expected_failures)
 
     def _request(self, request: Request) -> None:
         # Network requests only: Chromium's own PDF viewer (chrome://, chrome-extension://) and the page's

@@ -37,6 +37,8 @@ async def test_a_60_mb_upload_cut_midway_resumes_and_completes(proxy, open_page,
     # After the cut the server may still be settling the cut request for a moment: a PATCH then is refused
     # with 409 and the page asks again.
     watched.expect_failure("/api/uploads/", 409)
+    for cut in ("ERR_CONNECTION_RESET", "ERR_EMPTY_RESPONSE", "ERR_CONNECTION_CLOSED"):  # the cut, as Chromium logs it
+        watched.expect_failure("/api/uploads/", cut)
     page = watched.page
     await watched.follow_statuses()
 
