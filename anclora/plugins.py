@@ -21,7 +21,8 @@ from .config import load as load_settings
 log = logging.getLogger("anclora.plugins")
 
 BUILTINS = ("anclora.builtin.accounts", "anclora.builtin.billing", "anclora.builtin.gotenberg",
-            "anclora.builtin.rewards", "anclora.builtin.jobs", "anclora.builtin.webhooks")
+            "anclora.builtin.rewards", "anclora.builtin.jobs", "anclora.builtin.webhooks",
+            "anclora.builtin.web")
 ENTRYPOINT_GROUP = "anclora"
 
 

@@ -154,6 +154,24 @@ def sniff(path: Path, hint: str = "") -> str:
     return _text_format(head, hint) or "bin"
 
 
+FAMILIES = {
+    "document": ("pdf", "docx", "doc", "odt", "rtf", "txt", "md", "html", "epub", "rst", "tex", "org"),
+    "spreadsheet": ("xlsx", "xls", "ods"),
+    "presentation": ("pptx", "ppt", "odp"),
+    "image": ("png", "jpeg", "webp", "gif", "bmp", "tiff", "ico", "avif", "heic", "svg"),
+    "audio": ("mp3", "wav", "ogg", "flac", "m4a", "opus"),
+    "video": ("mp4", "webm", "mkv", "mov", "avi"),
+    "data": ("csv", "tsv", "json", "jsonl", "yaml", "xml", "parquet", "toml"),
+    "archive": ("zip",),
+}
+_FAMILY_OF = {fmt: family for family, formats in FAMILIES.items() for fmt in formats}
+
+
+def family(fmt: str) -> str:
+    """The kind of file a format is (`document`, `image`, ...; `other` when unknown), for grouping formats."""
+    return _FAMILY_OF.get(normalize(fmt), "other")
+
+
 def content_type(fmt: str) -> str:
     ctype = CONTENT_TYPES.get(fmt, "application/octet-stream")
     return ctype + "; charset=utf-8" if fmt in TEXT_FORMATS and ctype.startswith("text/") else ctype

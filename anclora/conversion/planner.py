@@ -161,6 +161,7 @@ def describe(ctx, identity, route: Route) -> dict[str, Any]:
     return {
         "from": route.source,
         "to": route.target,
+        "family": sniff.family(route.target),
         "converter": route.name,
         "via": route.via,
         "options": route.options_schema,

@@ -11,6 +11,7 @@ import traceback
 import uuid
 from contextlib import aclosing
 from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
 
 import tornado.web
 from tornado.iostream import StreamClosedError
@@ -29,6 +30,7 @@ from ..openapi import Operation, declared, implements
 log = logging.getLogger("anclora.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNAVAILABLE_ERRORS = (OperationalError, PoolTimeout, ConnectionError, OSError)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _status_error(status: int) -> AncloraError:
@@ -98,6 +100,18 @@ def event_text(event: str | None, data: Any = None) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
+def cross_site(method: str, headers, host: str) -> bool:
+    """Whether a browser sent this state-changing request from a page of another origin (CSRF). Requests
+    without `Origin` (curl, server-side clients) are not browsers' cross-site requests and pass."""
+    if method in SAFE_METHODS:
+        return False
+    if headers.get("Sec-Fetch-Site") == "cross-site":
+        return True
+    origin = headers.get("Origin")
+    # Host names only: nginx's `$host` drops the port, and another port of the same host is the same site anyway.
+    return origin is not None and urlsplit(origin).hostname != urlsplit("//" + host).hostname
+
+
 class APIHandler(tornado.web.RequestHandler):
     """Each method declares what it takes and answers with `@operation` (anclora.openapi); `access` says who may
     call it: "public" (no credentials looked at), "anyone" (anonymous sessions too), "user", "admin"."""
@@ -150,6 +164,8 @@ class APIHandler(tornado.web.RequestHandler):
         request_id_var.set(self.request_id)
         self.ctx.requests.started()
         self._counted = True
+        if cross_site(self.request.method, self.request.headers, self.request.host):
+            raise Forbidden("Requests from another site's pages may not change anything here.")
         if not implements(type(self), self.request.method.lower()):
             raise MethodNotAllowed()  # before anything a method would need (an upload, a session) is started
         self.identity = await self._identify()

@@ -23,11 +23,13 @@ async def test_formats_list_direct_pairs_and_chains_with_price_and_schema(client
     assert direct["converter"] == "upper_text" and direct["via"] == [] and direct["cost"] == 2
     assert direct["options"]["properties"]["repeat"]["maximum"] == 3
     [chain] = entries(body, "txt", "html")
-    assert chain == {"from": "txt", "to": "html", "converter": "upper_text+md_to_html", "via": ["md"],
+    assert chain == {"from": "txt", "to": "html", "family": "document", "converter": "upper_text+md_to_html",
+                     "via": ["md"],
                      "options": {"type": "object", "properties": {"title": {"type": "string", "maxLength": 20}},
                                  "additionalProperties": False},
                      "cost": 5}
     assert entries(body, "txt", "pdf") == []  # its only converter's engine is not installed
+    assert {c["family"] for c in body["conversions"] if c["to"] in ("md", "html")} == {"document"}
 
 
 class HalfPrice:
