@@ -53,7 +53,8 @@ def test_formats_and_plugins_tables(tmp_path):
     assert formats.returncode == 0, formats.stderr
     rows = json.loads(formats.stdout)["conversions"]
     txt_to_html = next(row for row in rows if (row["from"], row["to"]) == ("txt", "html"))
-    assert {"from": "txt", "to": "html", "converter": "upper_text+md_to_html", "via": ["md"], "cost": 5} == {
+    assert {"from": "txt", "to": "html", "converter": "upper_text+md_to_html", "via": ["md"], "cost": 5,
+            "family": "document"} == {
         key: value for key, value in txt_to_html.items() if key != "options"}
     table = run(["formats"], tmp_path).stdout
     assert any(line.split()[:4] == ["txt", "html", "5", "upper_text+md_to_html"] for line in table.splitlines())
