@@ -9,7 +9,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..errors import AncloraError, BadRequest, PayloadTooLarge
 from ..storage import Storage, StorageWriter
-from ..uploads.plain import filename_from_disposition, sanitize_filename
+from ..uploads.plain import PartHeaders, filename_from_disposition, sanitize_filename
 
 MAX_FILES = 100
 MAX_FIELD_BYTES = 256 * 1024  # all fields together: options are short, a metadata JSON is the longest
@@ -22,7 +22,7 @@ class StoredPart:
     writer: StorageWriter
 
 
-class GotenbergForm:
+class GotenbergForm(PartHeaders):
     """Feed it the body a chunk at a time; `commit()` gives the stored files, `fields` the form's values.
     At most `limit` bytes of file content in all; the first field of a name wins, as Go's FormValue does."""
 
@@ -70,19 +70,6 @@ class GotenbergForm:
         self.parts = []
 
     # --- parser callbacks -------------------------------------------------------------------------------------
-
-    def _part_begin(self) -> None:
-        self._headers, self._header_field = {}, b""
-
-    def _header_field_cb(self, data: bytes, start: int, end: int) -> None:
-        self._header_field += data[start:end]
-
-    def _header_value_cb(self, data: bytes, start: int, end: int) -> None:
-        field = self._header_field.lower()
-        self._headers[field] = self._headers.get(field, b"") + data[start:end]
-
-    def _header_end(self) -> None:
-        self._header_field = b""
 
     def _headers_finished(self) -> None:
         disposition = self._headers.get(b"content-disposition", b"")

@@ -95,7 +95,25 @@ class Upload:
         self.writer.abort()
 
 
-class _FilePartParser:
+class PartHeaders:
+    """The multipart parser's header callbacks, shared by every form reader: `self._headers` holds the current
+    part's headers (lower-case names) when `_headers_finished` is called."""
+
+    def _part_begin(self) -> None:
+        self._headers, self._header_field = {}, b""
+
+    def _header_field_cb(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def _header_value_cb(self, data: bytes, start: int, end: int) -> None:
+        field = self._header_field.lower()
+        self._headers[field] = self._headers.get(field, b"") + data[start:end]
+
+    def _header_end(self) -> None:
+        self._header_field = b""
+
+
+class _FilePartParser(PartHeaders):
     """Streams the part named `file` into the upload; other parts are ignored."""
 
     def __init__(self, boundary: bytes | None, upload: Upload):
@@ -133,20 +151,6 @@ class _FilePartParser:
             raise BadRequest("The multipart body ended early.")
         if not self.found:
             raise BadRequest("No part named 'file' in the multipart body.")
-
-    def _part_begin(self) -> None:
-        self._headers = {}
-        self._header_field = b""
-
-    def _header_field_cb(self, data: bytes, start: int, end: int) -> None:
-        self._header_field += data[start:end]
-
-    def _header_value_cb(self, data: bytes, start: int, end: int) -> None:
-        field = self._header_field.lower()
-        self._headers[field] = self._headers.get(field, b"") + data[start:end]
-
-    def _header_end(self) -> None:
-        self._header_field = b""
 
     def _headers_finished(self) -> None:
         disposition = self._headers.get(b"content-disposition", b"")
