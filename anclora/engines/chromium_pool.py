@@ -32,6 +32,7 @@ from typing import Any
 
 from ..errors import ConversionFailed, ConversionTimeout
 from . import sandbox
+from .pool_tasks import PoolTasks
 from .cdp import MAX_MESSAGE, ConnectionLost, PipeConnection, ProtocolError
 from .chromium_render import Page, PageJob, open_page, render_page
 from .office_pool import group_processes
@@ -177,8 +178,10 @@ async def _connect(write_fd: int, read_fd: int) -> PipeConnection:
     return connection
 
 
-class ChromiumPool:
+class ChromiumPool(PoolTasks):
     """N warm browsers; `render` borrows an idle one, `close` stops them all."""
+
+    engine = ENGINE
 
     def __init__(self, size: int = 2, *, recycle_after: int = 100, max_memory_bytes: int = 1024 * 2**20,
                  start_timeout: float = 30.0, url_guard: Any = None, metrics: Any = None,
@@ -298,24 +301,13 @@ class ChromiumPool:
             self._report()
             return
 
-    def _spawn(self, coroutine) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _report(self) -> None:
-        if self.metrics is None:
-            return
-        states = [browser.state for browser in self.browsers.values()]
-        for state in ("starting", "idle", "busy"):
-            self.metrics.pool.labels(engine=ENGINE, state=state).set(states.count(state))
+    def _members(self):
+        return self.browsers.values()
 
     async def close(self) -> None:
         """Stop every browser and remove their folders."""
         self._closed = True
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._cancel_tasks()
         await asyncio.gather(*(browser.kill() for browser in self.browsers.values()), return_exceptions=True)
         self.browsers.clear()
         self._report()

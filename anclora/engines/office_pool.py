@@ -33,6 +33,7 @@ from typing import Any
 from ..errors import ConversionFailed, ConversionTimeout, UnsupportedConversion
 from ..sniff import sniff
 from . import sandbox
+from .pool_tasks import PoolTasks
 
 log = logging.getLogger("anclora.office")
 
@@ -208,8 +209,10 @@ class OfficeInstance:
             await asyncio.sleep(0.05)
 
 
-class OfficePool:
+class OfficePool(PoolTasks):
     """N warm LibreOffice instances; `convert` borrows an idle one, `close` stops them all."""
+
+    engine = ENGINE
 
     def __init__(self, size: int = 2, *, recycle_after: int = 200, max_rss_bytes: int = 1024 * 2**20,
                  start_timeout: float = 60.0, ping_timeout: float = 10.0, root: Path | None = None,
@@ -355,24 +358,13 @@ class OfficePool:
             self._report()
             return
 
-    def _spawn(self, coroutine) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _report(self) -> None:
-        if self.metrics is None:
-            return
-        states = [instance.state for instance in self.instances.values()]
-        for state in ("starting", "idle", "busy"):
-            self.metrics.pool.labels(engine=ENGINE, state=state).set(states.count(state))
+    def _members(self):
+        return self.instances.values()
 
     async def close(self) -> None:
         """Stop every instance and remove their folders."""
         self._closed = True
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._cancel_tasks()
         await asyncio.gather(*(instance.kill() for instance in self.instances.values()), return_exceptions=True)
         self.instances.clear()
         self._report()
