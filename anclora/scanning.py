@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import struct
 import time
 from typing import TYPE_CHECKING, AsyncIterator
@@ -19,6 +20,7 @@ log = logging.getLogger("anclora.scanning")
 
 CHUNK = 256 * 1024  # bytes per INSTREAM chunk: storage's own read size, far below any StreamMaxLength
 _END = struct.pack(">I", 0)
+MAX_REPLY = 4096  # clamd's answers are one short line
 _SIZE_LIMIT = "INSTREAM size limit exceeded"
 # clamd's own verdict on a file beyond its MaxFileSize/MaxScanSize (with `AlertExceedsMax yes`): not malware,
 # and not scanned either
@@ -61,65 +63,81 @@ class Clamd:
 
     async def version(self) -> str:
         """clamd's `VERSION` answer: `ClamAV <engine>/<database version>/<database date>`."""
-        reader, writer = await self._connect()
-        try:
-            await self._send(writer, b"zVERSION\0")
-            return await self._reply(reader)
-        finally:
-            writer.close()
+        with await self._connect() as connection:
+            await self._send(connection, b"zVERSION\0")
+            return await self._reply(connection)
+
+    async def health(self) -> dict:
+        """What the health report shows of clamd when it answers (it raises when clamd does not)."""
+        return {"backend": "clamd", "version": await self.version()}
 
     async def scan(self, chunks: AsyncIterator[bytes]) -> str | None:
         """Stream the bytes to `INSTREAM`; the signature found, or None when clean. TooLargeToScan past clamd's
         StreamMaxLength (or its scan limits); ClamdError when clamd fails."""
-        reader, writer = await self._connect()
         try:
-            await self._send(writer, b"zINSTREAM\0")
-            try:
-                async for chunk in chunks:
-                    writer.write(struct.pack(">I", len(chunk)))
-                    await self._send(writer, chunk)
-                await self._send(writer, _END)
-            except ClamdError as error:
-                if not isinstance(error.__cause__, ConnectionError):
-                    raise
-                # clamd hangs up mid-stream when the stream passes StreamMaxLength; its reply says so
-            return _verdict(await self._reply(reader))
+            with await self._connect() as connection:
+                await self._send(connection, b"zINSTREAM\0")
+                try:
+                    async for chunk in chunks:
+                        await self._send(connection, struct.pack(">I", len(chunk)))
+                        await self._send(connection, chunk)
+                    await self._send(connection, _END)
+                except ClamdError as error:
+                    if not isinstance(error.__cause__, ConnectionError):
+                        raise
+                    # clamd hangs up mid-stream past StreamMaxLength, and its reply says so
+                return _verdict(await self._reply(connection))
         finally:
-            writer.close()
             if (close := getattr(chunks, "aclose", None)) is not None:
                 await close()
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    # A plain non-blocking socket rather than asyncio's streams: when clamd hangs up mid-stream, a stream
+    # transport's failed write closes the socket before the reply waiting in it has been read.
+    async def _connect(self) -> socket.socket:
+        loop = asyncio.get_running_loop()
         try:
             if self.socket_path:
-                opening = asyncio.open_unix_connection(self.socket_path)
+                targets = [(socket.AF_UNIX, self.socket_path)]
             else:
-                opening = asyncio.open_connection(self.host, self.port)
-            return await asyncio.wait_for(opening, self.timeout)
-        except (OSError, asyncio.TimeoutError) as error:
+                found = await asyncio.wait_for(
+                    loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM), self.timeout)
+                targets = [(family, address) for family, _, _, _, address in found]
+            for number, (family, address) in enumerate(targets, 1):
+                connection = socket.socket(family, socket.SOCK_STREAM)
+                connection.setblocking(False)
+                try:
+                    await asyncio.wait_for(loop.sock_connect(connection, address), self.timeout)
+                    return connection
+                except OSError:
+                    connection.close()
+                    if number == len(targets):
+                        raise
+        except OSError as error:
             raise ClamdError(f"cannot connect to clamd at {self.address}: {_reason(error)}") from error
+        raise ClamdError(f"cannot connect to clamd at {self.address}: no address")
 
-    async def _send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+    async def _send(self, connection: socket.socket, data: bytes) -> None:
         try:
-            writer.write(data)
-            await asyncio.wait_for(writer.drain(), self.timeout)
-        except (OSError, asyncio.TimeoutError) as error:
+            await asyncio.wait_for(asyncio.get_running_loop().sock_sendall(connection, data), self.timeout)
+        except OSError as error:
             raise ClamdError(f"clamd at {self.address} stopped reading: {_reason(error)}") from error
 
-    async def _reply(self, reader: asyncio.StreamReader) -> str:
+    async def _reply(self, connection: socket.socket) -> str:
+        """One reply (each command gets one, ended by a NUL byte)."""
+        loop, reply = asyncio.get_running_loop(), b""
         try:
-            reply = await asyncio.wait_for(reader.readuntil(b"\0"), self.timeout)
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
+            while not reply.endswith(b"\0"):
+                piece = await asyncio.wait_for(loop.sock_recv(connection, MAX_REPLY), self.timeout)
+                if not piece or len(reply) + len(piece) > MAX_REPLY:
+                    raise ClamdError(f"clamd at {self.address} did not answer: the connection closed")
+                reply += piece
+        except OSError as error:
             raise ClamdError(f"clamd at {self.address} did not answer: {_reason(error)}") from error
         return reply[:-1].decode("utf-8", "replace").strip()
 
 
-def _reason(error: BaseException) -> str:
-    if isinstance(error, asyncio.TimeoutError):
-        return "timed out"
-    if isinstance(error, asyncio.IncompleteReadError):
-        return "the connection closed"
-    return str(error) or type(error).__name__
+def _reason(error: OSError) -> str:
+    return "timed out" if isinstance(error, TimeoutError) else str(error) or type(error).__name__
 
 
 def _verdict(reply: str) -> str | None:
@@ -171,9 +189,3 @@ async def scan_upload(ctx: "AppContext", key: str, size: int) -> None:
 def _count(ctx: "AppContext", outcome: str, started: float) -> None:
     ctx.metrics.scans.labels(outcome).inc()
     ctx.metrics.scan_seconds.observe(time.monotonic() - started)
-
-
-async def scanner_check(ctx: "AppContext") -> dict:
-    """The health report's `scanner` check: clamd's version (raises when clamd does not answer)."""
-    return {"backend": "clamd", "version": await ctx.scanner.version(),
-            "fail_open": ctx.settings.clamd_fail_open}

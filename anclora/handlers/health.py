@@ -12,7 +12,6 @@ from ..conversion.registry import engine_status
 from ..metrics import CONTENT_TYPE
 from ..version import __version__
 from ..openapi import STRING, Body, obj, operation
-from ..scanning import scanner_check
 from .base import APIHandler
 
 _STATUS = {"enum": ["up", "degraded", "down"]}
@@ -52,7 +51,7 @@ async def collect(ctx) -> dict:
     checks["cache"] = await _check(cache) if ctx.redis is not None else {"status": "up", "backend": "memory"}
     checks["engines"] = engine_status(ctx.converters)
     if ctx.scanner is not None:
-        checks["scanner"] = await _check(lambda: scanner_check(ctx))
+        checks["scanner"] = {**await _check(ctx.scanner.health), "fail_open": ctx.settings.clamd_fail_open}
     scanner_down = checks.get("scanner", {}).get("status") == "down"
     if checks["database"]["status"] == "down" or checks["storage"]["status"] == "down":
         status = "down"

@@ -24,7 +24,8 @@ def free_port() -> int:
 
 
 class ClamdProcess:
-    def __init__(self, folder: Path, *, stream_max: str = "8M", max_file: str = "", tcp: bool = False):
+    def __init__(self, folder: Path, *, stream_max: int = 8 * 1024 * 1024, max_file: int = 0, tcp: bool = False):
+        """`stream_max`: StreamMaxLength in bytes; `max_file`: MaxFileSize and MaxScanSize (else the same)."""
         self.folder = folder
         self.socket = folder / "clamd.sock"
         self.port = free_port() if tcp else None

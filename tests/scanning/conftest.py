@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import pytest
 from clamd_process import ClamdProcess
+from scan_helpers import UPLOAD_LIMIT
 from sqlalchemy import func, select
 
 from anclora.db.models import File, ResumableUpload
 
-UPLOAD_LIMIT = 8 * 1024 * 1024  # the server's limit, and the session clamd's StreamMaxLength to match
-NOTHING = {"files": 0, "uploads": 0, "objects": [], "parts": []}
-
 
 @pytest.fixture(scope="session")
 def clamd(tmp_path_factory):
-    process = ClamdProcess(tmp_path_factory.mktemp("clamd"), stream_max="8M", tcp=True).start()
+    process = ClamdProcess(tmp_path_factory.mktemp("clamd"), stream_max=UPLOAD_LIMIT, tcp=True).start()
     yield process
     process.stop()
 

@@ -4,18 +4,12 @@ the health report and the metrics show the scanner."""
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from clamd_process import EICAR, SIGNATURE
-from conftest import NOTHING, UPLOAD_LIMIT
+from scan_helpers import CLEAN, NOTHING, OCTETS, TUS, UPLOAD_LIMIT, assert_infected, scans, tus_create
 
 from anclora.errors import ConfigError
 from anclora.server import build_context
-
-TUS = {"Tus-Resumable": "1.0.0"}
-OCTETS = {**TUS, "Content-Type": "application/offset+octet-stream"}
-CLEAN = b"A plain text file, nothing to see here.\n" * 100
 
 
 @pytest.fixture
@@ -24,28 +18,6 @@ def anclora_overrides(clamd, request):
     reach = {"socket": {"clamd_socket": str(clamd.socket)},
              "tcp": {"clamd_host": "127.0.0.1", "clamd_port": clamd.port}, "off": {}}
     return {"max_content_length": UPLOAD_LIMIT, **reach[getattr(request, "param", "socket")]}
-
-
-def assert_infected(response) -> None:
-    assert response.status_code == 422, response.text
-    error = response.json()["error"]
-    assert error["code"] == "infected"
-    assert error["details"]["signature"].startswith(SIGNATURE)
-    assert SIGNATURE in error["message"]
-
-
-async def scans(client, outcome: str) -> float:
-    text = (await client.get("/api/metrics")).text
-    line = f'anclora_upload_scans_total{{outcome="{outcome}"}} '
-    return next((float(row.removeprefix(line)) for row in text.splitlines() if row.startswith(line)), 0.0)
-
-
-async def tus_create(client, length: int, **headers) -> str:
-    metadata = f"filename {base64.b64encode(b'eicar.com').decode()}"
-    response = await client.post("/api/uploads/", headers={
-        **TUS, "Upload-Length": str(length), "Upload-Metadata": metadata, **headers})
-    assert response.status_code == 201, response.text
-    return response.headers["Location"]
 
 
 async def test_an_infected_raw_upload_is_refused_and_nothing_is_stored(client, stored):
