@@ -27,7 +27,10 @@ COUNT = {"type": "string", "pattern": "^[0-9]{1,18}$"}
 TUS_HEADERS = {"Tus-Resumable": {"enum": [tus.VERSION], "required": True},
                "Upload-Checksum": {**STRING, "description": "`sha1 <base64>` or `sha256 <base64>` of this body."}}
 TUS_ERRORS = {412: Reply("Tus-Resumable is not 1.0.0.", {"Tus-Version": "The version spoken."}),
-              413: "More bytes than the upload (or the caller's limit) allows.",
+              413: "More bytes than the upload (or the caller's limit) allows, or than the malware scanner "
+                   "takes (`too_large_to_scan`).",
+              422: "The last bytes are in and the malware scanner found something in the file (`infected`; "
+                   "details: signature): the upload is gone.",
               460: "The body does not match Upload-Checksum; none of it was kept."}
 TUS_BODY = (Body(OCTETS, description="The upload's next bytes."),)
 OFFSET_HEADERS = {"Upload-Offset": "The bytes the server has.", "Upload-Expires": "When the upload is dropped.",
