@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
 from clamd_process import ClamdProcess
 from rawhttp import eventually
 from scan_helpers import CLEAN, NOTHING, OCTETS, scans, tus_create
+
+from anclora.uploads import tus as resumable
 
 
 @pytest.fixture
@@ -87,3 +90,26 @@ async def test_health_follows_clamd_down_and_up_again(client, own_clamd):
 
 async def _is(scanner, status: str) -> bool:
     return (await scanner())["status"] == status
+
+
+@pytest.mark.parametrize("anclora_overrides", [{"clamd_timeout": 30.0}], indirect=True)
+async def test_a_slow_scan_keeps_the_tus_upload_locked_until_it_is_a_file(client, own_clamd, monkeypatch):
+    monkeypatch.setattr(resumable, "LOCK_SECONDS", 1.0)
+    location = await tus_create(client, len(CLEAN))
+    own_clamd.pause()
+    try:
+        last = asyncio.ensure_future(client.patch(location, content=CLEAN, headers={**OCTETS, "Upload-Offset": "0"}))
+        await eventually(lambda: all_bytes_in(client, len(CLEAN)))  # (then the scan starts, and waits)
+        await asyncio.sleep(3 * resumable.LOCK_SECONDS)  # (the scan outlasts the lock: the point of the test)
+        again = await client.patch(location, content=CLEAN, headers={**OCTETS, "Upload-Offset": "0"})
+        assert again.status_code == 409, again.text
+    finally:
+        own_clamd.resume()
+    finished = await last
+    assert finished.status_code == 204, finished.text
+    assert (await client.get(f"/api/files/{finished.headers['Anclora-File-Id']}/content")).content == CLEAN
+
+
+async def all_bytes_in(client, size: int) -> bool:
+    text = (await client.get("/api/metrics")).text
+    return any(row == f"anclora_upload_bytes_total {float(size)}" for row in text.splitlines())
