@@ -143,14 +143,14 @@ def _reason(error: OSError) -> str:
 def _verdict(reply: str) -> str | None:
     """`stream: OK` → None; `stream: <signature> FOUND` → the signature; a size refusal or an error raises."""
     if reply.startswith(_SIZE_LIMIT):
-        raise TooLargeToScan()
+        raise TooLargeToScan(details={"reason": "StreamMaxLength"})
     body = reply.removeprefix("stream: ")
     if body == "OK":
         return None
     if body.endswith(" FOUND"):
         signature = body.removesuffix(" FOUND")
         if signature.startswith(_LIMIT_HEURISTIC):
-            raise TooLargeToScan(details={"limit": signature})
+            raise TooLargeToScan(details={"reason": signature.removeprefix(_LIMIT_HEURISTIC + ".")})
         return signature
     raise ClamdError(f"clamd answered {reply[:200]!r}")
 

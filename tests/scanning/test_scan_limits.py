@@ -27,23 +27,25 @@ def anclora_overrides(small_clamd, request):
     return {"max_content_length": 4 * MiB, **reach[getattr(request, "param", "socket")]}
 
 
-def assert_too_large(response) -> None:
+def assert_too_large(response, reason: str) -> None:
+    """413 naming the clamd limit the file passed."""
     assert response.status_code == 413, response.text
-    assert response.json()["error"]["code"] == "too_large_to_scan"
+    error = response.json()["error"]
+    assert (error["code"], error["details"]["reason"]) == ("too_large_to_scan", reason)
 
 
 @pytest.mark.parametrize("anclora_overrides", ["socket", "tcp"], indirect=True)
 async def test_past_clamds_stream_limit_is_413_and_nothing_is_stored(client, stored):
-    assert_too_large(await client.post("/api/files?filename=big.bin", content=b"x" * (3 * MiB)))
+    assert_too_large(await client.post("/api/files?filename=big.bin", content=b"x" * (3 * MiB)), "StreamMaxLength")
     location = await tus_create(client, 3 * MiB)
     assert_too_large(await client.patch(location, content=b"x" * (3 * MiB),
-                                        headers={**OCTETS, "Upload-Offset": "0"}))
+                                        headers={**OCTETS, "Upload-Offset": "0"}), "StreamMaxLength")
     assert await stored() == NOTHING
     assert await scans(client, "too_large") == 2
 
 
 async def test_past_clamds_file_size_limit_is_413_not_clean(client, stored):
-    assert_too_large(await client.post("/api/files?filename=big.bin", content=b"x" * (MiB + MiB // 2)))
+    assert_too_large(await client.post("/api/files?filename=big.bin", content=b"x" * (MiB + MiB // 2)), "MaxFileSize")
     assert await stored() == NOTHING
     assert await scans(client, "clean") == 0
 
