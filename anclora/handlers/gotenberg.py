@@ -129,11 +129,17 @@ class FormHandler(GotenbergMixin, UploadHandler):
             raise
         self.form_fields = form.fields
         records = []
-        for part in parts:
-            record = await files.create(self.ctx, self.identity, key=part.writer.key, size=part.writer.size,
-                                        sha256=part.writer.sha256, filename=part.filename,
-                                        declared_type=part.declared_type)
-            records.append(work.track(record))
+        try:
+            for part in parts:
+                record = await files.create(self.ctx, self.identity, key=part.writer.key, size=part.writer.size,
+                                            sha256=part.writer.sha256, filename=part.filename,
+                                            declared_type=part.declared_type)
+                records.append(work.track(record))
+        except BaseException:  # (one part refused, by the scanner say: the request keeps none of them)
+            await work.discard()
+            for part in parts[len(records) + 1:]:
+                await self.ctx.storage.delete(part.writer.key)
+            raise
         return records
 
     async def _send(self, work: Work, result: Answer) -> None:
