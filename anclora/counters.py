@@ -51,7 +51,7 @@ class Counters:
     async def hit(self, key: str, window: int, amount: int = 1) -> tuple[int, int]:
         """Add `amount` (1, or 0 to only read) to the counter; return (count, seconds until it resets)."""
         if self.redis is None:
-            return self.hit_local(key, window, amount)
+            return self._hit_here(key, window, amount)
         async with _guard():
             if amount == 0:
                 count, ttl = await self.redis.get(self.prefix + key), await self.redis.ttl(self.prefix + key)
@@ -59,8 +59,7 @@ class Counters:
             count, ttl = await self.redis.eval(_HIT, 1, self.prefix + key, window)
             return int(count), int(ttl)
 
-    def hit_local(self, key: str, window: int, amount: int = 1) -> tuple[int, int]:
-        """`hit` in this process only (for callers that cannot wait)."""
+    def _hit_here(self, key: str, window: int, amount: int) -> tuple[int, int]:
         now = time.monotonic()
         count, resets = self._counts.get(key, (0, now + window))
         if resets <= now:
