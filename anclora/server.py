@@ -22,6 +22,7 @@ from .conversion.planner import Planner
 from .conversion.registry import collect_converters
 from .counters import Counters
 from .db import migrate
+from .jobs import events
 from .jobs.events import Notifier
 from .metrics import Metrics
 from .request_head import HEAD_BUFFER, HeadLimits
@@ -75,12 +76,19 @@ def build_context(settings: Settings) -> AppContext:
 
 
 async def start(ctx: AppContext) -> None:
-    """Start the plugins (pools, the executor); the first failure stops the start."""
+    """Start the plugins (pools, the executor); the first failure stops the start. With Redis, relay the
+    conversion changes other processes announce to this one's event streams."""
     await plugins.start(ctx.pm, "anclora_startup", ctx=ctx)
+    if ctx.redis is not None:
+        ctx.state("events")["relay"] = asyncio.create_task(events.relay(ctx), name="conversion events relay")
 
 
 async def close(ctx: AppContext) -> None:
     """Stop the plugins (each one's failure logged, never keeping the others from stopping), then the services."""
+    relay = ctx.state("events").pop("relay", None)
+    if relay is not None:
+        relay.cancel()
+        await asyncio.gather(relay, return_exceptions=True)
     try:
         await plugins.notify(ctx.pm, "anclora_shutdown", ctx=ctx)
         await mail.drain(ctx)
