@@ -22,6 +22,7 @@ from .conversion.planner import Planner
 from .conversion.registry import collect_converters
 from .counters import Counters
 from .db import migrate
+from .db.replica import create_replica_engine
 from .jobs import events
 from .jobs.events import Notifier
 from .metrics import Metrics
@@ -59,11 +60,16 @@ def build_context(settings: Settings) -> AppContext:
         import redis.asyncio as aioredis
 
         redis = aioredis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    replica = create_replica_engine(settings.database_replica_url, statement_timeout_ms=settings.db_statement_timeout) \
+        if settings.database_replica_url else None
+    sessionmaker = db.create_sessionmaker(engine)
     return AppContext(
         settings=settings,
         pm=pm,
         engine=engine,
-        sessionmaker=db.create_sessionmaker(engine),
+        sessionmaker=sessionmaker,
+        reader=db.create_sessionmaker(replica) if replica is not None else sessionmaker,
+        replica=replica,
         storage=LocalStorage(settings.upload_folder),
         metrics=Metrics(),
         counters=Counters(redis),
@@ -95,6 +101,8 @@ async def close(ctx: AppContext) -> None:
     finally:
         if ctx.redis is not None:
             await ctx.redis.aclose()
+        if ctx.replica is not None:
+            await ctx.replica.dispose()
         await ctx.engine.dispose()
 
 
