@@ -16,6 +16,10 @@ import yaml
 from server_process import ServerProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
+# the free plan is the one the tests' signed-in users have: its upload limit is the one counted across nodes
+UPLOADS_PER_MINUTE = 3
+PLAN_LIMITS = {"free": {"uploads_per_minute": UPLOADS_PER_MINUTE},
+               "anonymous": {"uploads_per_minute": 1000, "conversions_per_day": 1000, "concurrent_jobs": 10}}
 UPSTREAM = re.compile(r'"(?P<request>[^"]*)" (?P<status>\d+) \d+ upstream=(?P<upstream>\S+)')
 
 
@@ -139,12 +143,11 @@ class Cluster:
         self.url = self.nginx.url
 
     def _start(self, storage: dict[str, str]) -> None:
-        # the serve nodes only queue (the `jobs` plugin blocked): every conversion runs on a worker
-        serve_env = {**self.env, "ANCLORA_PLUGINS_BLOCK": self.env["ANCLORA_PLUGINS_BLOCK"] + ",jobs"}
         for index in (1, 2):  # one after the other: the first migrates the database
             home = self.folder / f"node{index}"
             home.mkdir()
-            self.nodes.append(ServerProcess(home, self.env["DATABASE_URL"], **serve_env))
+            # the serve nodes only queue: every conversion runs on a worker
+            self.nodes.append(ServerProcess(home, self.env["DATABASE_URL"], "--no-jobs", **self.env))
             self.nodes[-1].wait_ready()
         self.worker = self.start_worker()
         self.nginx = Nginx(self.folder / "nginx", [f"127.0.0.1:{node.port}" for node in self.nodes],

@@ -11,16 +11,12 @@ import uuid
 
 import pytest
 from backing_services import SHARED_POSTGRES, PrivateRedis
-from cluster import Cluster
+from cluster import PLAN_LIMITS, Cluster
 from plugin_folders import FAULTS, NODES, bundled_plugin_names
 from sqlalchemy.engine import make_url
 
 from anclora.testing import TEST_JWT_SECRET
 
-# the free plan is the one the tests' signed-in users have: its upload limit is the one counted across nodes
-UPLOADS_PER_MINUTE = 3
-PLAN_LIMITS = {"free": {"uploads_per_minute": UPLOADS_PER_MINUTE},
-               "anonymous": {"uploads_per_minute": 1000, "conversions_per_day": 1000, "concurrent_jobs": 10}}
 
 
 @pytest.fixture(scope="module")

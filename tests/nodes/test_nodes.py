@@ -4,16 +4,17 @@ upload limit — and a worker killed mid-job leaves one result and one charge.""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import os
+import time
 import uuid
 from contextlib import aclosing
 
 import httpx
 import pytest
-from cluster import eventually
-from conftest import UPLOADS_PER_MINUTE
+from cluster import UPLOADS_PER_MINUTE, eventually
 from sse import sse_events
 
 from anclora.identity import new_session_token
@@ -117,10 +118,10 @@ async def test_a_worker_killed_mid_job_leaves_one_result_and_one_charge(cluster)
 
         async def status() -> str:
             return (await client.get(f"/api/conversions/{job['id']}")).json()["status"]
-        for _ in range(600):
-            if await status() in ("succeeded", "failed"):
-                break
-            await client.get("/api/health")  # (a request's round trip as the wait between looks)
+        deadline = time.monotonic() + 60
+        while await status() not in ("succeeded", "failed"):
+            assert time.monotonic() < deadline, "the conversion did not end on the new worker"
+            await asyncio.sleep(0.05)
         assert await status() == "succeeded"
         assert (await client.get(f"/api/conversions/{job['id']}/result")).content == b"ONCE ONLY"
         assert [c["id"] for c in (await client.get("/api/conversions")).json()["conversions"]] == [job["id"]]
