@@ -151,6 +151,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("database_url", text, "sqlite:///var/anclora.db",
             "SQLAlchemy URL of the database: sqlite:///path or postgresql://user:pass@host/db.",
             env=("DATABASE_URL",), secret=True),
+    Setting("database_replica_url", text, "",
+            "SQLAlchemy URL of a PostgreSQL streaming replica for the read-only listings (files, conversions, "
+            "webhook deliveries, transactions); /api/health reports its lag. Empty: everything reads the primary.",
+            secret=True),
+    Setting("database_replica_max_lag", positive_float, 30.0,
+            "Seconds the replica may lag behind the primary before /api/health says `degraded`."),
     Setting("redis_url", text, "", "Redis URL (redis://host:6379/0). Empty: in-process counters and queue.",
             env=("REDIS_URL",), secret=True),
     Setting("db_statement_timeout", positive_int, 30000, "PostgreSQL statement_timeout in milliseconds."),

@@ -61,6 +61,7 @@ class AppContext:
     pm: "pluggy.PluginManager"
     engine: "AsyncEngine"
     sessionmaker: "async_sessionmaker[AsyncSession]"
+    reader: "async_sessionmaker[AsyncSession]"  # the read-only listings': the replica's, else `sessionmaker`
     storage: "Storage"
     metrics: "Metrics"
     counters: "Counters"
@@ -69,6 +70,7 @@ class AppContext:
     events: "Notifier"
     redis: "Redis | None" = None
     scanner: "Clamd | None" = None  # clamd, when uploads are scanned
+    replica: "AsyncEngine | None" = None  # the streaming replica of `database_replica_url`, when set
     engine_pools: EnginePools = dataclasses.field(default_factory=EnginePools)
     requests: RequestGauge = dataclasses.field(default_factory=RequestGauge)
     started_at: float = dataclasses.field(default_factory=time.time)

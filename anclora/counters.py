@@ -2,7 +2,8 @@
 
 Policy when Redis is configured but unreachable: counters fail closed with 503 `service_unavailable`, because
 they guard money (free allowances, daily quotas) and brute force (login throttling). Nothing is let through
-uncounted.
+uncounted. The one exception is asked for by its caller: uploads per minute are counted in each process meanwhile
+(uploads go on, still bounded, per node).
 """
 
 from __future__ import annotations
@@ -48,10 +49,19 @@ class Counters:
         self._counts: dict[str, tuple[int, float]] = {}
         self._slots: dict[str, dict[str, float]] = {}
 
-    async def hit(self, key: str, window: int, amount: int = 1) -> tuple[int, int]:
-        """Add `amount` (1, or 0 to only read) to the counter; return (count, seconds until it resets)."""
+    async def hit(self, key: str, window: int, amount: int = 1, *, here_when_down: bool = False) -> tuple[int, int]:
+        """Add `amount` (1, or 0 to only read) to the counter; return (count, seconds until it resets).
+        `here_when_down`: while Redis is unreachable, count in this process instead of failing closed."""
         if self.redis is None:
-            return self.hit_local(key, window, amount)
+            return self._hit_here(key, window, amount)
+        try:
+            return await self._hit_redis(key, window, amount)
+        except ServiceUnavailable:
+            if not here_when_down:
+                raise
+            return self._hit_here(key, window, amount)
+
+    async def _hit_redis(self, key: str, window: int, amount: int) -> tuple[int, int]:
         async with _guard():
             if amount == 0:
                 count, ttl = await self.redis.get(self.prefix + key), await self.redis.ttl(self.prefix + key)
@@ -59,8 +69,7 @@ class Counters:
             count, ttl = await self.redis.eval(_HIT, 1, self.prefix + key, window)
             return int(count), int(ttl)
 
-    def hit_local(self, key: str, window: int, amount: int = 1) -> tuple[int, int]:
-        """`hit` in this process only (for callers that cannot wait)."""
+    def _hit_here(self, key: str, window: int, amount: int) -> tuple[int, int]:
         now = time.monotonic()
         count, resets = self._counts.get(key, (0, now + window))
         if resets <= now:

@@ -95,7 +95,7 @@ async def create(ctx: AppContext, identity: Identity, *, key: str, size: int, sh
 
 
 async def list_owned(ctx: AppContext, identity: Identity, limit: int = 100, offset: int = 0) -> list[File]:
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:
         rows = await session.scalars(
             select(File).where(File.owned_by(identity), File.expires_at > utcnow())
             .order_by(File.created_at.desc(), File.id).limit(limit).offset(offset))

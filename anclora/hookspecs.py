@@ -128,9 +128,10 @@ def anclora_authorize_upload(ctx: "AppContext", identity: "Identity", declared_s
     (None for a chunked body). `starting` is True when an upload is starting (count it against rate limits) and
     False when the server only tells the caller its limit (tus `OPTIONS`, `Tus-Max-Size`). Called in `prepare()`
     before any of the body is read, by plain uploads and tus creations alike. The smallest answer (and the server's
-    own MAX_CONTENT_LENGTH) wins. Raise an AncloraError (e.g. `RateLimited`) to refuse the upload outright. Must not
-    do blocking I/O.
-    Called through `collect`.
+    own MAX_CONTENT_LENGTH) wins. Raise an AncloraError (e.g. `RateLimited`) to refuse the upload outright; the
+    plugins after a refusing one are not asked. Must not do blocking I/O; may return an awaitable of the answer
+    (the built-in `accounts` counts uploads per minute in Redis that way).
+    Called through `ask`.
     """
 
 

@@ -147,11 +147,22 @@ async def start(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> None:
     await _in_turn(pm, name, kwargs)
 
 
-async def _in_turn(pm: pluggy.PluginManager, name: str, kwargs: dict[str, Any]) -> None:
+async def ask(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[Any]:
+    """Every implementation's answer (None answers left out), asked in turn and awaited when it is an awaitable;
+    the first that raises refuses, and the ones after it are not asked (an upload refused by one plugin is not
+    counted by the next)."""
+    return await _in_turn(pm, name, kwargs)
+
+
+async def _in_turn(pm: pluggy.PluginManager, name: str, kwargs: dict[str, Any]) -> list[Any]:
+    results = []
     for implementation in _implementations(pm, name):
         result = _call(implementation, kwargs)
         if inspect.isawaitable(result):
-            await result
+            result = await result
+        if result is not None:
+            results.append(result)
+    return results
 
 
 def collect(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[Any]:

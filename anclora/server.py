@@ -22,6 +22,8 @@ from .conversion.planner import Planner
 from .conversion.registry import collect_converters
 from .counters import Counters
 from .db import migrate
+from .db.replica import create_replica_engine
+from .jobs import events
 from .jobs.events import Notifier
 from .metrics import Metrics
 from .request_head import HEAD_BUFFER, HeadLimits
@@ -58,11 +60,16 @@ def build_context(settings: Settings) -> AppContext:
         import redis.asyncio as aioredis
 
         redis = aioredis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    replica = create_replica_engine(settings.database_replica_url, statement_timeout_ms=settings.db_statement_timeout) \
+        if settings.database_replica_url else None
+    sessionmaker = db.create_sessionmaker(engine)
     return AppContext(
         settings=settings,
         pm=pm,
         engine=engine,
-        sessionmaker=db.create_sessionmaker(engine),
+        sessionmaker=sessionmaker,
+        reader=db.create_sessionmaker(replica) if replica is not None else sessionmaker,
+        replica=replica,
         storage=LocalStorage(settings.upload_folder),
         metrics=Metrics(),
         counters=Counters(redis),
@@ -75,18 +82,27 @@ def build_context(settings: Settings) -> AppContext:
 
 
 async def start(ctx: AppContext) -> None:
-    """Start the plugins (pools, the executor); the first failure stops the start."""
+    """Start the plugins (pools, the executor); the first failure stops the start. With Redis, relay the
+    conversion changes other processes announce to this one's event streams."""
     await plugins.start(ctx.pm, "anclora_startup", ctx=ctx)
+    if ctx.redis is not None:
+        ctx.state("events")["relay"] = asyncio.create_task(events.relay(ctx), name="conversion events relay")
 
 
 async def close(ctx: AppContext) -> None:
     """Stop the plugins (each one's failure logged, never keeping the others from stopping), then the services."""
+    relay = ctx.state("events").pop("relay", None)
+    if relay is not None:
+        relay.cancel()
+        await asyncio.gather(relay, return_exceptions=True)
     try:
         await plugins.notify(ctx.pm, "anclora_shutdown", ctx=ctx)
         await mail.drain(ctx)
     finally:
         if ctx.redis is not None:
             await ctx.redis.aclose()
+        if ctx.replica is not None:
+            await ctx.replica.dispose()
         await ctx.engine.dispose()
 
 

@@ -9,6 +9,7 @@ JOBS = FOLDER / "jobs"  # small, fast converters (a chain, a failing one, slow o
 BILLING = FOLDER / "billing"  # priced converters
 RAISING = FOLDER / "raising"  # a third-party listener whose every lifecycle hook raises
 FAULTS = FOLDER / "faults"  # a converter that hangs on its first run, for killing the server mid-conversion
+NODES = FOLDER / "nodes"  # a converter held at 50 % until the test lets it go, naming the process that ran it
 
 
 def bundled_plugin_names() -> list[str]:

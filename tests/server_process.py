@@ -20,7 +20,7 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, tmp_path: Path, database_url: str, **settings: str):
+    def __init__(self, tmp_path: Path, database_url: str, *serve_args: str, **settings: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / "server.log"
@@ -29,7 +29,7 @@ class ServerProcess:
                "ANCLORA_PLUGINS_ENTRYPOINTS": "false", "LOG_FILE": str(self.log),
                "JWT_SECRET_KEY": TEST_JWT_SECRET}
         env.update({key: str(value) for key, value in settings.items()})
-        self.process = subprocess.Popen([sys.executable, "-m", "anclora", "serve", "--migrate"], env=env,
+        self.process = subprocess.Popen([sys.executable, "-m", "anclora", "serve", "--migrate", *serve_args], env=env,
                                         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def wait_ready(self, timeout: float = 60) -> None:

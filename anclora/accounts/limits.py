@@ -37,16 +37,16 @@ def limits_for(ctx: "AppContext", identity: "Identity") -> dict[str, int]:
 
 
 
-def authorize_upload(ctx: "AppContext", identity: "Identity", starting: bool = True) -> int:
-    """Uploads started per minute (counted in this process: the hook may not wait on Redis); the byte limit.
-    `starting=False` only asks for the limit."""
+async def authorize_upload(ctx: "AppContext", identity: "Identity", starting: bool = True) -> int:
+    """Uploads started per minute (in Redis when configured, so every node counts against one limit; in this
+    process while Redis is away, so uploads go on); the byte limit. `starting=False` only asks for the limit."""
     limits = limits_for(ctx, identity)
     if not starting:
         return limits["max_upload_bytes"]
     keys = [f"uploads:{identity.owner_key}"] + ([f"uploads:address:{identity.address}"]
                                                  if identity.is_anonymous else [])
     for key in keys:
-        count, ttl = ctx.counters.hit_local(key, 60)
+        count, ttl = await ctx.counters.hit(key, 60, here_when_down=True)
         if count > limits["uploads_per_minute"]:
             ctx.metrics.quota_refusals.labels("uploads_per_minute").inc()
             raise RateLimited(f"More than {limits['uploads_per_minute']} uploads started in one minute; "

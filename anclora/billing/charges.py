@@ -95,7 +95,7 @@ async def refund(ctx: "AppContext", conversion: dict[str, Any]) -> None:
 
 
 async def transactions(ctx: "AppContext", user_id: str, limit: int = 100, offset: int = 0) -> list[dict]:
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:
         rows = (await session.execute(select(ConversionTransaction).where(
             ConversionTransaction.user_id == user_id).order_by(ConversionTransaction.created_at.desc())
             .limit(limit).offset(offset))).scalars()

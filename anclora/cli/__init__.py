@@ -19,7 +19,8 @@ COMMAND_MODULES = ("anclora.cli.convert", "anclora.cli.users", "anclora.cli.ops"
 
 # What each command's --help ends with, by its full name (a test checks that every command has one).
 EXAMPLES = {
-    "serve": ["anclora serve --migrate", "anclora serve --host 0.0.0.0 --port 8080"],
+    "serve": ["anclora serve --migrate", "anclora serve --host 0.0.0.0 --port 8080",
+              "anclora serve --no-jobs   # conversions run on `anclora worker` processes only"],
     "db": ["anclora db upgrade", "anclora db current", "anclora db downgrade 0001"],
     "cleanup": ["anclora cleanup            # hourly from cron or a systemd timer"],
     "verify": ["anclora verify > problems.jsonl || echo 'a stored file changed'"],
@@ -66,6 +67,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ..server import serve
 
     settings = load_settings(args)
+    if args.no_jobs:
+        settings = settings.replace(plugins_block=[*settings.plugins_block, "jobs"])
     asyncio.run(serve(settings, auto_migrate=args.migrate))
     return 0
 
@@ -134,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default 5000)")
     serve.add_argument("--migrate", action="store_true", help="upgrade the database schema before serving")
+    serve.add_argument("--no-jobs", action="store_true",
+                       help="run no conversions here: `anclora worker` processes take them from the queue")
     serve.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="database schema migrations")

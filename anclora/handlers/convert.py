@@ -44,7 +44,7 @@ class ConvertHandler(UploadHandler):
         planner = self.ctx.planner
         if not any(step.target == self.target for steps in planner.edges.values() for step in steps):
             raise UnsupportedConversion(f"No converter produces {self.target}.", details={"to": self.target})
-        self.start_upload()
+        await self.start_upload()
 
     @operation(CONVERTED, uploads=UPLOAD["bodies"], headers=UPLOAD["headers"], query=TARGET)
     async def post(self) -> None:

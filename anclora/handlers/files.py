@@ -33,7 +33,7 @@ class FilesHandler(UploadHandler):
     async def prepare(self) -> None:
         await super().prepare()
         if self.request.method == "POST":
-            self.start_upload()
+            await self.start_upload()
 
     @operation({201: Reply(FILE, {"Location": "The new file."}), **UPLOAD["responses"]},
                uploads=UPLOAD["bodies"], query=obj(UPLOAD["query"]),

@@ -69,7 +69,7 @@ class FormHandler(GotenbergMixin, UploadHandler):
 
     async def prepare(self) -> None:
         await super().prepare()
-        self.start_upload()
+        await self.start_upload()
         try:
             self.webhook = webhook.requested(self.request.headers, self.request_id)
             if self.webhook is not None:

@@ -40,7 +40,7 @@ UPLOAD = {
 
 
 class UploadHandler(APIHandler):
-    """Subclasses decorated with @tornado.web.stream_request_body call `start_upload()` from `prepare()` and
+    """Subclasses decorated with @tornado.web.stream_request_body await `start_upload()` in `prepare()` and
     `finish_upload()` from their method; the rest happens here."""
 
     upload: Upload | None = None
@@ -57,8 +57,8 @@ class UploadHandler(APIHandler):
             raise BadRequest("Content-Length is not a number.")
         return int(value)
 
-    def start_upload(self) -> None:
-        limit = upload_limit(self.ctx, self.identity, self.declared_length())
+    async def start_upload(self) -> None:
+        limit = await upload_limit(self.ctx, self.identity, self.declared_length())
         content_type = self.request.headers.get("Content-Type", "")
         body_limit = limit + (MULTIPART_OVERHEAD if content_type.startswith("multipart/") else 0)
         declared = self.declared_length()

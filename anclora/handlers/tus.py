@@ -70,12 +70,12 @@ class TusHandler(UploadHandler):
 
     @operation({204: Reply(None, {name: "What the server speaks of tus." for name in (
         "Tus-Version", "Tus-Extension", "Tus-Checksum-Algorithm", "Tus-Max-Size")})})
-    def options(self, *_args) -> None:
+    async def options(self, *_args) -> None:
         """What this server speaks of tus: version, extensions, checksum algorithms and its size limit."""
         self.set_header("Tus-Version", tus.VERSION)
         self.set_header("Tus-Extension", tus.EXTENSIONS)
         self.set_header("Tus-Checksum-Algorithm", ",".join(tus.CHECKSUMS))
-        self.set_header("Tus-Max-Size", str(upload_limit(self.ctx, self.identity, None, starting=False)))
+        self.set_header("Tus-Max-Size", str(await upload_limit(self.ctx, self.identity, None, starting=False)))
         self.clear_header("Content-Type")
         self.set_status(204)
         self.finish()
@@ -250,7 +250,7 @@ class ResumableUploadsHandler(TusHandler):
         length = self.header_int("Upload-Length")
         if length is None:
             raise BadRequest("Upload-Length is required.")
-        limit = upload_limit(self.ctx, self.identity, length)
+        limit = await upload_limit(self.ctx, self.identity, length)
         if length > limit:
             self.ctx.metrics.quota_refusals.labels("upload_size").inc()
             raise PayloadTooLarge(f"The upload is larger than the {limit} bytes allowed.",

@@ -1,10 +1,11 @@
-"""Telling the world a conversion changed: lifecycle hooks, and an in-process wake-up for event streams."""
+"""Telling the world a conversion changed: lifecycle hooks, an in-process wake-up for event streams, and with Redis
+the same wake-up for every other process (a progress made by a worker reaches a stream followed on any node)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from .. import plugins
 from ..db.models import Conversion
@@ -12,6 +13,9 @@ from . import store
 from .store import as_json
 
 log = logging.getLogger("anclora.jobs")
+CHANNEL = "anclora:{db}:conversions"  # Redis pub/sub: "<conversion id> <event>" for each change
+RELAY_RETRY_SECONDS = 2.0  # between attempts to subscribe again after Redis went away
+RELAY_WAIT_SECONDS = 1.0  # one wait for a message; below the client's 5 s socket timeout, which would end it
 
 
 class _Watch:
@@ -27,6 +31,11 @@ class Notifier:
 
     def __init__(self) -> None:
         self._watchers: dict[str, set[_Watch]] = {}
+        self._on_queued: list[Callable[[], None]] = []
+
+    def on_queued(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever another process queues a conversion (an executor looks for work at once)."""
+        self._on_queued.append(callback)
 
     def notify(self, conversion_id: str, row: Conversion | None = None) -> None:
         for watch in self._watchers.get(conversion_id, ()):
@@ -46,11 +55,52 @@ class Notifier:
         if not watchers:
             self._watchers.pop(conversion_id, None)
 
+    def announced(self, conversion_id: str, event: str) -> None:
+        """Another process changed a conversion: wake its watchers here (and the executors, if it was queued)."""
+        self.notify(conversion_id)
+        for callback in self._on_queued if event == "queued" else ():
+            callback()
+
+    def notify_all(self) -> None:
+        """Wake every watcher to re-read its row (changes announced while the relay was away were missed)."""
+        for conversion_id in list(self._watchers):
+            self.notify(conversion_id)
+
+
+def channel(redis) -> str:
+    """The channel of this Redis database: pub/sub spans a server's databases, deployments sharing it must not
+    hear each other."""
+    return CHANNEL.format(db=redis.connection_pool.connection_kwargs.get("db", 0))
+
+
+async def relay(ctx) -> None:
+    """Wake this process's watchers for the changes other processes announce on Redis; runs until canceled.
+    Without Redis there is nothing to relay: watchers fall back on re-reading their row now and then."""
+    while True:
+        try:
+            async with ctx.redis.pubsub() as pubsub:
+                await pubsub.subscribe(channel(ctx.redis))
+                ctx.events.notify_all()
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=RELAY_WAIT_SECONDS)
+                    if message is not None:
+                        ctx.events.announced(*message["data"].decode().partition(" ")[::2])
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # Redis restarting: streams still re-read their rows meanwhile
+            log.warning("conversion events from other processes unavailable: %s", error)
+            await asyncio.sleep(RELAY_RETRY_SECONDS)
+
 
 async def publish(ctx, row: Conversion, event: str) -> None:
     """Wake local waiters and tell every plugin through `anclora_conversion_<event>` with the public JSON (a
     failing plugin is logged; it never changes the conversion's outcome nor keeps the others from hearing)."""
     ctx.events.notify(row.id, row)
+    if ctx.redis is not None:
+        try:
+            await ctx.redis.publish(channel(ctx.redis), f"{row.id} {event}")
+        except Exception as error:  # the row is the truth; other processes' streams re-read it later
+            log.warning("could not announce conversion %s to other processes: %s", row.id, error)
     await plugins.notify(ctx.pm, f"anclora_conversion_{event}", ctx=ctx, conversion=as_json(row),
                          owner=store.identity_of(row))
 

@@ -36,6 +36,7 @@ class Executor:
         self._backlog = False  # whether the last look for work found more than the free slots could take
 
     async def start(self) -> None:
+        self.ctx.events.on_queued(self.wake)  # a conversion queued by another process, announced through Redis
         await self.recover()
         self._loop_task = asyncio.create_task(self._loop(), name=f"executor {self.worker_id}")
 

@@ -56,7 +56,7 @@ async def get(ctx, conversion_id: str) -> Conversion | None:
 
 
 async def list_owned(ctx, identity: Identity, limit: int, offset: int) -> list[Conversion]:
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:
         rows = await session.scalars(
             select(Conversion).where(Conversion.owned_by(identity))
             .order_by(Conversion.created_at.desc(), Conversion.id).limit(limit).offset(offset))

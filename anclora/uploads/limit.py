@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from ..identity import Identity
 
 
-def upload_limit(ctx: "AppContext", identity: "Identity", declared: int | None, *, starting: bool = True) -> int:
+async def upload_limit(ctx: "AppContext", identity: "Identity", declared: int | None, *,
+                       starting: bool = True) -> int:
     """The most bytes `identity` may upload. `starting=False` only asks (tus OPTIONS): no upload is counted."""
-    answers = plugins.collect(ctx.pm, "anclora_authorize_upload", ctx=ctx, identity=identity,
-                              declared_size=declared, starting=starting)
+    answers = await plugins.ask(ctx.pm, "anclora_authorize_upload", ctx=ctx, identity=identity,
+                                declared_size=declared, starting=starting)
     return min([ctx.settings.max_content_length, *answers])

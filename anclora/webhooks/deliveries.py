@@ -97,7 +97,7 @@ def attempt_json(attempt: WebhookAttempt) -> dict[str, Any]:
 
 
 async def list_owned(ctx, identity: Identity, limit: int, offset: int) -> list[WebhookDelivery]:
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:
         return list(await session.scalars(
             select(WebhookDelivery).where(WebhookDelivery.owned_by(identity))
             .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id).limit(limit).offset(offset)))

@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from backing_services import SHARED_POSTGRES, PrivateRedis
 from server_process import free_port
 
 
@@ -71,32 +69,6 @@ async def tcp_proxy():
         await proxy.cut()
 
 
-class PrivateRedis:
-    """A redis-server of our own on a free loopback port, without persistence; stopped by its process id."""
-
-    def __init__(self, folder: Path):
-        self.folder, self.port = folder, free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> "PrivateRedis":
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(self.port), "--bind",
-             "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True,
-                             text=True).stdout.strip() != "PONG":
-            assert time.monotonic() < deadline and self.process.poll() is None, "redis-server did not start"
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
 @pytest.fixture
 def private_redis(tmp_path):
     folder = tmp_path / "redis"
@@ -113,9 +85,6 @@ def server_env(tmp_path: Path, database_url: str, **settings: str) -> dict[str, 
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": database_url,
             "UPLOAD_FOLDER": str(tmp_path / "uploads"), "ANCLORA_PLUGINS_ENTRYPOINTS": "false",
             "JWT_SECRET_KEY": TEST_JWT_SECRET, "LOG_LEVEL": "WARNING", **settings}
-
-
-SHARED_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture
