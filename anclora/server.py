@@ -25,7 +25,7 @@ from .db import migrate
 from .jobs.events import Notifier
 from .metrics import Metrics
 from .request_head import HEAD_BUFFER, HeadLimits
-from .storage.local import LocalStorage
+from .storage import open_storage
 
 log = logging.getLogger("anclora")
 
@@ -61,7 +61,7 @@ def build_context(settings: Settings) -> AppContext:
         pm=pm,
         engine=engine,
         sessionmaker=db.create_sessionmaker(engine),
-        storage=LocalStorage(settings.upload_folder),
+        storage=open_storage(settings),
         metrics=Metrics(),
         counters=Counters(redis),
         converters=converters,
@@ -84,6 +84,7 @@ async def close(ctx: AppContext) -> None:
     finally:
         if ctx.redis is not None:
             await ctx.redis.aclose()
+        await ctx.storage.close()
         await ctx.engine.dispose()
 
 
@@ -146,7 +147,7 @@ async def serve(settings: Settings, *, auto_migrate: bool = False, ready: asynci
         sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
         server.add_sockets(sockets)
         log.info("Anclora %s listening on http://%s:%s (database %s, storage %s)", __version__, settings.host,
-                 sockets[0].getsockname()[1], ctx.engine.dialect.name, ctx.storage.root)
+                 sockets[0].getsockname()[1], ctx.engine.dialect.name, ctx.storage.describe())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
