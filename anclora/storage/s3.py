@@ -228,7 +228,12 @@ class S3Storage(Storage):
         await self.s3.call("put_object", Key=self.info_name(name), Body=json.dumps(info).encode())
 
     async def appender(self, name: str, offset: int, room: int, checksum, sha256=None) -> S3Appender:
-        appender = S3Appender(self, name, await self._info(name), offset, room, checksum, sha256)
+        info = await self._info(name)
+        current = self.incomplete_name(name, offset // info["part_size"])
+        for item in await self.s3.pages("list_objects_v2", "Contents", Prefix=f"{self.prefix}resumable/{name}."):
+            if item["Key"].endswith(".incomplete") and item["Key"] != current:  # (sent as parts since, or past
+                await self.s3.call("delete_object", Key=item["Key"])      # the offset: never recorded)
+        appender = S3Appender(self, name, info, offset, room, checksum, sha256)
         try:
             await appender.resume()
         except BaseException:
