@@ -31,6 +31,7 @@ from .s3parts import S3Appender, S3Writer, new_key, scratch_tmp, unavailable
 
 log = logging.getLogger("anclora.storage")
 PRESIGN_SECONDS = 300
+KEPT_HEADS = 256  # heads of files this process wrote, kept until they are sniffed
 HASH_CHUNK = 1024 * 1024
 _HEX = set("0123456789abcdef")
 
@@ -43,6 +44,7 @@ class S3Storage(Storage):
         self.scratch = Path(scratch).resolve()
         self.tmp_dir = scratch_tmp(self.scratch)
         self._background: set[asyncio.Task] = set()
+        self._heads: dict[str, bytes] = {}
 
     @classmethod
     def from_settings(cls, settings) -> "S3Storage":
@@ -128,7 +130,18 @@ class S3Storage(Storage):
         finally:
             body.close()
 
+    def remember_head(self, key: str, head: bytes) -> None:
+        """The first bytes of a file just written, so that sniffing it needs no request (a ranged GET costs some
+        servers, moto's among them, a read of the whole object)."""
+        if len(self._heads) >= KEPT_HEADS:
+            del self._heads[next(iter(self._heads))]
+        self._heads[key] = head
+
     async def sniff(self, key: str, hint: str = "") -> str:
+        head = self._heads.pop(key, None)
+        if head is not None and not head.startswith(b"PK"):  # (a zip's format is in its central directory)
+            return sniff.sniff(io.BytesIO(head), hint)
+
         def sniffed() -> str:
             with io.BufferedReader(RangedObject(self.s3, self.object_name(key)), 64 * 1024) as handle:
                 return sniff.sniff(handle, hint)

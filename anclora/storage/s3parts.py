@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("anclora.storage")
 IN_FLIGHT = 2  # parts of one upload sent at once
+HEAD = 4096  # the first bytes of a file, kept for sniffing it (what `anclora.sniff` reads)
 
 
 def unavailable(error: Exception) -> ServiceUnavailable:
@@ -129,11 +130,14 @@ class S3Writer(StorageWriter):
         self._hash = BackgroundHash()
         self.size = 0
         self.sha256 = ""
+        self.head = b""
         self._done = False
 
     def write(self, chunk: bytes) -> None:
         self.uploader.write(chunk)
         self._hash.update(chunk)
+        if self.size < HEAD:
+            self.head += bytes(chunk[:HEAD - self.size])
         self.size += len(chunk)
 
     def wait(self):
@@ -153,6 +157,7 @@ class S3Writer(StorageWriter):
                 await uploader.drain()
                 await self.storage.complete_multipart(self.name, await uploader.upload_id, uploader.parts)
             self.sha256 = await self._hash.hexdigest()
+            self.storage.remember_head(self.key, self.head)
         except BaseException as error:
             self.abort()
             if isinstance(error, Exception) and not hasattr(error, "status"):

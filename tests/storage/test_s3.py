@@ -184,3 +184,39 @@ async def test_the_commands_verify_and_clean_up_the_bucket_named_by_the_environm
     assert status == 0 and json.loads(out)["expired"] == 0
     assert (await client.get(f"/api/files/{kept['id']}/content")).content == b"kept as it was"
 
+
+
+async def test_a_tus_upload_begun_on_one_node_is_finished_on_another(client, anclora_settings, tmp_path):
+    """Two servers on one database and one bucket, each with a scratch folder of its own: the upload's state is in
+    the database and the bucket, not in the process that began it."""
+    import socket
+
+    import httpx
+    import tornado.netutil
+
+    from anclora.server import build_context, close, make_http_server, start
+
+    other = build_context(anclora_settings.replace(upload_folder=str(tmp_path / "second-node")))
+    await start(other)
+    server = make_http_server(other)
+    [sock] = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
+    server.add_sockets([sock])
+    try:
+        body = os.urandom(7 * MiB + 3)
+        created = await client.post("/api/uploads/", headers={**TUS, "Upload-Length": str(len(body))})
+        location = created.headers["Location"]
+        first = await client.patch(location, content=body[:6 * MiB], headers={**OCTETS, "Upload-Offset": "0"})
+        assert first.status_code == 204
+        session = {"X-Anclora-Session": client.cookies.get("anclora_session")}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", headers=session) as second:
+            assert (await second.head(location, headers=TUS)).headers["Upload-Offset"] == str(6 * MiB)
+            last = await second.patch(location, content=body[6 * MiB:],
+                                      headers={**OCTETS, "Upload-Offset": str(6 * MiB)})
+            assert last.status_code == 204
+            file_id = last.headers["Anclora-File-Id"]
+            assert (await second.get(f"/api/files/{file_id}")).json()["sha256"] == hashlib.sha256(body).hexdigest()
+        assert (await client.get(f"/api/files/{file_id}/content")).content == body
+    finally:
+        server.stop()
+        await server.close_all_connections()
+        await close(other)
