@@ -10,8 +10,10 @@ local folder and on a bucket of a real S3 protocol server (moto's, on a free loo
 session; a fresh bucket per test). `anclora_storage` names the backend of the running test.
 
 Fixtures: `anclora_settings` (override with `anclora_settings.replace(...)` in your own fixture named
-`anclora_overrides`), `anclora_ctx` (a started AppContext), `anclora_server` (a live HTTP server, its base URL),
-`client` (an httpx.AsyncClient on it), and `convert_file` (run one converter on a file, no server).
+`anclora_overrides`), `anclora_storage` (the backend; override it to return "s3" for S3-only tests),
+`anclora_s3_server` (moto's endpoint URL), `anclora_ctx` (a started AppContext), `anclora_server` (a live HTTP
+server, its base URL), `client` (an httpx.AsyncClient on it), and `convert_file` (run one converter on a file, no
+server).
 """
 
 from __future__ import annotations
