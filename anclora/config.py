@@ -106,6 +106,23 @@ def _credit_packs(value: Any) -> tuple[policy.CreditPack, ...]:
     return policy.credit_packs(json_value(value))
 
 
+def part_size(value: Any) -> int:
+    """S3's bounds on a multipart upload's parts: 5 MiB to 5 GiB."""
+    number = integer(value)
+    if not 5 * 1024 * 1024 <= number <= 5 * 1024 ** 3:
+        raise ValueError("must be between 5 MiB (5242880) and 5 GiB")
+    return number
+
+
+def storage_url(value: Any) -> str:
+    url = str(value).strip()
+    if url and not url.startswith(("file://", "s3://")):
+        raise ValueError("must be empty, file:///<folder> or s3://<bucket>[/<prefix>]")
+    if url.startswith("s3://") and not url[len("s3://"):].split("/", 1)[0]:
+        raise ValueError("names no bucket")
+    return url
+
+
 def int_list(value: Any) -> list[int]:
     return [integer(item) for item in str_list(value)]
 
@@ -126,6 +143,25 @@ SETTINGS: tuple[Setting, ...] = (
     # storage and uploads
     Setting("upload_folder", text, "var/uploads", "Folder where uploaded and converted files are stored.",
             env=("UPLOAD_FOLDER",)),
+    Setting("storage_url", storage_url, "",
+            "Where files live. Empty or file:///<folder>: a local (or NFS-mounted) folder, the upload folder by "
+            "default. s3://<bucket>[/<prefix>]: an S3-compatible bucket; the upload folder then holds only the "
+            "work folders of running jobs and the part being sent of each upload."),
+    Setting("s3_endpoint_url", text, "",
+            "Endpoint of an S3-compatible server (MinIO, Ceph RGW, Garage, R2: https://host:port); path-style "
+            "addressing is used with it. Empty: AWS S3 in `s3_region`."),
+    Setting("s3_region", text, "us-east-1", "Region of the bucket.", env=("AWS_REGION", "AWS_DEFAULT_REGION")),
+    Setting("s3_access_key_id", text, "",
+            "Access key for the bucket. Empty: the AWS default chain (shared files, instance or pod role).",
+            env=("AWS_ACCESS_KEY_ID",), secret=True),
+    Setting("s3_secret_access_key", text, "", "Secret key for the bucket.", env=("AWS_SECRET_ACCESS_KEY",),
+            secret=True),
+    Setting("s3_part_size", part_size, 8 * 1024 * 1024,
+            "Bytes per part of the multipart uploads that stream files into the bucket (at most two parts in "
+            "flight per upload). 5 MiB to 5 GiB; a file can have at most 10,000 parts."),
+    Setting("s3_presigned_downloads", boolean, False,
+            "Answer downloads with a redirect (307) to a presigned URL of the bucket, valid 5 minutes, instead "
+            "of streaming the bytes through the server."),
     Setting("max_content_length", positive_int, 524288000,
             "Largest upload in bytes for anyone (plans may allow less).", env=("MAX_CONTENT_LENGTH",)),
     Setting("storage_min_free_bytes", non_negative_int, 256 * 1024 * 1024,

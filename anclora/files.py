@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import re
-import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -19,7 +16,6 @@ from .db.models import File
 from .db.models.file import HIDDEN
 from .db.owned import get_owned
 from .identity import Identity
-from .storage.local import hash_file
 
 log = logging.getLogger("anclora.files")
 
@@ -73,9 +69,7 @@ async def create(ctx: AppContext, identity: Identity, *, key: str, size: int, sh
         if origin == "upload":
             await scanning.scan_upload(ctx, key, size)
         if fmt is None:
-            path = ctx.storage.local_path(key)
-            fmt = await asyncio.get_running_loop().run_in_executor(
-                None, sniff.sniff, path, sniff.extension_of(filename))
+            fmt = await ctx.storage.sniff(key, sniff.extension_of(filename))
         now = utcnow()
         record = File(
             user_id=identity.user_id,
@@ -121,7 +115,8 @@ async def forget(ctx: AppContext, remove: list[str], hide: list[str] = ()) -> No
 
 
 async def cleanup(ctx: AppContext, *, now: dt.datetime | None = None) -> dict[str, int]:
-    """Delete expired files, rows whose object is gone, objects without a row and stale partial uploads."""
+    """Delete expired files, rows whose object is gone, objects without a row and what unfinished writes left
+    (temporary files, stale multipart uploads)."""
     now = now or utcnow()
     report = {"expired": 0, "missing_objects": 0, "orphan_objects": 0, "stale_partials": 0}
     async with ctx.sessionmaker() as session:
@@ -132,22 +127,19 @@ async def cleanup(ctx: AppContext, *, now: dt.datetime | None = None) -> dict[st
             await session.execute(delete(File).where(File.id.in_([r.id for r in expired])))
         report["expired"] = len(expired)
         rows = list(await session.execute(select(File.id, File.storage_key)))
-        missing = [file_id for file_id, key in rows if not ctx.storage.exists(key)]
+        stored = await ctx.storage.inventory()  # (after the rows: an object a row names was written before it)
+        missing = [file_id for file_id, key in rows if key not in stored]
         if missing:
             await session.execute(delete(File).where(File.id.in_(missing)))
         report["missing_objects"] = len(missing)
         await session.commit()
     known = {key for _, key in rows}
-    cutoff = time.time() - ORPHAN_GRACE_SECONDS
-    for key in list(ctx.storage.keys()):
-        path = ctx.storage.local_path(key)
-        if key not in known and path.stat().st_mtime < cutoff:
+    cutoff = now.timestamp() - ORPHAN_GRACE_SECONDS
+    for key, written_at in stored.items():
+        if key not in known and written_at < cutoff:
             await ctx.storage.delete(key)
             report["orphan_objects"] += 1
-    for partial in list(ctx.storage.stale_temporaries()):
-        if partial.stat().st_mtime < cutoff:
-            partial.unlink(missing_ok=True)
-            report["stale_partials"] += 1
+    report["stale_partials"] = await ctx.storage.sweep(cutoff)
     log.info("cleanup: %s", report)
     return report
 
@@ -156,16 +148,13 @@ async def verify(ctx: AppContext) -> list[dict[str, Any]]:
     """Re-hash every stored file; return the ones whose bytes no longer match their sha256 (or are missing)."""
     async with ctx.sessionmaker() as session:
         rows = list(await session.execute(select(File.id, File.storage_key, File.size, File.sha256)))
-    loop = asyncio.get_running_loop()
     problems = []
     for file_id, key, size, sha256 in rows:
-        path: Path = ctx.storage.local_path(key)
-        if not path.is_file():
+        actual = await ctx.storage.verify(key)
+        if actual is None:
             problems.append({"id": file_id, "problem": "missing"})
-            continue
-        actual_size, actual_sha = await loop.run_in_executor(None, hash_file, path)
-        if (actual_size, actual_sha) != (size, sha256):
-            problems.append({"id": file_id, "problem": "mismatch", "expected": sha256, "actual": actual_sha})
+        elif actual != (size, sha256):
+            problems.append({"id": file_id, "problem": "mismatch", "expected": sha256, "actual": actual[1]})
     return problems
 
 

@@ -28,7 +28,7 @@ from .jobs.events import Notifier
 from .metrics import Metrics
 from .request_head import HEAD_BUFFER, HeadLimits
 from .scanning import Clamd
-from .storage.local import LocalStorage
+from .storage import open_storage
 
 log = logging.getLogger("anclora")
 
@@ -70,7 +70,7 @@ def build_context(settings: Settings) -> AppContext:
         sessionmaker=sessionmaker,
         reader=db.create_sessionmaker(replica) if replica is not None else sessionmaker,
         replica=replica,
-        storage=LocalStorage(settings.upload_folder),
+        storage=open_storage(settings),
         metrics=Metrics(),
         counters=Counters(redis),
         converters=converters,
@@ -103,6 +103,7 @@ async def close(ctx: AppContext) -> None:
             await ctx.redis.aclose()
         if ctx.replica is not None:
             await ctx.replica.dispose()
+        await ctx.storage.close()
         await ctx.engine.dispose()
 
 
@@ -165,7 +166,7 @@ async def serve(settings: Settings, *, auto_migrate: bool = False, ready: asynci
         sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
         server.add_sockets(sockets)
         log.info("Anclora %s listening on http://%s:%s (database %s, storage %s)", __version__, settings.host,
-                 sockets[0].getsockname()[1], ctx.engine.dialect.name, ctx.storage.root)
+                 sockets[0].getsockname()[1], ctx.engine.dialect.name, ctx.storage.describe())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

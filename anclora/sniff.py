@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 CONTENT_TYPES = {
     "pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif",
@@ -58,7 +59,7 @@ def extension_of(name: str) -> str:
     return normalize(name.rsplit(".", 1)[1]) if "." in name else ""
 
 
-def _zip_format(path: Path) -> str:
+def _zip_format(path: Path | BinaryIO) -> str:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
@@ -101,11 +102,16 @@ def _text_format(head: bytes, hint: str) -> str | None:
     return "txt"
 
 
-def sniff(path: Path, hint: str = "") -> str:
-    """The format of the file at `path`; `hint` (an extension) only settles what bytes cannot."""
+def sniff(path: Path | BinaryIO, hint: str = "") -> str:
+    """The format of the file at `path` (or of a seekable binary file object, read from its start); `hint` (an
+    extension) only settles what bytes cannot."""
     hint = normalize(hint)
-    with open(path, "rb") as handle:
-        head = handle.read(4096)
+    if hasattr(path, "read"):
+        path.seek(0)
+        head = path.read(4096)
+    else:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
     if not head:
         return "bin"
     if head.startswith(b"%PDF-"):

@@ -5,9 +5,15 @@ The database and cache follow the environment, so one suite runs on both backend
   for the test session and emptied between tests. Unset: a fresh SQLite file per test.
 - ANCLORA_TEST_REDIS_URL: a Redis URL; its database is flushed between tests. Unset: no Redis.
 
+Storage is the local folder, unless a test is marked `@pytest.mark.storage_backends`: then it runs twice, on the
+local folder and on a bucket of a real S3 protocol server (moto's, on a free loopback port, started once per
+session; a fresh bucket per test). `anclora_storage` names the backend of the running test.
+
 Fixtures: `anclora_settings` (override with `anclora_settings.replace(...)` in your own fixture named
-`anclora_overrides`), `anclora_ctx` (a started AppContext), `anclora_server` (a live HTTP server, its base URL),
-`client` (an httpx.AsyncClient on it), and `convert_file` (run one converter on a file, no server).
+`anclora_overrides`), `anclora_storage` (the backend; override it to return "s3" for S3-only tests),
+`anclora_s3_server` (moto's endpoint URL), `anclora_ctx` (a started AppContext), `anclora_server` (a live HTTP
+server, its base URL), `client` (an httpx.AsyncClient on it), and `convert_file` (run one converter on a file, no
+server).
 """
 
 from __future__ import annotations
@@ -98,6 +104,54 @@ def anclora_database_url(anclora_database_template, tmp_path) -> str:
     return anclora_database_template
 
 
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "storage_backends: run the test on the local folder and on an S3 bucket")
+
+
+def pytest_generate_tests(metafunc) -> None:
+    if metafunc.definition.get_closest_marker("storage_backends") and "anclora_storage" in metafunc.fixturenames:
+        metafunc.parametrize("anclora_storage", ["local", "s3"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def anclora_s3_server() -> str:
+    """The endpoint URL of moto's S3 server, in a thread of this process on a free loopback port."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def anclora_storage(request) -> str:
+    """The storage backend of this test: "local", or "s3" for the second run of a `storage_backends` test."""
+    return getattr(request, "param", "local")
+
+
+@pytest.fixture
+def anclora_storage_settings(anclora_storage, request) -> dict[str, Any]:
+    """The settings that put the test's files in its backend: nothing for the local folder; for S3 a new bucket
+    (emptied with the whole server after the test)."""
+    if anclora_storage == "local":
+        yield {}
+        return
+    from .storage.s3client import make_client
+
+    endpoint = request.getfixturevalue("anclora_s3_server")
+    bucket = f"anclora-test-{uuid.uuid4().hex[:12]}"
+    credentials = {"s3_access_key_id": "testing", "s3_secret_access_key": "testing", "s3_region": "us-east-1"}
+    client = make_client(endpoint, "us-east-1", "testing", "testing")
+    client.create_bucket(Bucket=bucket)
+    yield {"storage_url": f"s3://{bucket}/files", "s3_endpoint_url": endpoint, **credentials}
+    httpx.post(f"{endpoint}/moto-api/reset")
+    client.close()
+
+
 @pytest.fixture
 def anclora_overrides() -> dict[str, Any]:
     """Override in a test module or conftest to change settings: return {"setting": value}."""
@@ -105,7 +159,7 @@ def anclora_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def anclora_settings(anclora_database_url, anclora_overrides, tmp_path) -> config.Settings:
+def anclora_settings(anclora_database_url, anclora_storage_settings, anclora_overrides, tmp_path) -> config.Settings:
     values = {
         "database_url": anclora_database_url,
         "upload_folder": str(tmp_path / "uploads"),
@@ -113,6 +167,7 @@ def anclora_settings(anclora_database_url, anclora_overrides, tmp_path) -> confi
         "jwt_secret_key": TEST_JWT_SECRET,
         "plugins_entrypoints": False,
         "log_level": "WARNING",
+        **anclora_storage_settings,
     }
     values.update(anclora_overrides)
     return config.load(environ={}, overrides=values, dotenv=None)

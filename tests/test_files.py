@@ -13,6 +13,9 @@ from sqlalchemy import func, select
 from anclora.db.models import File
 from anclora.db.owned import get_owned
 from rawhttp import eventually, open_connection, read_response, request_head, wait_closed_by_peer
+from storage_state import leftovers, nothing_left, overwrite_object, remove_object, stored_keys
+
+pytestmark = pytest.mark.storage_backends
 
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -27,14 +30,6 @@ def anclora_overrides():
 async def count_files(ctx) -> int:
     async with ctx.sessionmaker() as session:
         return await session.scalar(select(func.count()).select_from(File))
-
-
-def stored_objects(ctx) -> list[str]:
-    return list(ctx.storage.keys())
-
-
-def partials(ctx) -> list:
-    return list(ctx.storage.stale_temporaries())
 
 
 async def test_raw_upload_returns_size_and_sha256_and_downloads_identical(client):
@@ -89,7 +84,8 @@ async def test_multipart_without_file_part_is_400(client, anclora_ctx):
     response = await client.post("/api/files", data={"other": "x"}, files={"notfile": ("a", b"abc")})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"
-    assert await count_files(anclora_ctx) == 0 and not stored_objects(anclora_ctx) and not partials(anclora_ctx)
+    assert await count_files(anclora_ctx) == 0 and not await stored_keys(anclora_ctx)
+    await eventually(lambda: nothing_left(anclora_ctx))
 
 
 async def test_type_is_sniffed_from_bytes_not_name(client):
@@ -131,7 +127,7 @@ async def test_list_metadata_and_delete(client, anclora_ctx):
     assert deleted.status_code == 204
     assert (await client.get(f"/api/files/{first['id']}")).status_code == 404
     assert await count_files(anclora_ctx) == 1
-    assert len(stored_objects(anclora_ctx)) == 1
+    assert len(await stored_keys(anclora_ctx)) == 1
 
 
 async def test_someone_elses_file_is_404_without_oracle(client, anclora_server):
@@ -174,7 +170,7 @@ async def test_hostile_filenames_are_sanitised(client, anclora_ctx, hostile):
     download = await client.get(f"/api/files/{response.json()['id']}/content")
     assert "\r" not in download.headers["Content-Disposition"]
     # storage paths are generated, never the user's name
-    assert all(len(key) == 35 for key in stored_objects(anclora_ctx))
+    assert all(len(key) == 35 for key in await stored_keys(anclora_ctx))
 
 
 @pytest.mark.parametrize("hostile, expected", [
@@ -221,7 +217,7 @@ async def test_declared_oversize_gets_413_at_once_without_continue(anclora_serve
     assert status == 413
     assert b'"payload_too_large"' in body
     assert elapsed < 1.0
-    assert await count_files(anclora_ctx) == 0 and not partials(anclora_ctx)
+    assert await count_files(anclora_ctx) == 0 and await nothing_left(anclora_ctx)
 
 
 async def test_undeclared_body_is_cut_when_it_crosses_the_limit(anclora_server, anclora_ctx):
@@ -241,8 +237,8 @@ async def test_undeclared_body_is_cut_when_it_crosses_the_limit(anclora_server, 
     writer.close()
     assert status == 413 and b"payload_too_large" in body
     assert sent < 10 * 1024 * 1024  # answered while the client was still sending
-    await eventually(lambda: not partials(anclora_ctx))
-    assert await count_files(anclora_ctx) == 0 and not stored_objects(anclora_ctx)
+    await eventually(lambda: nothing_left(anclora_ctx))
+    assert await count_files(anclora_ctx) == 0 and not await stored_keys(anclora_ctx)
 
 
 async def test_upload_aborted_half_way_leaves_nothing(anclora_server, anclora_ctx):
@@ -250,10 +246,10 @@ async def test_upload_aborted_half_way_leaves_nothing(anclora_server, anclora_ct
     writer.write(request_head("POST", "/api/files", {"Content-Length": str(1024 * 1024)}))
     writer.write(os.urandom(512 * 1024))
     await writer.drain()
-    await eventually(lambda: partials(anclora_ctx))  # the server is writing it
+    await eventually(lambda: leftovers(anclora_ctx))  # the server is writing it
     writer.transport.abort()  # reset, mid-body
-    await eventually(lambda: not partials(anclora_ctx))
-    assert await count_files(anclora_ctx) == 0 and not stored_objects(anclora_ctx)
+    await eventually(lambda: nothing_left(anclora_ctx))
+    assert await count_files(anclora_ctx) == 0 and not await stored_keys(anclora_ctx)
 
 
 async def test_stalled_upload_is_answered_408_and_dropped_after_the_idle_timeout(anclora_server, anclora_ctx):
@@ -268,8 +264,8 @@ async def test_stalled_upload_is_answered_408_and_dropped_after_the_idle_timeout
     waited = time.monotonic() - started
     writer.close()
     assert 0.5 <= waited < 5  # idle_timeout is 1 s in this module
-    assert not partials(anclora_ctx)
-    assert await count_files(anclora_ctx) == 0 and not stored_objects(anclora_ctx)
+    await eventually(lambda: nothing_left(anclora_ctx))
+    assert await count_files(anclora_ctx) == 0 and not await stored_keys(anclora_ctx)
 
 
 async def test_slow_headers_are_dropped(anclora_server):
@@ -299,25 +295,29 @@ async def test_expired_files_vanish_from_the_api_and_cleanup_removes_them(client
     report = await files.cleanup(anclora_ctx)
     assert report["expired"] == 1
     assert await count_files(anclora_ctx) == 1
-    assert len(stored_objects(anclora_ctx)) == 1
+    assert len(await stored_keys(anclora_ctx)) == 1
 
 
 async def test_cleanup_removes_orphans_in_both_directions(client, anclora_ctx):
+    import datetime as dt
+
     from anclora import files
+    from anclora.db.base import utcnow
 
     created = (await client.post("/api/files", content=b"row without object")).json()
     record_key = (await get_owned(anclora_ctx, File, await owner_of(anclora_ctx, created["id"]),
                                 created["id"])).storage_key
-    anclora_ctx.storage.local_path(record_key).unlink()
+    await remove_object(anclora_ctx, record_key)
     writer = anclora_ctx.storage.writer()
     writer.write(b"object without row")
-    orphan = await writer.commit()
-    old = time.time() - 2 * files.ORPHAN_GRACE_SECONDS
-    os.utime(anclora_ctx.storage.local_path(orphan), (old, old))
+    await writer.commit()
 
-    report = await files.cleanup(anclora_ctx)
-    assert report["missing_objects"] == 1 and report["orphan_objects"] == 1
-    assert await count_files(anclora_ctx) == 0 and not stored_objects(anclora_ctx)
+    report = await files.cleanup(anclora_ctx)  # the orphan is too young: it may belong to a request in flight
+    assert report["missing_objects"] == 1 and report["orphan_objects"] == 0
+    later = utcnow() + dt.timedelta(seconds=2 * files.ORPHAN_GRACE_SECONDS)
+    report = await files.cleanup(anclora_ctx, now=later)
+    assert report["orphan_objects"] == 1
+    assert await count_files(anclora_ctx) == 0 and not await stored_keys(anclora_ctx)
 
 
 async def test_verify_reports_changed_bytes(client, anclora_ctx):
@@ -326,7 +326,7 @@ async def test_verify_reports_changed_bytes(client, anclora_ctx):
     created = (await client.post("/api/files", content=b"original")).json()
     assert await files.verify(anclora_ctx) == []
     record = await get_owned(anclora_ctx, File, await owner_of(anclora_ctx, created["id"]), created["id"])
-    anclora_ctx.storage.local_path(record.storage_key).write_bytes(b"tampered")
+    await overwrite_object(anclora_ctx, record.storage_key, b"tampered")
     problems = await files.verify(anclora_ctx)
     assert [(p["id"], p["problem"]) for p in problems] == [(created["id"], "mismatch")]
 

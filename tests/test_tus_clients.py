@@ -20,6 +20,7 @@ TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = {**TUS, "Content-Type": "application/offset+octet-stream"}
 JS_CLIENTS = Path(__file__).parent / "js"
 CHUNK = 64 * 1024
+pytestmark = pytest.mark.storage_backends
 
 
 @pytest.fixture

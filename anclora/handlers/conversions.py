@@ -110,7 +110,8 @@ class ConversionResultHandler(APIHandler):
             raise Conflict(f"The conversion is {store.as_json(row)['status']}, not succeeded.")
         if row.result_file_id is None:
             raise Conflict("The result has been deleted.")
-        await send_file(self, await get_owned(self.ctx, File, self.identity, row.result_file_id))
+        await send_file(self, await get_owned(self.ctx, File, self.identity, row.result_file_id),
+                        presigned=True)
 
 
 class ConversionEventsHandler(APIHandler):

@@ -22,6 +22,7 @@ FILE = obj({"id": STRING, "filename": STRING, "size": {"type": "integer"}, "sha2
 DOWNLOAD = {
     200: Body("*/*", description="The file, as an attachment of its own type."),
     206: Body("*/*", description="The requested range (Content-Range)."),
+    307: "With `s3_presigned_downloads`: the bytes are at Location, a presigned URL of the bucket.",
     304: None,  # If-None-Match named its ETag
     416: "The range lies outside the file.",
 }
@@ -90,29 +91,39 @@ class FileContentHandler(APIHandler):
     async def get(self, file_id: str) -> None:
         """The file's bytes, as an attachment, resumable with Range."""
         record = await get_owned(self.ctx, File, self.identity, file_id)
-        await send_file(self, record)
+        await send_file(self, record, presigned=True)
 
-    @operation({200: None, 206: None, 304: None, 416: None}, headers=DOWNLOAD_HEADERS)
+    @operation({200: None, 206: None, 304: None, 307: None, 416: None}, headers=DOWNLOAD_HEADERS)
     async def head(self, file_id: str) -> None:
         """The download's headers without its bytes."""
         record = await get_owned(self.ctx, File, self.identity, file_id)
-        await send_file(self, record, include_body=False)
+        await send_file(self, record, include_body=False, presigned=True)
 
 
-async def send_file(handler: APIHandler, record, include_body: bool = True, filename: str | None = None) -> None:
+async def send_file(handler: APIHandler, record, include_body: bool = True, filename: str | None = None,
+                    presigned: bool = False) -> None:
     """Stream a stored file with ETag, Range, attachment disposition (under `filename` when given, else the file's
-    own name), nosniff and a sandboxing CSP."""
+    own name), nosniff and a sandboxing CSP. `presigned`: a file that outlives the answer may be sent as a
+    redirect to the bucket instead, when `s3_presigned_downloads` is on."""
     etag = f'"{record.sha256}"'
     handler.set_header("ETag", etag)
     handler.set_header("Accept-Ranges", "bytes")
     handler.set_header("Content-Type", record.content_type)
-    handler.set_header("Content-Disposition", content_disposition(filename or record.filename))
+    disposition = content_disposition(filename or record.filename)
+    handler.set_header("Content-Disposition", disposition)
     handler.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
     handler.set_header("Cache-Control", "private, max-age=0")
     if etag in (handler.request.headers.get("If-None-Match") or ""):
         handler.set_status(304)
         handler.finish()
         return
+    if presigned and handler.ctx.settings.s3_presigned_downloads:
+        url = handler.ctx.storage.download_url(record.storage_key, filename or record.filename,
+                                               record.content_type, disposition)
+        if url is not None:  # (Range and If-Range go along with the client to the bucket)
+            handler.clear_header("Content-Type")
+            handler.redirect(url, status=307)
+            return
     byte_range = None
     if_range = handler.request.headers.get("If-Range")
     if if_range is None or if_range == etag:

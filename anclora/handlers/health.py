@@ -39,10 +39,12 @@ async def collect(ctx) -> dict:
         return {"backend": ctx.engine.dialect.name}
 
     async def storage():
-        await asyncio.get_running_loop().run_in_executor(None, ctx.storage.check)
-        free, reserve = ctx.storage.free_bytes(), ctx.settings.storage_min_free_bytes
-        return {"backend": "local", "free_bytes": free, "min_free_bytes": reserve,
-                **({"status": "degraded"} if free < reserve else {})}
+        report = await ctx.storage.check()
+        if "free_bytes" not in report:
+            return report
+        reserve = ctx.settings.storage_min_free_bytes
+        low = report["free_bytes"] < reserve
+        return {**report, "min_free_bytes": reserve, **({"status": "degraded"} if low else {})}
 
     async def cache():
         await ctx.redis.ping()

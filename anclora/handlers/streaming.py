@@ -80,9 +80,10 @@ class UploadHandler(APIHandler):
 
     def check_room(self, size: int | None) -> None:
         """Refuse at once an upload that would eat into the storage's reserve (`storage_min_free_bytes`)."""
-        if size is None:
+        free = self.ctx.storage.free_bytes()
+        if size is None or free is None:
             return
-        room = self.ctx.storage.free_bytes() - self.ctx.settings.storage_min_free_bytes
+        room = free - self.ctx.settings.storage_min_free_bytes
         if size > room:
             self.ctx.metrics.quota_refusals.labels("storage_full").inc()
             raise InsufficientStorage(f"The server has no room for {size} more bytes now; try again later.",

@@ -112,7 +112,7 @@ class TusHandler(UploadHandler):
                                       details={"remaining": room, "declared": declared})
             checksum = tus.parse_checksum(self.request.headers.get("Upload-Checksum"))
             self.request.connection.set_max_body_size(room + LINGER_BYTES)
-            self.appender = self.ctx.storage.appender(row.id, row.offset, room, checksum,
+            self.appender = await self.ctx.storage.appender(row.id, row.offset, room, checksum,
                                      tus.hash_so_far(self.ctx, row.id, row.offset))
         except BaseException:
             await tus.release(self.ctx, row.id, token, row.offset)

@@ -22,9 +22,9 @@ PROGRESS_INTERVAL = 0.5  # seconds between progress writes for one job
 
 
 def work_root(ctx) -> Path:
-    """Where work folders live: inside the storage area, beside its tmp folder (same filesystem, so results
-    move into storage by rename)."""
-    return ctx.storage.root / "work"
+    """Where work folders live: storage's local scratch folder (for the local backend, the storage area itself:
+    same filesystem, so results move into storage by rename)."""
+    return ctx.storage.scratch / "work"
 
 
 def remove_work_folders(ctx, conversion_id: str) -> None:
@@ -146,10 +146,9 @@ async def _input_record(ctx, row: Conversion) -> File:
 
 
 async def _input_path(ctx, row: Conversion, record: File, workdir: Path) -> Path:
-    """A private copy of the input under a generated name (an engine must not be able to touch the original)."""
+    """The input staged into the work folder under a generated name (an engine never touches the stored bytes)."""
     src = workdir / f"input.{row.from_format}"
-    await asyncio.get_running_loop().run_in_executor(
-        None, shutil.copyfile, ctx.storage.local_path(record.storage_key), src)
+    await ctx.storage.stage(record.storage_key, src)
     return src
 
 
@@ -163,8 +162,8 @@ async def _convert(ctx, row: Conversion, source: File, workdir: Path, progress: 
 
 
 async def _store_result(ctx, row: Conversion, source: File, output: Path) -> File:
-    """Move the output into storage as a file of the conversion's owner (same expiry policy as uploads), under the
-    conversion's cache key when it has one."""
+    """Move the output into storage (nothing of it stays in the work folder) as a file of the conversion's owner
+    (same expiry policy as uploads), under the conversion's cache key when it has one."""
     key, size, sha256 = await ctx.storage.import_file(output)
     return await files.create(ctx, store.identity_of(row), key=key, size=size, sha256=sha256,
                               filename=result_filename(source.filename, row.to_format), origin="conversion",

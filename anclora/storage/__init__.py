@@ -1,11 +1,13 @@
-"""The storage contract: where file bytes live. Keys are generated here, never taken from users."""
+"""The storage contract: where file bytes live. Every byte goes through it: written as it arrives (sha256 on the
+way), appended to by resumable uploads, read by range, staged into a job's folder and back, swept and verified.
+Keys are generated here, never taken from users. Backends: `local` (a folder) and `s3` (an S3-compatible bucket)."""
 
 from __future__ import annotations
 
 import abc
 import errno
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Iterator
+from typing import AsyncIterator, Awaitable
 
 from ..errors import AncloraError, InsufficientStorage, ServiceUnavailable
 
@@ -48,6 +50,7 @@ class StorageWriter(abc.ABC):
 class Appender(abc.ABC):
     """One request's bytes of a resumable upload, written at the upload's offset as they arrive."""
 
+    start: int
     written: int
     checksum_failed: bool
 
@@ -64,25 +67,34 @@ class Appender(abc.ABC):
         offset, its sha256 object so far or None)."""
 
     @abc.abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Drop this request's bytes without waiting (the request lost the upload)."""
 
 
 class Storage(abc.ABC):
+    name: str  # the backend, as /api/health names it
+    scratch: Path  # a local folder for job work folders and temporary files (never a file's only copy)
+
     @abc.abstractmethod
     def writer(self) -> StorageWriter: ...
 
     @abc.abstractmethod
     def read(self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 256 * 1024
              ) -> AsyncIterator[bytes]:
-        """Bytes start..end (inclusive end, as in Range) in chunks."""
+        """Bytes start..end (inclusive end, as in Range) in chunks; FileNotFoundError when the key is gone."""
 
     @abc.abstractmethod
-    def local_path(self, key: str) -> Path:
-        """A path an engine can read; converters work on files."""
+    async def sniff(self, key: str, hint: str = "") -> str:
+        """The stored file's format, from its bytes (`anclora.sniff`)."""
+
+    @abc.abstractmethod
+    async def stage(self, key: str, path: Path) -> None:
+        """Copy a stored file to a new local file at `path` (a job's input, in its work folder)."""
 
     @abc.abstractmethod
     async def import_file(self, path: Path, sha256: str | None = None) -> tuple[str, int, str]:
-        """Move a finished local file into storage; return (key, size, sha256). Pass `sha256` when it is known."""
+        """Move a finished local file into storage (the local file is gone after); return (key, size, sha256).
+        Pass `sha256` when it is known."""
 
     @abc.abstractmethod
     async def link(self, key: str) -> str:
@@ -92,36 +104,67 @@ class Storage(abc.ABC):
     async def delete(self, key: str) -> None: ...
 
     @abc.abstractmethod
-    def exists(self, key: str) -> bool: ...
+    async def inventory(self) -> dict[str, float]:
+        """Every stored key with the time (seconds since the epoch) it was written."""
 
     @abc.abstractmethod
-    def keys(self) -> Iterator[str]: ...
+    async def sweep(self, cutoff: float) -> int:
+        """Remove what writes that never finished left before `cutoff` (temporary files, multipart uploads that
+        belong to no resumable upload); how many were removed."""
 
     @abc.abstractmethod
-    def free_bytes(self) -> int: ...
+    async def verify(self, key: str) -> tuple[int, str] | None:
+        """(size, sha256) of the stored bytes, read again; None when the key is gone."""
 
     @abc.abstractmethod
-    def check(self) -> None:
-        """Raise OSError when storage cannot be written."""
+    def free_bytes(self) -> int | None:
+        """Bytes that can still be stored; None when the backend has no such limit."""
+
+    @abc.abstractmethod
+    async def check(self) -> dict:
+        """Raise when storage cannot be written; else what /api/health reports of it."""
+
+    async def close(self) -> None:  # noqa: B027 (a backend without connections has nothing to release)
+        """Release connections (at shutdown)."""
+
+    def describe(self) -> str:
+        """Where the bytes are, for the startup log line."""
+        return self.name
+
+    def download_url(self, key: str, filename: str, content_type: str, disposition: str) -> str | None:
+        """A URL where a client can fetch the bytes itself for a few minutes (a presigned GET), or None."""
+        return None
 
     # -- the bytes of resumable uploads ("parts"), named by their upload's id ------------------------------------
 
     @abc.abstractmethod
-    def create_part(self, name: str) -> None:
+    async def create_part(self, name: str) -> None:
         """An empty part; it must not exist yet."""
 
     @abc.abstractmethod
-    def appender(self, name: str, offset: int, room: int, checksum, sha256=None) -> Appender:
+    async def appender(self, name: str, offset: int, room: int, checksum, sha256=None) -> Appender:
         """An appender at `offset` taking at most `room` bytes; `checksum` (hash object, expected digest) or None;
         `sha256`: the whole part's hash object so far, to carry on (None: computed at import)."""
 
     @abc.abstractmethod
-    async def import_part(self, name: str, sha256: str | None) -> tuple[str, int, str]:
-        """Make a finished part a stored object: (key, size, sha256)."""
+    async def import_part(self, name: str, size: int, sha256: str | None) -> tuple[str, int, str]:
+        """Make a finished part of `size` bytes a stored object: (key, size, sha256)."""
 
     @abc.abstractmethod
-    def delete_part(self, name: str) -> None: ...
+    async def delete_part(self, name: str) -> None: ...
 
     @abc.abstractmethod
-    def parts(self) -> Iterator[tuple[str, float]]:
+    async def parts(self) -> list[tuple[str, float]]:
         """(name, seconds since the epoch it was last written) of every part."""
+
+
+def open_storage(settings) -> Storage:
+    """The backend `storage_url` names: empty or file://<folder> (the upload folder by default), or s3://bucket/prefix."""
+    url = settings.storage_url
+    if url.startswith("s3://"):
+        from .s3 import S3Storage
+
+        return S3Storage.from_settings(settings)
+    from .local import LocalStorage
+
+    return LocalStorage(url.removeprefix("file://") if url else settings.upload_folder)

@@ -8,8 +8,9 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator
 
+from .. import sniff
 from . import Storage, StorageWriter, storage_error
 from .hashing import BackgroundHash
 
@@ -98,6 +99,19 @@ class LocalWriter(StorageWriter):
         self._tmp.unlink(missing_ok=True)
 
 
+def sweep_folder(folder: Path, cutoff: float) -> int:
+    """Remove the files of `folder` last written before `cutoff`; how many."""
+    removed = 0
+    for partial in list(folder.iterdir()):
+        try:
+            if partial.stat().st_mtime < cutoff:
+                partial.unlink(missing_ok=True)
+                removed += 1
+        except FileNotFoundError:  # removed meanwhile
+            pass
+    return removed
+
+
 def _start_writeback(fd: int, offset: int, length: int) -> None:
     if hasattr(os, "posix_fadvise"):
         os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
@@ -112,13 +126,19 @@ def _fsync_dir(path: Path) -> None:
 
 
 class LocalStorage(Storage):
+    name = "local"
+
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).resolve()
+        self.scratch = self.root
         self.objects = self.root / "objects"
         self.tmp_dir = self.root / "tmp"
         self.parts_dir = self.root / "resumable"
         self.objects.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+
+    def describe(self) -> str:
+        return str(self.root)
 
     def path(self, key: str) -> Path:
         head, _, name = key.partition("/")
@@ -143,8 +163,11 @@ class LocalStorage(Storage):
                     remaining -= len(chunk)
                 yield chunk
 
-    def local_path(self, key: str) -> Path:
-        return self.path(key)
+    async def sniff(self, key: str, hint: str = "") -> str:
+        return await asyncio.get_running_loop().run_in_executor(None, sniff.sniff, self.path(key), hint)
+
+    async def stage(self, key: str, path: Path) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, shutil.copyfile, self.path(key), path)
 
     async def import_file(self, path: Path, sha256: str | None = None) -> tuple[str, int, str]:
         """Move a file into storage; (its key, size, sha256). `sha256`: already known, so not computed again."""
@@ -192,47 +215,67 @@ class LocalStorage(Storage):
     async def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
-    def exists(self, key: str) -> bool:
-        return self.path(key).is_file()
+    def keys(self) -> list[str]:
+        """Every stored key, sorted (a local convenience; the contract's is `inventory`)."""
+        return sorted(self._inventory())
 
-    def keys(self) -> Iterator[str]:
-        for folder in sorted(self.objects.iterdir()):
+    async def inventory(self) -> dict[str, float]:
+        return await asyncio.get_running_loop().run_in_executor(None, self._inventory)
+
+    def _inventory(self) -> dict[str, float]:
+        found = {}
+        for folder in self.objects.iterdir():
             if folder.is_dir():
-                for item in sorted(folder.iterdir()):
-                    yield f"{folder.name}/{item.name}"
+                for item in folder.iterdir():
+                    try:
+                        found[f"{folder.name}/{item.name}"] = item.stat().st_mtime
+                    except FileNotFoundError:  # deleted meanwhile
+                        pass
+        return found
 
-    def stale_temporaries(self) -> Iterator[Path]:
-        yield from self.tmp_dir.iterdir()
+    async def sweep(self, cutoff: float) -> int:
+        return sweep_folder(self.tmp_dir, cutoff)
+
+    async def verify(self, key: str) -> tuple[int, str] | None:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, hash_file, self.path(key))
+        except FileNotFoundError:
+            return None
 
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.root).free
 
-    def check(self) -> None:
-        probe = self.tmp_dir / f".probe-{uuid.uuid4().hex}"
-        probe.write_bytes(b"ok")
-        probe.unlink()
+    async def check(self) -> dict:
+        def probe() -> None:
+            path = self.tmp_dir / f".probe-{uuid.uuid4().hex}"
+            path.write_bytes(b"ok")
+            path.unlink()
+        await asyncio.get_running_loop().run_in_executor(None, probe)
+        return {"backend": self.name, "free_bytes": self.free_bytes()}
 
     def part_path(self, name: str) -> Path:
         return self.parts_dir / f"{name}.part"
 
-    def create_part(self, name: str) -> None:
+    async def create_part(self, name: str) -> None:
         self.parts_dir.mkdir(mode=0o700, exist_ok=True)
         os.close(os.open(self.part_path(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
-    def appender(self, name: str, offset: int, room: int, checksum, sha256=None):
+    async def appender(self, name: str, offset: int, room: int, checksum, sha256=None):
         from .parts import LocalAppender
 
         return LocalAppender(self.part_path(name), offset, room, checksum, sha256)
 
-    async def import_part(self, name: str, sha256: str | None) -> tuple[str, int, str]:
+    async def import_part(self, name: str, size: int, sha256: str | None) -> tuple[str, int, str]:
         return await self.import_file(self.part_path(name), sha256)
 
-    def delete_part(self, name: str) -> None:
+    async def delete_part(self, name: str) -> None:
         self.part_path(name).unlink(missing_ok=True)
 
-    def parts(self) -> Iterator[tuple[str, float]]:
+    async def parts(self) -> list[tuple[str, float]]:
+        found = []
         for part in self.parts_dir.glob("*.part"):
             try:
-                yield part.name[:-len(".part")], part.stat().st_mtime
+                found.append((part.name[:-len(".part")], part.stat().st_mtime))
             except FileNotFoundError:  # deleted meanwhile
                 pass
+        return found

@@ -1,20 +1,19 @@
 """Resumable uploads (tus 1.0.0): created with their length, appended to by any number of requests (from any
 server process), and a file of their owner once the last byte is in.
 
-The bytes wait in `<storage root>/resumable/<id>.part`; the row's `offset` counts the bytes known to be on disk
-(fsynced). One request at a time may append: it takes the row's lock (`locked_until`, renewed while bytes arrive)
-with a guarded UPDATE that also checks the client's `Upload-Offset`.
+The bytes wait in storage's parts (a file `resumable/<id>.part` on the local backend; a multipart upload and its
+incomplete last piece on S3); the row's `offset` counts the bytes known to be durable. One request at a time may
+append: it takes the row's lock (`locked_until`, renewed while bytes arrive) with a guarded UPDATE that also
+checks the client's `Upload-Offset`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import datetime as dt
 import hashlib
 import re
-import time
 import uuid
 from email.utils import format_datetime
 from typing import Any
@@ -128,7 +127,7 @@ async def create(ctx, identity: Identity, length: int, metadata: dict[str, str],
     async with ctx.sessionmaker() as session:
         session.add(row)
         await session.commit()
-    ctx.storage.create_part(row.id)
+    await ctx.storage.create_part(row.id)
     return row
 
 
@@ -214,7 +213,7 @@ async def release(ctx, upload_id: str, token: str, offset: int, file_id: str | N
 async def complete(ctx, identity: Identity, row: ResumableUpload, sha256: str | None = None) -> File:
     """Turn a fully received upload into a file of its owner (hashed unless `sha256` is known, moved into storage).
     The caller holds the upload's lock (or it has no bytes at all), so nothing else touches its bytes meanwhile."""
-    key, size, sha256 = await ctx.storage.import_part(row.id, sha256)
+    key, size, sha256 = await ctx.storage.import_part(row.id, row.length, sha256)
     metadata = row.upload_metadata or {}
     return await files.create(ctx, owner_of(identity, row), key=key, size=size, sha256=sha256,
                               filename=sanitize_filename(metadata.get("filename")),
@@ -233,7 +232,7 @@ async def forget(ctx, upload_id: str) -> None:
     async with ctx.sessionmaker() as session:
         await session.execute(delete(ResumableUpload).where(ResumableUpload.id == upload_id))
         await session.commit()
-    ctx.storage.delete_part(upload_id)
+    await ctx.storage.delete_part(upload_id)
 
 
 async def terminate(ctx, identity: Identity, upload_id: str) -> ResumableUpload:
@@ -246,7 +245,7 @@ async def terminate(ctx, identity: Identity, upload_id: str) -> ResumableUpload:
         await session.commit()
     if gone.rowcount == 0:
         raise Conflict("A request is appending to this upload; try again when it has ended.")
-    ctx.storage.delete_part(row.id)
+    await ctx.storage.delete_part(row.id)
     return row
 
 
@@ -260,12 +259,10 @@ async def cleanup(ctx, now: dt.datetime | None = None) -> int:
         known = set(await session.scalars(select(ResumableUpload.id)))
         await session.commit()
 
-    def remove() -> None:
-        for upload_id in expired:
-            ctx.storage.delete_part(upload_id)
-        cutoff = time.time() - files.ORPHAN_GRACE_SECONDS  # (a younger one may belong to an upload being created)
-        for name, written_at in list(ctx.storage.parts()):
-            if name not in known and written_at < cutoff:
-                ctx.storage.delete_part(name)
-    await asyncio.get_running_loop().run_in_executor(None, remove)
+    for upload_id in expired:
+        await ctx.storage.delete_part(upload_id)
+    cutoff = now.timestamp() - files.ORPHAN_GRACE_SECONDS  # (a younger one may belong to an upload being created)
+    for name, written_at in await ctx.storage.parts():
+        if name not in known and written_at < cutoff:
+            await ctx.storage.delete_part(name)
     return len(expired)

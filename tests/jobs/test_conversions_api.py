@@ -3,9 +3,12 @@
 import asyncio
 
 import httpx
+import pytest
+
+pytestmark = pytest.mark.storage_backends
 
 
-async def test_conversion_succeeds_and_result_downloads(api, client):
+async def test_conversion_succeeds_and_result_downloads(api, client, anclora_ctx):
     job = await api.convert("notes.txt", b"hello world", "md", options={"repeat": 2})
     assert job["status"] == "queued" and job["converter"] == "upper_text" and job["cost"] == 2
     done = await api.wait(job["id"], "succeeded", "failed")
@@ -20,6 +23,9 @@ async def test_conversion_succeeds_and_result_downloads(api, client):
     metrics = (await client.get("/api/metrics")).text
     assert 'anclora_conversions_total{converter="upper_text",outcome="succeeded"} 1.0' in metrics
     assert "anclora_queue_wait_seconds_count 1.0" in metrics
+    # the input was staged into a work folder and the output moved into storage: nothing stays on the worker
+    assert not list((anclora_ctx.storage.scratch / "work").iterdir())
+    assert not list(anclora_ctx.storage.tmp_dir.iterdir())
 
 
 async def test_chain_runs_both_steps_with_options_on_the_last(api, client):

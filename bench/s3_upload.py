@@ -1,0 +1,178 @@
+"""S3 upload benchmark: a large upload through Anclora's S3 backend against the same file sent by boto3's
+`upload_file` alone (its defaults, and two threads as Anclora's two parts in flight), to the same S3 server
+(moto's, in its own process), rounds alternating; then concurrent uploads through Anclora.
+
+    .venv/bin/python bench/s3_upload.py [--rounds 3] [--size-mib 500] [--concurrency 20] [--small-mib 25]
+
+Reports medians: MB/s of each and their per-round ratio (target >= 0.8), Anclora's RSS growth over idle during
+the large upload (target <= 32 MB) and during the concurrent ones (target <= 96 MB), CPU seconds per upload of
+Anclora, of the boto3 process and of the S3 server, and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (VENV_BIN, ProcessSampler, Server, cpu_ticks, curl, curl_argv, curl_many, free_port,  # noqa: E402
+                     median, rss_pss_kib, settle, text_table)
+
+MiB = 1024 * 1024
+MB = 1000 * 1000
+BUCKET = "bench"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
+# boto3 alone, in a process of its own: the library's managed upload, with its defaults (8 MiB parts, 10 threads)
+# or with the two parts in flight that Anclora keeps per upload
+UPLOAD_FILE = """
+import boto3, resource, sys, time
+from boto3.s3.transfer import TransferConfig
+client = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
+started = time.perf_counter()
+client.upload_file(sys.argv[2], "bench", sys.argv[3], Config=TransferConfig(max_concurrency=int(sys.argv[4])))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(time.perf_counter() - started, usage.ru_utime + usage.ru_stime)
+"""
+
+
+def start_moto(work: Path) -> Server:
+    port = free_port()
+    return Server("moto", [str(VENV_BIN / "python"), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                  url=f"http://127.0.0.1:{port}", ready_path="/", cwd=work, log=work / "moto.log")
+
+
+def start_anclora(work: Path, endpoint: str) -> Server:
+    port = free_port()
+    limits = {"anonymous": {"max_upload_bytes": 600 * MiB, "uploads_per_minute": 10 ** 6}}
+    env = {"UPLOAD_FOLDER": str(work / "scratch"), "DATABASE_URL": f"sqlite:///{work}/anclora.db",
+           "ANCLORA_PORT": str(port), "JWT_SECRET_KEY": secrets.token_hex(32), "MAX_CONTENT_LENGTH": str(600 * MiB),
+           "ANCLORA_PLAN_LIMITS": json.dumps(limits), "ANCLORA_STORAGE_URL": f"s3://{BUCKET}/anclora",
+           "ANCLORA_S3_ENDPOINT_URL": endpoint, "LOG_LEVEL": "WARNING", **CREDENTIALS}
+    return Server("anclora", [str(VENV_BIN / "anclora"), "serve", "--migrate"], url=f"http://127.0.0.1:{port}",
+                  ready_path="/api/health", env=env, cwd=work, log=work / "anclora.log")
+
+
+def make_payload(path: Path, size: int) -> Path:
+    with open(path, "wb") as out:
+        for offset in range(0, size, MiB):
+            out.write(os.urandom(min(MiB, size - offset)))
+    return path
+
+
+def empty_bucket(client) -> None:
+    """Objects and multipart uploads go after each run: moto keeps them in its memory."""
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    for upload in client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []):
+        client.abort_multipart_upload(Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"])
+
+
+def anclora_once(anclora: Server, moto: Server, payload: Path) -> dict:
+    idle = rss_pss_kib(anclora.pid)[0] / 1024
+    moto_ticks = cpu_ticks(moto.pid)
+    with ProcessSampler(anclora.pid) as sampler:
+        transfer = curl(curl_argv(f"{anclora.url}/api/files?filename=big.bin", payload, method="POST"))
+    if transfer.status != 201 or json.loads(transfer.body)["size"] != payload.stat().st_size:
+        raise RuntimeError(f"anclora answered {transfer.status}: {transfer.body[:300]}")
+    return {"mbps": payload.stat().st_size / MB / transfer.seconds, "cpu": sampler.usage.cpu_seconds,
+            "growth": sampler.usage.process_rss - idle,
+            "moto_cpu": (cpu_ticks(moto.pid) - moto_ticks) / os.sysconf("SC_CLK_TCK")}
+
+
+def boto3_once(moto: Server, payload: Path, threads: int) -> dict:
+    moto_ticks = cpu_ticks(moto.pid)
+    out = subprocess.run([str(VENV_BIN / "python"), "-c", UPLOAD_FILE, moto.url, str(payload), "alone.bin",
+                          str(threads)],
+                         env={**os.environ, **CREDENTIALS}, capture_output=True, text=True, check=True).stdout
+    seconds, cpu = map(float, out.split())
+    return {"mbps": payload.stat().st_size / MB / seconds, "cpu": cpu,
+            "moto_cpu": (cpu_ticks(moto.pid) - moto_ticks) / os.sysconf("SC_CLK_TCK")}
+
+
+def concurrent_once(anclora: Server, payload: Path, count: int) -> dict:
+    idle = rss_pss_kib(anclora.pid)[0] / 1024
+    with ProcessSampler(anclora.pid) as sampler:
+        seconds, transfers = curl_many([curl_argv(f"{anclora.url}/api/files", payload, method="POST")
+                                        for _ in range(count)])
+    bad = [t.status for t in transfers if t.status != 201]
+    if bad:
+        raise RuntimeError(f"concurrent uploads answered {bad}")
+    return {"seconds": seconds, "cpu": sampler.usage.cpu_seconds / count, "growth": sampler.usage.process_rss - idle}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--size-mib", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--small-mib", type=int, default=25)
+    parser.add_argument("--idle", type=float, default=2.0, help="quiet seconds before each run")
+    args = parser.parse_args()
+    import boto3
+
+    with tempfile.TemporaryDirectory(prefix="anclora-s3-bench-") as folder:
+        work = Path(folder)
+        moto = start_moto(work).start()
+        anclora = None
+        try:
+            client = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1",
+                                  aws_access_key_id="bench", aws_secret_access_key="bench")
+            client.create_bucket(Bucket=BUCKET)
+            anclora = start_anclora(work, moto.url).start()
+            big = make_payload(work / "big.bin", args.size_mib * MiB)
+            small = make_payload(work / "small.bin", args.small_mib * MiB)
+            results: dict[str, list[dict]] = {"anclora": [], "boto3": [], "boto3-2": [], "concurrent": [], "load": []}
+            for number in range(args.rounds):
+                print(f"round {number + 1}/{args.rounds}", file=sys.stderr)
+                results["load"].append(os.getloadavg()[0])
+                order = [("anclora", lambda: anclora_once(anclora, moto, big)),
+                         ("boto3", lambda: boto3_once(moto, big, 10)), ("boto3-2", lambda: boto3_once(moto, big, 2))]
+                for name, run in order if number % 2 == 0 else order[::-1]:
+                    settle(args.idle)
+                    results[name].append(run())
+                    empty_bucket(client)
+                settle(args.idle)
+                results["concurrent"].append(concurrent_once(anclora, small, args.concurrency))
+                empty_bucket(client)
+            report(results, args)
+        finally:
+            if anclora is not None:
+                anclora.stop()
+            moto.stop()
+    return 0
+
+
+def report(results: dict, args: argparse.Namespace) -> None:
+    a, b, b2, c = results["anclora"], results["boto3"], results["boto3-2"], results["concurrent"]
+    ratio = median([x["mbps"] / y["mbps"] for x, y in zip(a, b)])
+    ratio2 = median([x["mbps"] / y["mbps"] for x, y in zip(a, b2)])
+    rows = [
+        [f"{args.size_mib} MiB through Anclora (S3 backend)", f"{median([r['mbps'] for r in a]):.1f}",
+         f"{median([r['cpu'] for r in a]):.2f}", f"{median([r['moto_cpu'] for r in a]):.2f}",
+         f"{median([r['growth'] for r in a]):.1f}"],
+        [f"{args.size_mib} MiB by boto3 upload_file alone", f"{median([r['mbps'] for r in b]):.1f}",
+         f"{median([r['cpu'] for r in b]):.2f}", f"{median([r['moto_cpu'] for r in b]):.2f}", "-"],
+        [f"{args.size_mib} MiB by boto3 upload_file, 2 threads", f"{median([r['mbps'] for r in b2]):.1f}",
+         f"{median([r['cpu'] for r in b2]):.2f}", f"{median([r['moto_cpu'] for r in b2]):.2f}", "-"],
+        [f"{args.concurrency} x {args.small_mib} MiB at once through Anclora",
+         f"{args.concurrency * args.small_mib * MiB / MB / median([r['seconds'] for r in c]):.1f}",
+         f"{median([r['cpu'] for r in c]):.2f} each", "-", f"{median([r['growth'] for r in c]):.1f}"],
+    ]
+    print(text_table(["run", "MB/s", "client/server CPU s", "S3 server CPU s", "RSS growth MiB"], rows))
+    print(f"\nAnclora / boto3 MB/s, median of per-round ratios: {ratio:.2f} (target >= 0.80); "
+          f"against boto3 with 2 threads: {ratio2:.2f}")
+    print(f"rounds: {args.rounds}; load average (1 min) at each round: "
+          + ", ".join(f"{load:.1f}" for load in results["load"]))
+    print(f"at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
