@@ -95,7 +95,8 @@ def _pdf_reader(path: Path):
             raise refuse("the file is truncated (no %%EOF at its end)")
     reader = PdfReader(path, strict=False)
     if reader.is_encrypted and not reader.decrypt(""):
-        raise Refused("This PDF is protected by a password: give it with the `password` option.",
+        raise Refused("This PDF is protected by a password: open it first with the `password` option of the "
+                      "pdf → pdf conversion (`pdf_pages`).",
                       code="password_required", details={"reason": "the PDF is encrypted with a password"})
     return reader
 
