@@ -158,7 +158,8 @@ FONTS = ("Helvetica", "Helvetica-Bold", "Helvetica-Oblique", "Helvetica-BoldObli
 POSITIONS = ("center", "top-left", "top", "top-right", "left", "right", "bottom-left", "bottom", "bottom-right")
 METADATA_VALUE = {"type": ["string", "number", "boolean", "array"], "items": {"type": "string"}}
 PASSWORD = {"type": "string", "maxLength": 127, "pattern": r"^[^\x00-\x1f\x7f]*$"}
-WATERMARK = {"type": "object", "additionalProperties": False, "oneOf": [{"required": ["text"]}, {"required": ["image"]}],
+WATERMARK = {"type": "object", "additionalProperties": False,
+             "oneOf": [{"required": ["text"]}, {"required": ["image"]}],
              "description": "A text or an image drawn on the pages, sized as a fraction of the page width.",
              "properties": {
     "text": {"type": "string", "minLength": 1, "maxLength": 500,

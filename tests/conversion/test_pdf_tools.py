@@ -161,8 +161,9 @@ async def test_linearized_output_passes_qpdf(tools, three_pages):
 
 async def test_everything_at_once(tools, tmp_path):
     photo = write_photo_pdf(tmp_path / "photo.pdf", side=1200)
-    output = await tools(photo, {"compress": "medium", "watermark": {"text": "COPY", "rotation": 30}, "metadata": {"Author": "Ada"},
-                                 "protect": {"user_password": "pw"}, "linearize": True})
+    output = await tools(photo, {"compress": "medium", "watermark": {"text": "COPY", "rotation": 30},
+                                 "metadata": {"Author": "Ada"}, "protect": {"user_password": "pw"},
+                                 "linearize": True})
     assert "COPY" in page_text(output, 1, "pw").stdout
     check = subprocess.run(["qpdf", "--password=pw", "--check-linearization", str(output)], capture_output=True)
     assert check.returncode == 0
@@ -234,7 +235,8 @@ async def test_hostile_inputs_are_refused_cleanly(tools, tmp_path, kind, options
 
 def test_the_schema_refuses_what_is_not_implemented(pdf_pages):
     for options in ({"watermark": {"text": "a", "image": "b"}}, {"watermark": {}}, {"compress": "max"},
-                    {"protect": {}}, {"protect": {"user_password": "a\nb"}}, {"watermark": {"text": "a", "font": "Arial"}},
-                    {"watermark": {"text": "a", "position": "middle"}}, {"image_quality": 0}):
+                    {"protect": {}}, {"protect": {"user_password": "a\nb"}},
+                    {"watermark": {"text": "a", "font": "Arial"}}, {"watermark": {"text": "a", "position": "middle"}},
+                    {"image_quality": 0}):
         assert schema_errors(pdf_pages.options, options), options
 
