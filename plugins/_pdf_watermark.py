@@ -64,25 +64,32 @@ class Mark:
             return width, width * self.ratio
         return width, width / self.em_width * self.cap_height
 
-    def centre(self, box, width: float, height: float) -> tuple[float, float]:
-        """Where the mark's centre goes: its rotated bounding box kept inside the page at an edge position."""
-        left, bottom, right, top = (float(value) for value in box)
+    def centre(self, shown: tuple[float, float], width: float, height: float) -> tuple[float, float]:
+        """Where the mark's centre goes on the page as shown (`shown` is its width and height, origin at its
+        lower left): at an edge position, the turned mark's bounding box stays inside."""
         cos, sin = abs(math.cos(self.rotation)), abs(math.sin(self.rotation))
         half_x, half_y = (width * cos + height * sin) / 2, (width * sin + height * cos) / 2
-        margin = MARGIN * min(right - left, top - bottom)
+        margin = MARGIN * min(shown)
         column, row = POSITIONS[self.options.get("position", "center")]
-        x = (left + margin + half_x, (left + right) / 2, right - margin - half_x)[column]
-        y = (bottom + margin + half_y, (bottom + top) / 2, top - margin - half_y)[row]
+        x = (margin + half_x, shown[0] / 2, shown[0] - margin - half_x)[column]
+        y = (margin + half_y, shown[1] / 2, shown[1] - margin - half_y)[row]
         return x, y
 
-    def content(self, box) -> bytes:
-        """The drawing operators for one page whose visible box is `box`."""
-        left, _, right, _ = (float(value) for value in box)
-        width, height = self.size(right - left)
-        x, y = self.centre(box, width, height)
-        cos, sin = math.cos(self.rotation), math.sin(self.rotation)
+    def content(self, box, turned: int) -> bytes:
+        """The drawing operators for one page whose visible box is `box` and that viewers turn clockwise by
+        `turned` degrees (its /Rotate): the mark is placed and angled as the page is shown."""
+        left, bottom, right, top = (float(value) for value in box)
+        across, up = right - left, top - bottom
+        shown = (up, across) if turned in (90, 270) else (across, up)
+        width, height = self.size(shown[0])
+        x, y = self.centre(shown, width, height)
+        # from the shown page back to the page's own space (turned clockwise by the viewer)
+        x, y = {0: (x, y), 90: (across - y, x), 180: (across - x, up - y), 270: (y, up - x)}[turned]
+        angle = self.rotation + math.radians(turned)
+        cos, sin = math.cos(angle), math.sin(angle)
         # the mark's lower-left corner, turned about its centre
-        ox, oy = x - (width * cos - height * sin) / 2, y - (width * sin + height * cos) / 2
+        ox = left + x - (width * cos - height * sin) / 2
+        oy = bottom + y - (width * sin + height * cos) / 2
         head = f"q {NAMES['state']} gs "
         if "image" in self.options:
             matrix = f"{width * cos:.4f} {width * sin:.4f} {-height * sin:.4f} {height * cos:.4f} {ox:.4f} {oy:.4f}"
@@ -168,7 +175,8 @@ def apply(writer, options: dict[str, Any], pages: list[int]) -> None:
         resources = page.setdefault(NameObject("/Resources"), DictionaryObject()).get_object()
         for category, (name, ref) in mark.resources().items():
             resources.setdefault(NameObject(category), DictionaryObject()).get_object()[NameObject(name)] = ref
-        drawn = _stream(writer, mark.content(page.cropbox))
+        turned = int(page.rotation) % 360
+        drawn = _stream(writer, mark.content(page.cropbox, turned if turned in (90, 180, 270) else 0))
         contents = page.get("/Contents")
         resolved = contents.get_object() if contents is not None else None
         existing = list(resolved) if isinstance(resolved, ArrayObject) else ([contents] if contents else [])

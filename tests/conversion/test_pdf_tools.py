@@ -74,18 +74,31 @@ async def test_a_text_watermark_is_on_every_page(tools, three_pages):
     assert float(state["/ca"]) == pytest.approx(0.3)
 
 
+def word_box(path: Path, number: int, word: str) -> dict[str, float]:
+    """Where `word` is on page `number` as shown (pdftotext's bounding box; y grows downwards)."""
+    boxes = subprocess.run(["pdftotext", "-f", str(number), "-l", str(number), "-bbox", str(path), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    line = next(line for line in boxes.splitlines() if f">{word}<" in line)
+    return {key: float(line.split(f'{key}="')[1].split('"')[0]) for key in ("xMin", "yMin", "xMax", "yMax")}
+
+
 async def test_a_watermark_on_some_pages_at_a_corner(tools, three_pages):
     output = await tools(three_pages, {"watermark": {"text": "DRAFT", "pages": "2-", "rotation": 0,
                                                      "position": "bottom-right", "scale": 0.2}})
     assert "DRAFT" not in page_text(output, 1).stdout
     assert all("DRAFT" in page_text(output, number).stdout for number in (2, 3))
-    # the mark sits in the bottom-right corner: pdftotext's bounding boxes say where it was drawn
-    boxes = subprocess.run(["pdftotext", "-f", "2", "-l", "2", "-bbox", str(output), "-"], capture_output=True,
-                           text=True, check=True).stdout
-    line = next(line for line in boxes.splitlines() if ">DRAFT<" in line)
-    x_min = float(line.split('xMin="')[1].split('"')[0])
-    y_max = float(line.split('yMax="')[1].split('"')[0])
-    assert x_min > 612 * 0.7 and y_max > 792 * 0.9  # pdftotext measures y from the top
+    box = word_box(output, 2, "DRAFT")
+    assert box["xMin"] > 612 * 0.7 and box["yMax"] > 792 * 0.9
+    assert box["xMax"] - box["xMin"] == pytest.approx(612 * 0.2, rel=0.05)  # a fifth of the page's width
+
+
+async def test_a_turned_page_gets_its_mark_as_it_is_shown(tools, three_pages):
+    output = await tools(three_pages, {"rotate": 90, "watermark": {"text": "SIDEWAYS", "rotation": 0,
+                                                                   "position": "top-left", "scale": 0.3}})
+    box = word_box(output, 1, "SIDEWAYS")  # shown landscape: 792 wide, 612 high
+    assert box["xMin"] < 792 * 0.1 and box["yMin"] < 612 * 0.1
+    assert box["xMax"] - box["xMin"] == pytest.approx(792 * 0.3, rel=0.05)  # read left to right, as shown
+    assert box["yMax"] - box["yMin"] < 100
 
 
 async def test_an_image_watermark_is_drawn_under_the_content(tools, three_pages):

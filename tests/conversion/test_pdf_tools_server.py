@@ -1,5 +1,6 @@
 """The PDF tools through the running server: a protected PDF without its password is a 422 with a stable code,
-with it converts; a job protects and watermarks with JSON options; what is refused leaves nothing behind."""
+with it converts; a job protects and watermarks with JSON options, and its answers never show the passwords;
+what is refused leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -54,6 +55,11 @@ async def test_a_job_watermarks_and_protects(client, tmp_path):
     done = await api.wait(job["id"], "succeeded", "failed", timeout=60)
     assert done["status"] == "succeeded", done
     assert done["converter"] == "pdf_pages"
+    shown = (await client.get(f"/api/conversions/{job['id']}")).text
+    assert done["options"]["protect"] == {"user_password": "********", "owner_password": "********",
+                                          "allow_copying": False}
+    assert "reader" not in shown and "owner\"" not in shown
+    assert done["options"]["watermark"]["text"] == "INTERNAL"  # other options are shown as given
     result = (await client.get(f"/api/conversions/{job['id']}/result")).content
     assert page_text(result).returncode != 0
     text = page_text(result, "reader").stdout.decode()
