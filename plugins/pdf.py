@@ -180,14 +180,17 @@ WATERMARK = {"type": "object", "additionalProperties": False,
     "layer": {"type": "string", "enum": ["over", "under"], "default": "over",
               "description": "Drawn over the page's content (a stamp) or under it (shows where the page is bare)."},
     "pages": {**PAGES, "description": "Pages of the output to mark, such as '1-3,5' (default: all)."}}}
+PERMISSION_WORDS = {"allow_printing": "print it", "allow_copying": "copy its text and images",
+                    "allow_modifying": "change it", "allow_annotating": "add comments",
+                    "allow_filling_forms": "fill in its forms", "allow_assembling": "insert, remove or turn pages"}
 PROTECT = {"type": "object", "additionalProperties": False, "anyOf": [
     {"required": ["user_password"]}, {"required": ["owner_password"]}],
     "description": "Protect the output with AES-256: the user password opens it, the owner password (the user's "
                    "when not given) lifts the restrictions.", "properties": {
     "user_password": {**PASSWORD, "description": "Needed to open the PDF; empty: it opens without one."},
     "owner_password": {**PASSWORD, "minLength": 1, "description": "Needed to change the permissions."},
-    **{name: {"type": "boolean", "default": True, "description": f"Readers may {name[6:].replace('_', ' ')}."}
-       for name in pdf_tools.PERMISSIONS}}}
+    **{name: {"type": "boolean", "default": True, "description": f"Readers may {what}."}
+       for name, what in PERMISSION_WORDS.items()}}}
 
 
 class PdfPages(Converter):
