@@ -1,7 +1,8 @@
 """Gotenberg's PDF tool routes on the `pdf_pages` converter: `/forms/pdfengines/encrypt` (qpdf's AES-256, as
 Gotenberg's qpdf engine), `/watermark` (under the content) and `/stamp` (over it), `/optimize` (images re-encoded
 as JPEG at `imageQuality`). One watermark or stamp per request; its `*Options` are pdfcpu's description keys
-(`opacity`, `rotation`, `position`, `scale`, `font`, `color`), with pdfcpu's defaults."""
+(`opacity`, `rotation`, `position`, `scale`, `font`, `color`), with pdfcpu's defaults. The encryption fields
+also finish the other routes (`fields.protection`)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,6 @@ from . import fields
 from .routes import Answer, answer, require_pdfs
 from .work import Work
 
-PERMISSION_FIELDS = {"allowPrinting": "allow_printing", "allowCopying": "allow_copying",
-                     "allowModifying": "allow_modifying", "allowAnnotating": "allow_annotating",
-                     "allowFillingForms": "allow_filling_forms", "allowAssembling": "allow_assembling"}
-ENCRYPT_FIELDS = {"userPassword": ("user_password", fields.text), "ownerPassword": ("owner_password", fields.text),
-                  **{name: (option, fields.boolean) for name, option in PERMISSION_FIELDS.items()}}
 SOURCE_REFUSAL = ("The requested stamp source is not supported, or no PDF engine could process it. "
                   "Valid sources: 'text', 'image', 'pdf'.")
 PDFCPU_DEFAULTS = {"opacity": 1.0, "rotation": 45.0, "scale": 0.5}  # pdfcpu: opaque, diagonal, half the width
@@ -49,12 +45,10 @@ async def each_pdf(work: Work, inputs: list[File], options: dict[str, Any]) -> A
 
 async def encrypt(work: Work, inputs: list[File], form: dict[str, str]) -> Answer:
     require_pdfs(inputs)
-    options = fields.read(form, ENCRYPT_FIELDS)
+    options = fields.read(form, fields.ENCRYPT_FIELDS)
     if not options.get("user_password") and not options.get("owner_password"):
         raise BadRequest("Invalid form data: a 'userPassword' or 'ownerPassword' is required")
-    if not options.get("owner_password"):
-        options.pop("owner_password", None)
-    return await each_pdf(work, inputs, {"protect": options})
+    return await each_pdf(work, inputs, fields.protection(options))
 
 
 async def optimize(work: Work, inputs: list[File], form: dict[str, str]) -> Answer:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from gotenberg_client.options import WatermarkStampOptions, WatermarkStampSource
-from gotenberg_samples import write_pdf
+from gotenberg_samples import write_docx, write_pdf
 from PIL import Image
 from pypdf import PdfReader
 
@@ -85,6 +85,27 @@ async def test_optimize_reencodes_the_images(client, tmp_path):
     assert next(iter(PdfReader(io.BytesIO(small.content)).pages[0].images)).image.size == (1600, 1600)
     (tmp_path / "small.pdf").write_bytes(small.content)
     assert subprocess.run(["qpdf", "--check", str(tmp_path / "small.pdf")], capture_output=True).returncode == 0
+
+
+async def test_the_encryption_fields_finish_a_conversion_and_a_merge(gotenberg, client, tmp_path):
+    docx = write_docx(tmp_path / "memo.docx", pages=2, text="Memo")
+    async with gotenberg.libre_office.to_pdf() as route:
+        converted = await route.convert(docx).user_password("memo pw").run()
+    assert page_texts(converted.content, "memo pw")[1].strip() == "Memo 2"
+    assert subprocess.run(["pdftotext", "-", "-"], input=converted.content, capture_output=True).returncode != 0
+
+    first, second = write_pdf(tmp_path / "1.pdf", 1, side=300), write_pdf(tmp_path / "2.pdf", 1, side=400)
+    async with gotenberg.merge.merge() as route:
+        merged = await route.merge([first, second]).owner_password("boss").metadata(title="Both").run()
+    reader = PdfReader(io.BytesIO(merged.content))
+    assert reader.is_encrypted and len(reader.pages) == 2  # opens without a password: owner-only
+    assert reader.metadata["/Title"] == "Both"
+
+    pdfa = await post_form(client, "merge", [("files", first), ("files", second)],
+                           {"pdfa": "PDF/A-2b", "userPassword": "x"})
+    assert_refused(pdfa, "Invalid form data: PDF/A format is incompatible with encryption")
+    restricted = await post_form(client, "merge", [("files", first)], {"allowPrinting": "false"})
+    assert_refused(restricted, "permission restrictions require a 'userPassword' or 'ownerPassword'")
 
 
 async def test_several_files_come_back_zipped(client, tmp_path):
