@@ -189,8 +189,8 @@ PROTECT = {"type": "object", "additionalProperties": False, "anyOf": [
                    "when not given) lifts the restrictions.", "properties": {
     "user_password": {**PASSWORD, "description": "Needed to open the PDF; empty: it opens without one."},
     "owner_password": {**PASSWORD, "minLength": 1, "description": "Needed to change the permissions."},
-    **{name: {"type": "boolean", "default": True, "description": f"Readers may {what}."}
-       for name, what in PERMISSION_WORDS.items()}}}
+    **{name: {"type": "boolean", "default": True, "description": f"Readers may {PERMISSION_WORDS[name]}."}
+       for name in pdf_tools.PERMISSIONS}}}
 
 
 class PdfPages(Converter):
@@ -198,7 +198,7 @@ class PdfPages(Converter):
     sources = ("pdf",)
     targets = ("pdf",)
     executables = ("qpdf", "gs")
-    install = f"{pdf_tools.QPDF_INSTALL} ghostscript"
+    install = pdf_tools.INSTALL
     limits = {"max_input_bytes": 200 * 2**20}
     options = {"type": "object", "additionalProperties": False,
                "description": "PDF tools, applied in this order: open with `password`, `compress`, select `pages`, "
@@ -228,9 +228,18 @@ class PdfPages(Converter):
         return [("pdf", "pdf")]
 
     async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
-        options = dict(options)
-        protect, linearize = options.pop("protect", None), options.pop("linearize", False)
         steps = [ctx.workdir / f"step-{index}.pdf" for index in range(4)]
+        try:
+            await self.run_steps(src, dst, dict(options), ctx, steps)
+        finally:
+            for step in steps:
+                step.unlink(missing_ok=True)
+
+    async def run_steps(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext,
+                        steps: list[Path]) -> None:
+        """qpdf opens, Ghostscript compresses, pypdf checks and edits, qpdf protects and linearizes: each only
+        when asked, each writing the next step's file."""
+        protect, linearize = options.pop("protect", None), options.pop("linearize", False)
         if "password" in options:
             await pdf_tools.decrypt(src, steps[0], options.pop("password"), ctx.workdir, ctx.timeout)
             src = steps[0]
@@ -245,8 +254,6 @@ class PdfPages(Converter):
             await pdf_tools.finish(steps[2], dst, protect, linearize, ctx.workdir, ctx.timeout)
         else:
             steps[2].replace(dst)
-        for step in steps:
-            step.unlink(missing_ok=True)
 
 
 class PdfMetadata(Converter):

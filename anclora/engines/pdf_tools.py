@@ -17,8 +17,7 @@ from ..errors import ConversionFailed, PasswordIncorrect
 from . import sandbox
 
 LIMITS = sandbox.Limits(cpu_seconds=300, file_bytes=512 * 2**20, memory_bytes=2 * 2**30)
-QPDF_INSTALL = "apt-get install qpdf"
-GS_INSTALL = "apt-get install ghostscript"
+INSTALL = "apt-get install qpdf ghostscript"
 # Compression levels as Ghostscript's distiller presets: each downsamples images above its resolution.
 PDFSETTINGS = {"low": "/printer", "medium": "/ebook", "high": "/screen"}
 PERMISSIONS = {"allow_printing": ("--print", "full", "none"), "allow_copying": ("--extract", "y", "n"),
