@@ -134,6 +134,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("anonymous_retention", positive_int, 6 * 3600,
             "Seconds an anonymous session's files are kept."),
     Setting("user_retention", positive_int, 24 * 3600, "Seconds a signed-in user's files are kept."),
+    Setting("clamd_socket", text, "",
+            "Path of clamd's local socket: every finished upload (plain, multipart, tus, Gotenberg forms) is "
+            "scanned by ClamAV before it becomes a file; a hit is refused with 422 `infected`. Empty (and no "
+            "clamd_host): uploads are not scanned."),
+    Setting("clamd_host", text, "", "Host of clamd's TCP socket, instead of clamd_socket."),
+    Setting("clamd_port", positive_int, 3310, "Port of clamd's TCP socket (with clamd_host)."),
+    Setting("clamd_timeout", positive_float, 120.0,
+            "Seconds clamd may take at each step of a scan (connecting, taking the next bytes, answering) "
+            "before the upload is refused with 503."),
+    Setting("clamd_fail_open", boolean, False,
+            "Store uploads unscanned, with a warning in the log, while clamd is unreachable or failing, instead "
+            "of refusing them with 503 `scanner_unavailable`."),
     Setting("chunk_size", positive_int, 256 * 1024, "Bytes read from storage per chunk when serving downloads."),
     # databases
     Setting("database_url", text, "sqlite:///var/anclora.db",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .counters import Counters
     from .jobs.events import Notifier
     from .metrics import Metrics
+    from .scanning import Clamd
     from .storage import Storage
 
 
@@ -67,6 +68,7 @@ class AppContext:
     planner: "Planner"
     events: "Notifier"
     redis: "Redis | None" = None
+    scanner: "Clamd | None" = None  # clamd, when uploads are scanned
     engine_pools: EnginePools = dataclasses.field(default_factory=EnginePools)
     requests: RequestGauge = dataclasses.field(default_factory=RequestGauge)
     started_at: float = dataclasses.field(default_factory=time.time)

@@ -87,6 +87,10 @@ class ValidationFailed(AncloraError):
     status, code, message = 422, "validation_failed", "The request is well formed but its values are invalid."
 
 
+class Infected(AncloraError):
+    status, code, message = 422, "infected", "The malware scanner found something in the file; it was not stored."
+
+
 class IdempotencyMismatch(AncloraError):
     status, code, message = 422, "idempotency_mismatch", "This Idempotency-Key was used with another request."
 

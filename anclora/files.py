@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from . import plugins, sniff
+from . import plugins, scanning, sniff
 from .context import AppContext
 from .db.base import iso, utcnow
 from .db.models import File
@@ -67,8 +67,11 @@ def _content_type(fmt: str, declared: str | None) -> str:
 async def create(ctx: AppContext, identity: Identity, *, key: str, size: int, sha256: str, filename: str,
                  declared_type: str | None = None, origin: str = "upload", fmt: str | None = None,
                  cache_key: str | None = None) -> File:
-    """Record a stored object as a file of `identity`; the object is removed if the row cannot be written."""
+    """Record a stored object as a file of `identity` (an upload once clamd finds it clean, when uploads are
+    scanned); the object is removed if the row cannot be written."""
     try:
+        if origin == "upload":
+            await scanning.scan_upload(ctx, key, size)
         if fmt is None:
             path = ctx.storage.local_path(key)
             fmt = await asyncio.get_running_loop().run_in_executor(

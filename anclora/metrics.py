@@ -16,6 +16,11 @@ class Metrics:
         self.latency = Histogram("anclora_http_request_duration_seconds", "HTTP request latency.",
                                  ["route", "method"], registry=r)
         self.upload_bytes = Counter("anclora_upload_bytes_total", "Bytes received in uploads.", registry=r)
+        self.scans = Counter("anclora_upload_scans_total",
+                             "Uploads scanned for malware by outcome (clean, infected, too_large, unavailable; "
+                             "unscanned: let through by clamd_fail_open).", ["outcome"], registry=r)
+        self.scan_seconds = Histogram("anclora_upload_scan_duration_seconds", "Time clamd took to scan an upload.",
+                                      registry=r, buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120))
         self.conversions = Counter("anclora_conversions_total", "Conversions by converter and outcome.",
                                    ["converter", "outcome"], registry=r)
         self.conversion_seconds = Histogram("anclora_conversion_duration_seconds", "Conversion run time.",

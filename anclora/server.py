@@ -25,6 +25,7 @@ from .db import migrate
 from .jobs.events import Notifier
 from .metrics import Metrics
 from .request_head import HEAD_BUFFER, HeadLimits
+from .scanning import Clamd
 from .storage.local import LocalStorage
 
 log = logging.getLogger("anclora")
@@ -49,6 +50,7 @@ def build_context(settings: Settings) -> AppContext:
     made), the converters, the database, the cache, storage."""
     pm = plugins.make_plugin_manager(settings)
     settings = settings.with_plugins(plugins.declared_settings(pm))
+    scanner = Clamd.from_settings(settings)
     converters = collect_converters(pm)
     engine = db.create_engine(settings.database_url, statement_timeout_ms=settings.db_statement_timeout)
     redis = None
@@ -68,6 +70,7 @@ def build_context(settings: Settings) -> AppContext:
         planner=Planner.from_available(converters),
         events=Notifier(),
         redis=redis,
+        scanner=scanner,
     )
 
 

@@ -22,7 +22,10 @@ TEST_PACKAGES=(postgresql redis-server
   # the operations tests provision this machine into a staging root and check what they write
   nginx cron sqlite3 logrotate systemd postgresql-client
   # the README's "Try it" block, run as written by tests/test_readme.py
-  curl jq)
+  curl jq
+  # tests/scanning run /usr/sbin/clamd on a private socket with their own one-signature database (neither
+  # Debian's service nor freshclam is used)
+  clamav-daemon)
 BENCH_PACKAGES=(wrk)
 
 # A stamp of the packaging files (and of this script, which lists the Debian packages) and of how much was

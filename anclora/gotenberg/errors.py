@@ -7,11 +7,13 @@ from . import fields
 
 # Gotenberg answers 400 for what it cannot convert, and 503 when the time limit passes.
 STATUS = {415: 400, 422: 400, 504: 503}
+# Refusals Gotenberg has no counterpart for keep their own status (Gotenberg scans nothing).
+OWN_STATUS = {"infected"}
 TIMEOUT_MESSAGE = "The request exceeded the time limit. Increase it with --api-timeout, or reduce the workload."
 
 
 def status_of(error: AncloraError) -> int:
-    return STATUS.get(error.status, error.status)
+    return error.status if error.code in OWN_STATUS else STATUS.get(error.status, error.status)
 
 
 def message_of(error: AncloraError) -> str:

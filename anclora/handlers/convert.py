@@ -21,7 +21,8 @@ TARGET = obj({**UPLOAD["query"], "to": {**STRING, "description": "The format to 
 CONVERTED = {
     200: Body("*/*", description="The converted file, as an attachment."), **UPLOAD["responses"],
     402: "Not enough credits.", 415: "The file's type could not be recognised.",
-    422: "No converter makes `to` from this file, or the conversion failed (the message says why).",
+    422: "No converter makes `to` from this file, the conversion failed (the message says why), or the malware "
+         "scanner found something in it (`infected`).",
     429: "A limit of the plan, the uploads or the queue is reached; try again after Retry-After.",
     504: "The conversion took longer than the synchronous limit.",
 }

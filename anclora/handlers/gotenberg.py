@@ -129,16 +129,23 @@ class FormHandler(GotenbergMixin, UploadHandler):
             form.abort()
             raise
         self.form_fields, work.repeated = form.fields, form.repeated
-        records = []
-        for part in parts:
-            record = await files.create(self.ctx, self.identity, key=part.writer.key, size=part.writer.size,
-                                        sha256=part.writer.sha256, filename=part.filename,
-                                        declared_type=part.declared_type)
-            work.track(record)
-            if part.field in SIDE_FIELDS:
-                work.side_files.setdefault(part.field, []).append(record)
-            else:
-                records.append(record)
+        records, created = [], 0
+        try:
+            for part in parts:
+                record = await files.create(self.ctx, self.identity, key=part.writer.key, size=part.writer.size,
+                                            sha256=part.writer.sha256, filename=part.filename,
+                                            declared_type=part.declared_type)
+                work.track(record)
+                created += 1
+                if part.field in SIDE_FIELDS:
+                    work.side_files.setdefault(part.field, []).append(record)
+                else:
+                    records.append(record)
+        except BaseException:  # (one part refused, by the scanner say: the request keeps none of them)
+            await work.discard()
+            for part in parts[created + 1:]:
+                await self.ctx.storage.delete(part.writer.key)
+            raise
         return records
 
     async def _send(self, work: Work, result: Answer) -> None:

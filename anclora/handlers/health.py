@@ -50,9 +50,12 @@ async def collect(ctx) -> dict:
     checks = {"database": await _check(database), "storage": await _check(storage)}
     checks["cache"] = await _check(cache) if ctx.redis is not None else {"status": "up", "backend": "memory"}
     checks["engines"] = engine_status(ctx.converters)
+    if ctx.scanner is not None:
+        checks["scanner"] = {**await _check(ctx.scanner.health), "fail_open": ctx.settings.clamd_fail_open}
+    scanner_down = checks.get("scanner", {}).get("status") == "down"
     if checks["database"]["status"] == "down" or checks["storage"]["status"] == "down":
         status = "down"
-    elif checks["cache"]["status"] == "down" or checks["storage"]["status"] == "degraded" or any(
+    elif scanner_down or checks["cache"]["status"] == "down" or checks["storage"]["status"] == "degraded" or any(
             engine["status"] != "up" for engine in checks["engines"].values()):
         status = "degraded"
     else:
@@ -87,9 +90,10 @@ class HealthHandler(APIHandler):
 
     @operation({200: HEALTH, 503: {**HEALTH, "description": "The database or storage is down."}})
     async def get(self) -> None:
-        """Health of the database, cache, storage and engines; 503 when the database or storage is down,
-        `degraded` when the cache or an engine is, or storage is below `storage_min_free_bytes`. Why a check
-        failed is shown to administrators only (drivers name hosts and databases)."""
+        """Health of the database, cache, storage, engines and malware scanner (when set); 503 when the database
+        or storage is down, `degraded` when the cache, an engine or the scanner is, or storage is below
+        `storage_min_free_bytes`. Why a check failed is shown to administrators only (drivers name hosts and
+        databases)."""
         report = await shared_report(self.ctx)
         if not await self._from_admin():
             report = without_details(report)

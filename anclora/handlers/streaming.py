@@ -30,7 +30,10 @@ UPLOAD = {
     "query": {"filename": {**STRING, "description": "The file's name (else Content-Disposition's, else `file`)."}},
     "headers": {"Content-Disposition": {**STRING, "description": "`attachment; filename=...` names the file."}},
     "responses": {408: "The body stalled for longer than the idle timeout.",
-                  413: "The upload is larger than the caller may send (details: limit).",
+                  413: "The upload is larger than the caller may send (details: limit), or than the malware "
+                       "scanner takes (`too_large_to_scan`).",
+                  422: "The malware scanner found something in the file (`infected`; details: signature); "
+                       "nothing was stored.",
                   429: "Too many uploads lately; try again after Retry-After.",
                   507: "The server's storage is full; try again after Retry-After."},
 }

@@ -27,7 +27,10 @@ COUNT = {"type": "string", "pattern": "^[0-9]{1,18}$"}
 TUS_HEADERS = {"Tus-Resumable": {"enum": [tus.VERSION], "required": True},
                "Upload-Checksum": {**STRING, "description": "`sha1 <base64>` or `sha256 <base64>` of this body."}}
 TUS_ERRORS = {412: Reply("Tus-Resumable is not 1.0.0.", {"Tus-Version": "The version spoken."}),
-              413: "More bytes than the upload (or the caller's limit) allows.",
+              413: "More bytes than the upload (or the caller's limit) allows, or than the malware scanner "
+                   "takes (`too_large_to_scan`).",
+              422: "The last bytes are in and the malware scanner found something in the file (`infected`; "
+                   "details: signature): the upload is gone.",
               460: "The body does not match Upload-Checksum; none of it was kept."}
 TUS_BODY = (Body(OCTETS, description="The upload's next bytes."),)
 OFFSET_HEADERS = {"Upload-Offset": "The bytes the server has.", "Upload-Expires": "When the upload is dropped.",
@@ -181,11 +184,30 @@ class TusHandler(UploadHandler):
         return offset, sha256
 
     async def _complete(self, sha256: str | None):
+        done = asyncio.Event()
+        holding = asyncio.ensure_future(self._hold_lock(done))  # (a large file's malware scan outlasts the lock)
         try:
             return await tus.complete(self.ctx, self.identity, self.row, sha256)
         except BaseException:
             await tus.forget(self.ctx, self.row.id)  # its bytes may be half moved: the client starts again
             raise
+        finally:
+            done.set()
+            await holding
+
+    async def _hold_lock(self, done: asyncio.Event) -> None:
+        """Renew the upload's lock until `done`, so that no other request takes it while it becomes a file (never
+        cancelled inside a renewal: its database session ends cleanly)."""
+        while True:
+            try:
+                await asyncio.wait_for(done.wait(), tus.LOCK_SECONDS / 3)
+                return
+            except TimeoutError:
+                try:
+                    await tus.renew(self.ctx, self.row.id, self._token)
+                except Exception:  # (the completion meets the same trouble and answers for it)
+                    log.warning("could not renew the lock of upload %s while completing it", self.row.id)
+                    return
 
     def discard_upload(self) -> None:
         """The client went away or stalled mid-body: keep what arrived (the point of resuming) and free the lock."""

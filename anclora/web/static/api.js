@@ -83,7 +83,7 @@
   A.explain = function (error) {
     const key = `error.${error.code}`;
     const limit = Number(error.details.limit) || A.me?.limits?.max_upload_bytes || 0;
-    const words = A.t(key, { m: error.message, limit: A.bytes(limit) });
+    const words = A.t(key, { m: error.message, limit: A.bytes(limit), signature: error.details.signature });
     return words === key ? A.t("error.other", { m: error.message }) : words;
   };
 

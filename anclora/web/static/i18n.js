@@ -48,6 +48,9 @@
       "error.service_unavailable": "The service is busy or down for a moment; try again shortly.",
       "error.conflict": "That cannot be done now: {m}", "error.network": "The server cannot be reached.",
       "error.other": "Something went wrong: {m}",
+      "error.infected": "The virus scanner found {signature} in this file; it was not kept.",
+      "error.too_large_to_scan": "This file is larger than the virus scanner takes; it was not kept.",
+      "error.scanner_unavailable": "The virus scanner is not answering, so the file was not kept; try again shortly.",
     },
     es: {
       skip: "Saltar al contenido", nav: "Principal", "nav.convert": "Convertir", "nav.history": "Historial",
@@ -95,6 +98,9 @@
       "error.service_unavailable": "El servicio está ocupado o caído un momento; inténtalo en breve.",
       "error.conflict": "Ahora no se puede: {m}", "error.network": "No se puede contactar con el servidor.",
       "error.other": "Algo ha fallado: {m}",
+      "error.infected": "El antivirus ha encontrado {signature} en este archivo; no se ha guardado.",
+      "error.too_large_to_scan": "Este archivo supera lo que admite el antivirus; no se ha guardado.",
+      "error.scanner_unavailable": "El antivirus no responde, así que el archivo no se ha guardado; inténtalo en breve.",
     },
   };
   const chosen = localStorage.getItem("anclora.lang");

@@ -43,7 +43,9 @@
     });
   }
 
-  const retriable = (error) => error.status === 0 || error.status === 409 || error.status === 423 || error.status >= 500;
+  // (a refused scan ends the upload on the server: there is nothing left to resume)
+  const retriable = (error) => error.code !== "scanner_unavailable" &&
+    (error.status === 0 || error.status === 409 || error.status === 423 || error.status >= 500);
 
   /* Resolves with the id of the file the upload became. `events.progress(sentBytes)`, `events.retrying()`. */
   A.upload = async function (file, events) {
