@@ -180,6 +180,7 @@ def protection(options: dict[str, Any]) -> dict[str, Any]:
 
 def field_of(option: str) -> str:
     """The Gotenberg field an option of ours came from (for error messages)."""
+    option = option.removeprefix("protect/")  # the encryption fields, gathered by `protection`
     for table in (OFFICE_FIELDS, FINISH_FIELDS, SPLIT_FIELDS, CHROMIUM_PDF_FIELDS, CHROMIUM_WAIT_FIELDS,
                   SCREENSHOT_FIELDS):
         for name, (mapped, _) in table.items():

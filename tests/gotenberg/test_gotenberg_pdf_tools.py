@@ -136,6 +136,7 @@ def bomb_png(path: Path) -> Path:
 @pytest.mark.parametrize("route, data, files, text", [
     ("encrypt", {}, [], "a 'userPassword' or 'ownerPassword' is required"),
     ("encrypt", {"allowPrinting": "nope", "userPassword": "x"}, [], "form field 'allowPrinting' is invalid"),
+    ("encrypt", {"userPassword": "tab\there"}, [], "form field 'userPassword' is invalid"),
     ("encrypt", {"userPassword": "x", "watermarkSource": "text"}, [], "form field 'watermarkSource' is not supported"),
     ("watermark", {}, [], "form field 'watermarkSource' is required"),
     ("watermark", {"watermarkSource": "svg"}, [], "form field 'watermarkSource' is invalid (got 'svg'"),
