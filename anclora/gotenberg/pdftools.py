@@ -24,6 +24,7 @@ POSITIONS = {"tl": "top-left", "tc": "top", "tr": "top-right", "l": "left", "c":
 OPTION_KEYS = {"opacity": "opacity", "op": "opacity", "rotation": "rotation", "rot": "rotation",
                "position": "position", "pos": "position", "scale": "scale", "scalefactor": "scale", "sc": "scale",
                "font": "font", "fontname": "font", "color": "color", "fillcolor": "color", "fillc": "color"}
+PARTS = {"text": "Expression", "pages": "Pages"}  # the watermark option's fields; the rest come from `*Options`
 MAX_IMAGE_BYTES = 700 * 1024  # base64 of it stays within the option's limit
 
 
@@ -132,7 +133,18 @@ async def mark(work: Work, inputs: list[File], form: dict[str, str], prefix: str
         options["text"] = form[f"{prefix}Expression"]
     else:
         raise BadRequest(f"Invalid form data: form field '{prefix}Expression' is required")
-    return await each_pdf(work, inputs, {"watermark": options})
+    try:
+        return await each_pdf(work, inputs, {"watermark": options})
+    except BadRequest as error:
+        raise renamed(error, prefix) from None
+
+
+def renamed(error: BadRequest, prefix: str) -> BadRequest:
+    """A refusal of the watermark option as Gotenberg names it: the form field its value came from."""
+    details = error.details if isinstance(error.details, list) else []
+    named = [f"form field '{prefix}{PARTS.get(item['path'].partition('/')[2], 'Options')}' is invalid "
+             f"({item['message']})" for item in details if str(item.get("path", "")).startswith("watermark/")]
+    return BadRequest(f"Invalid form data: {'; '.join(named)}") if named else error
 
 
 async def watermark(work: Work, inputs: list[File], form: dict[str, str]) -> Answer:

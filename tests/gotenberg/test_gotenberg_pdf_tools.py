@@ -150,6 +150,10 @@ def bomb_png(path: Path) -> Path:
     ("stamp", {"stampSource": "text", "stampExpression": "X", "stampOptions": '{"scale": "0.5 abs"}'}, [],
      "only a relative scale"),
     ("stamp", {"stampSource": "image"}, [("stamp", "a.pdf")], "must be a PNG or JPEG image"),
+    ("stamp", {"stampSource": "text", "stampExpression": "X", "stampOptions": '{"opacity": 3}'}, [],
+     "form field 'stampOptions' is invalid (3.0 is greater than the maximum of 1)"),
+    ("watermark", {"watermarkSource": "text", "watermarkExpression": "X" * 501}, [],
+     "form field 'watermarkExpression' is invalid"),
     ("optimize", {"imageQuality": "0"}, [], "form field 'imageQuality' is invalid (got '0', resulting to value is "
                                             "inferior to 1)"),
     ("optimize", {"imageQuality": "101"}, [], "value is superior to 100"),
