@@ -75,6 +75,14 @@ class ConversionFailed(AncloraError):
     status, code, message = 422, "conversion_failed", "The conversion failed."
 
 
+class PasswordRequired(ConversionFailed):
+    code, message = "password_required", "This file is protected by a password: give it with the `password` option."
+
+
+class PasswordIncorrect(ConversionFailed):
+    code, message = "password_incorrect", "The password given does not open this file."
+
+
 class ValidationFailed(AncloraError):
     status, code, message = 422, "validation_failed", "The request is well formed but its values are invalid."
 

@@ -5,13 +5,15 @@ caps (`limits`):
 - "check": open the PDF, select `pages`, apply the per-page caps (pixels at `dpi` when given); writes
   `{"pages": [...]}` as JSON to DST. What poppler renders has passed this first.
 - "pages": the selected `pages` of SRC, each turned by `rotate`, written as a new PDF to DST; `metadata` sets
-  document information entries, `flatten` draws form fields and annotations into the pages.
+  document information entries, `flatten` draws form fields and annotations into the pages, `watermark` draws
+  a text or an image on them (`_pdf_watermark.py`).
 - "merge": the PDFs inside the zip SRC, in name order, merged into DST.
 - "split": SRC (a PDF, or with `zipped` a zip of PDFs) cut into parts of `span` pages (`mode` "intervals") or
   one part per selected page (`mode` "pages", `span` a page list), written as `<stem>_<n>.pdf` entries of the
   zip DST (the stem is the option `stem`, or each PDF's name in the zip).
 - "metadata": the document information of SRC, its page count and PDF version, as JSON in DST.
-Refusals carry `{"reason": ...}` as details.
+Refusals carry `{"reason": ...}` as details; a PDF that needs a password is refused with the code
+`password_required` (the plugin opens it with qpdf first when the password is given).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
 import _pdf_metadata as pdf_metadata
+import _pdf_watermark as pdf_watermark
 from anclora.engines import zipcheck
 from anclora.engines.worker import Refused, serve
 
@@ -92,7 +95,9 @@ def _pdf_reader(path: Path):
             raise refuse("the file is truncated (no %%EOF at its end)")
     reader = PdfReader(path, strict=False)
     if reader.is_encrypted and not reader.decrypt(""):
-        raise refuse("the PDF is encrypted with a password")
+        raise Refused("This PDF is protected by a password: open it first with the `password` option of the "
+                      "pdf → pdf conversion (`pdf_pages`).",
+                      code="password_required", details={"reason": "the PDF is encrypted with a password"})
     return reader
 
 
@@ -233,6 +238,9 @@ def write_pages(src: Path, dst: Path, options: dict[str, Any]) -> None:
                 page.rotate(rotate)
         if options.get("flatten"):
             pdf_metadata.flatten(writer)
+        if options.get("watermark"):
+            marked = parse_pages(options["watermark"].get("pages"), len(writer.pages))
+            pdf_watermark.apply(writer, options["watermark"], marked)
         if options.get("metadata"):
             pdf_metadata.write(writer, options["metadata"])
         writer.write(dst)

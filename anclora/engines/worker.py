@@ -80,7 +80,8 @@ async def run_worker(script: Path, src: Path, dst: Path, source: str, options: d
     """Run one worker script on `src` → `dst`; raise the error it reported, or ConversionFailed if it died.
     The worker's 0-100 progress is reported as `progress_span` of the conversion's."""
     from anclora.engines import sandbox, zygote
-    from anclora.errors import ConversionFailed, InsufficientStorage, UnsupportedMediaType
+    from anclora.errors import (ConversionFailed, InsufficientStorage, PasswordIncorrect, PasswordRequired,
+                                UnsupportedMediaType)
 
     low, high = progress_span
     relay = ProgressRelay(ctx, scale=lambda value: low + value * (high - low) / 100)
@@ -111,8 +112,9 @@ async def run_worker(script: Path, src: Path, dst: Path, source: str, options: d
     if result.returncode == 0:
         return
     if refusal:
-        error = {"unsupported_media_type": UnsupportedMediaType,
-                 "insufficient_storage": InsufficientStorage}.get(refusal["code"], ConversionFailed)
+        error = {"unsupported_media_type": UnsupportedMediaType, "insufficient_storage": InsufficientStorage,
+                 "password_required": PasswordRequired, "password_incorrect": PasswordIncorrect,
+                 }.get(refusal["code"], ConversionFailed)
         raise error(refusal["message"] or None, details=refusal["details"])
     log.info("%s exited with %s: %s", script.name, result.returncode, result.stderr[-2000:].decode(errors="replace"))
     raise ConversionFailed(f"the {source} file could not be converted: it needs more memory or time "

@@ -116,8 +116,13 @@ OFFICE_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "quality": ("quality", quality), "reduceImageResolution": ("reduce_image_resolution", boolean),
     "maxImageResolution": ("max_image_resolution", resolution), "pdfa": ("pdfa", pdfa), "pdfua": ("pdfua", boolean),
 }
-# ... of the pdf_pages step run after a conversion, merge or split:
-FINISH_FIELDS = {"metadata": ("metadata", metadata), "flatten": ("flatten", boolean)}
+# ... of the pdf_pages step run after a conversion, merge or split (the encryption fields become its `protect`):
+PERMISSION_FIELDS = {"allowPrinting": "allow_printing", "allowCopying": "allow_copying",
+                     "allowModifying": "allow_modifying", "allowAnnotating": "allow_annotating",
+                     "allowFillingForms": "allow_filling_forms", "allowAssembling": "allow_assembling"}
+ENCRYPT_FIELDS = {"userPassword": ("user_password", text), "ownerPassword": ("owner_password", text),
+                  **{name: (option, boolean) for name, option in PERMISSION_FIELDS.items()}}
+FINISH_FIELDS = {"metadata": ("metadata", metadata), "flatten": ("flatten", boolean), **ENCRYPT_FIELDS}
 SPLIT_FIELDS = {"splitMode": ("mode", text), "splitSpan": ("span", text), "splitUnify": ("unify", boolean)}
 MERGE_FIELD = {"merge": ("merge", boolean)}
 # ... of the Chromium converters (chromium_pdf, chromium_screenshot, chromium_url, chromium_url_screenshot):
@@ -151,15 +156,31 @@ def formats(options: dict[str, Any]) -> dict[str, Any]:
     """The PDF/A and PDF/UA options asked for (`pdfua=false` asks for nothing); refused beside `metadata` or
     `flatten`, whose rewrite by pypdf would undo the conformance."""
     chosen = {key: value for key, value in pick(options, FORMAT_FIELDS).items() if value}
-    for name in ("metadata", "flatten"):
-        if chosen and options.get(name):
+    if chosen.get("pdfa") and options.get("user_password"):
+        raise BadRequest("Invalid form data: PDF/A format is incompatible with encryption")
+    for name in ("metadata", "flatten", "userPassword", "ownerPassword"):
+        if chosen and options.get(FINISH_FIELDS[name][0]):
             raise BadRequest(f"Invalid form data: form field '{name}' cannot be combined with 'pdfa' or 'pdfua' "
                              "on this server.")
     return chosen
 
 
+def protection(options: dict[str, Any]) -> dict[str, Any]:
+    """The finishing options with the encryption fields gathered into `protect`. As Gotenberg: without a
+    password nothing is encrypted, and withheld permissions need one."""
+    names = {option for option, _ in ENCRYPT_FIELDS.values()}
+    chosen = {key: value for key, value in options.items() if key in names}
+    rest = {key: value for key, value in options.items() if key not in names}
+    if chosen.get("user_password") or chosen.get("owner_password"):
+        return {**rest, "protect": chosen}
+    if not all(chosen.get(option, True) for option in PERMISSION_FIELDS.values()):
+        raise BadRequest("Invalid form data: permission restrictions require a 'userPassword' or 'ownerPassword'")
+    return rest
+
+
 def field_of(option: str) -> str:
     """The Gotenberg field an option of ours came from (for error messages)."""
+    option = option.removeprefix("protect/")  # the encryption fields, gathered by `protection`
     for table in (OFFICE_FIELDS, FINISH_FIELDS, SPLIT_FIELDS, CHROMIUM_PDF_FIELDS, CHROMIUM_WAIT_FIELDS,
                   SCREENSHOT_FIELDS):
         for name, (mapped, _) in table.items():

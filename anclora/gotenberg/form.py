@@ -20,11 +20,13 @@ class StoredPart:
     filename: str
     declared_type: str | None
     writer: StorageWriter
+    field: str = ""  # the form field it came in (Gotenberg reads a `watermark` or `stamp` file by it)
 
 
 class GotenbergForm(PartHeaders):
     """Feed it the body a chunk at a time; `commit()` gives the stored files, `fields` the form's values.
-    At most `limit` bytes of file content in all; the first field of a name wins, as Go's FormValue does."""
+    At most `limit` bytes of file content in all; the first field of a name wins, as Go's FormValue does, and
+    `repeated` names the fields sent more than once."""
 
     def __init__(self, storage: Storage, content_type: str, limit: int):
         ctype, params = parse_options_header(content_type or "")
@@ -33,6 +35,7 @@ class GotenbergForm(PartHeaders):
         self.storage, self.limit = storage, limit
         self.parts: list[StoredPart] = []
         self.fields: dict[str, str] = {}
+        self.repeated: set[str] = set()
         self.received = self.field_bytes = 0
         self.ended = False
         self._current: StoredPart | None = None
@@ -82,7 +85,7 @@ class GotenbergForm(PartHeaders):
             raise BadRequest(f"Invalid form data: more than {MAX_FILES} files.")
         ctype = self._headers.get(b"content-type")
         self._current = StoredPart(sanitize_filename(filename), ctype.decode("latin-1") if ctype else None,
-                                   self.storage.writer())
+                                   self.storage.writer(), params.get(b"name", b"").decode("utf-8", "replace"))
         self.parts.append(self._current)
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
@@ -100,6 +103,8 @@ class GotenbergForm(PartHeaders):
     def _part_end(self) -> None:
         if self._field is not None:
             name, value = self._field
+            if name in self.fields:
+                self.repeated.add(name)
             self.fields.setdefault(name, value.decode("utf-8", "replace"))
         self._current = self._field = None
 

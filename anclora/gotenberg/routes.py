@@ -1,6 +1,7 @@
 """What each Gotenberg route does with its input files and fields, as steps of our converters:
 office documents -> pdf (`office_*`), PDFs -> one PDF (`pdf_merge`), PDF -> parts (`pdf_split`, `pdf_pages`),
-metadata and flattening (`pdf_pages`), metadata read (`pdf_metadata`)."""
+metadata, flattening and passwords (`pdf_pages`), metadata read (`pdf_metadata`); the PDF tool routes are in
+`pdftools.py`."""
 
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ async def answer(work: Work, outputs: list[File], names: list[str]) -> Answer:
 
 
 async def finish(work: Work, outputs: list[File], options: dict[str, Any]) -> list[File]:
-    """Metadata written and forms flattened (one `pdf_pages` step per PDF) when the fields asked for it."""
+    """Metadata written, forms flattened and passwords set (one `pdf_pages` step per PDF) when the fields asked
+    for it."""
+    options = fields.protection(options)
     if not options:
         return outputs
     return await work.convert_all(outputs, "pdf", options, converter="pdf_pages")
@@ -93,8 +96,8 @@ async def pdf_split(work: Work, inputs: list[File], form: dict[str, str]) -> Ans
         parts = await work.convert_all(inputs, "pdf", {"pages": split.span, **finishing}, converter="pdf_pages")
         return await answer(work, parts, [f"{stem_of(record.filename)}.pdf" for record in inputs])
     if finishing:
-        raise BadRequest("Invalid form data: form field 'metadata' and 'flatten' are only supported with "
-                         "splitUnify on this server.")
+        raise BadRequest("Invalid form data: form fields 'metadata', 'flatten' and the encryption fields are only "
+                         "supported with splitUnify on this server.")
     options = {"mode": split.mode, "span": split.span}
     if len(inputs) == 1:
         source, options["stem"] = inputs[0], stem_of(inputs[0].filename)

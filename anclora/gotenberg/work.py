@@ -16,12 +16,17 @@ from ..identity import Identity
 from ..jobs import service
 
 
+SIDE_FIELDS = ("watermark", "stamp")
+
+
 class Work:
     def __init__(self, ctx, identity: Identity, timeout: float):
         self.ctx, self.identity = ctx, identity
         self.deadline = asyncio.get_running_loop().time() + timeout
         self.timeout = timeout
         self.records: list[File] = []
+        self.side_files: dict[str, list[File]] = {}  # files sent in a field the route reads apart (`watermark`)
+        self.repeated: set[str] = set()  # the form's fields sent more than once
 
     def remaining(self) -> float:
         left = self.deadline - asyncio.get_running_loop().time()

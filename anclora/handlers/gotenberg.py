@@ -16,16 +16,17 @@ from ..gotenberg import errors, webhook
 from ..gotenberg.form import GotenbergForm
 from ..gotenberg.health import gotenberg_health
 from ..gotenberg.chromium import CHROMIUM_ROUTES
+from ..gotenberg.pdftools import PDF_TOOL_ROUTES
 from ..gotenberg.routes import ROUTES as OTHER_ROUTES
 from ..gotenberg.routes import Answer
-from ..gotenberg.work import Work
+from ..gotenberg.work import SIDE_FIELDS, Work
 from .base import APIHandler
 from .files import send_file
 from .health import shared_report, without_details
 from .streaming import UploadHandler
 
 log = logging.getLogger("anclora.gotenberg")
-ROUTES = {**OTHER_ROUTES, **CHROMIUM_ROUTES}
+ROUTES = {**OTHER_ROUTES, **CHROMIUM_ROUTES, **PDF_TOOL_ROUTES}
 TRACE = "Gotenberg-Trace"
 TEXT = "text/plain; charset=UTF-8"
 
@@ -127,17 +128,22 @@ class FormHandler(GotenbergMixin, UploadHandler):
         except BaseException:
             form.abort()
             raise
-        self.form_fields = form.fields
-        records = []
+        self.form_fields, work.repeated = form.fields, form.repeated
+        records, created = [], 0
         try:
             for part in parts:
                 record = await files.create(self.ctx, self.identity, key=part.writer.key, size=part.writer.size,
                                             sha256=part.writer.sha256, filename=part.filename,
                                             declared_type=part.declared_type)
-                records.append(work.track(record))
+                work.track(record)
+                created += 1
+                if part.field in SIDE_FIELDS:
+                    work.side_files.setdefault(part.field, []).append(record)
+                else:
+                    records.append(record)
         except BaseException:  # (one part refused, by the scanner say: the request keeps none of them)
             await work.discard()
-            for part in parts[len(records) + 1:]:
+            for part in parts[created + 1:]:
                 await self.ctx.storage.delete(part.writer.key)
             raise
         return records

@@ -18,6 +18,17 @@ FINAL = (SUCCEEDED, FAILED, CANCELED)
 PENDING_TIMEOUT = dt.timedelta(minutes=5)  # authorization never takes this long unless its process died
 
 
+def shown_options(options: Any) -> Any:
+    """The options as answers, hooks and webhook events show them: a value under a key ending in `password` (a
+    PDF's, at any depth) is masked, so it leaves the server only in the request that gave it."""
+    if isinstance(options, dict):
+        return {key: "********" if str(key).endswith("password") and value else shown_options(value)
+                for key, value in options.items()}
+    if isinstance(options, list):
+        return [shown_options(item) for item in options]
+    return options
+
+
 def as_json(row: Conversion) -> dict[str, Any]:
     """The public JSON of a conversion (GET /api/conversions/{id}, hooks, events)."""
     error = {"code": row.error_code, "message": row.error_message} if row.error_code else None
@@ -30,7 +41,7 @@ def as_json(row: Conversion) -> dict[str, Any]:
         "to": row.to_format,
         "converter": row.converter,
         "via": list(row.via or []),
-        "options": row.options or {},
+        "options": shown_options(row.options or {}),
         "result_file_id": row.result_file_id,
         "error": error,
         "cost": row.cost,

@@ -12,7 +12,7 @@ import pytest
 from gotenberg_samples import write_docx, write_pdf
 
 NOT_IMPLEMENTED = ["password", "exportBookmarks", "exportNotes", "singlePageSheets", "updateIndexes",
-                   "nativeWatermarkText", "splitMode", "userPassword", "downloadFrom", "rotateAngle"]
+                   "nativeWatermarkText", "splitMode", "watermarkSource", "downloadFrom", "rotateAngle"]
 
 
 async def post_form(client, route, files, data=None, headers=None):

@@ -51,31 +51,42 @@
       if (schema.default !== undefined) input.value = String(schema.default);
     } else {
       const numeric = schema.type === "integer" || schema.type === "number";
-      input = el("input", { name, id, type: numeric ? "number" : "text", min: schema.minimum, max: schema.maximum,
+      const kind = numeric ? "number" : name.endsWith("password") ? "password" : "text";
+      input = el("input", { name, id, type: kind, min: schema.minimum, max: schema.maximum,
         step: schema.type === "integer" ? 1 : numeric ? "any" : undefined, placeholder: schema.default, maxlength: schema.maxLength });
     }
     return el("label", { for: id }, el("span", {}, label), input, description);
   }
 
-  /* The options form for a conversion's schema (empty when it takes none). */
+  /* The options form for a conversion's schema (empty when it takes none). An object option with properties of its
+     own (a watermark, a protection) is a fieldset of them, named `option.property`; a free-form object (metadata)
+     and encoded content (a base64 image) are left to the API. */
   function optionsForm(schema, prefix) {
     const properties = (schema && schema.properties) || {};
-    const names = Object.keys(properties);
-    if (!names.length) return null;
-    return el("fieldset", { "data-testid": "options" }, el("legend", {}, A.t("convert.options")),
-      names.map((name) => control(name, properties[name], `${prefix}-${name}`)));
+    const controls = Object.entries(properties).map(([name, property]) => {
+      if (property.type !== "object") return control(name, property, `${prefix}-${name}`);
+      if (!property.properties) return null;
+      return el("fieldset", { "data-testid": `options-${name}` }, el("legend", {}, property.title || name),
+        Object.entries(property.properties).filter(([, sub]) => !sub.contentEncoding).map(([inner, sub]) =>
+          control(`${name}.${inner}`, { title: inner, ...sub }, `${prefix}-${name}-${inner}`)));
+    }).filter(Boolean);
+    if (!controls.length) return null;
+    return el("fieldset", { "data-testid": "options" }, el("legend", {}, A.t("convert.options")), controls);
   }
 
   function optionValues(fieldset, schema) {
     const values = {};
     if (!fieldset) return values;
     for (const input of fieldset.querySelectorAll("[name]")) {
-      const { type, default: byDefault } = schema.properties[input.name];
+      const [outer, inner] = input.name.split(".");
+      const property = inner ? schema.properties[outer].properties[inner] : schema.properties[outer];
+      const target = inner ? (values[outer] ||= {}) : values;
+      const key = inner || outer;
       if (input.type === "checkbox") {
-        if (input.checked !== (byDefault === true)) values[input.name] = input.checked;
+        if (input.checked !== (property.default === true)) target[key] = input.checked;
       } else if (input.value !== "") {
-        const numeric = type === "integer" || type === "number" || typeof schema.properties[input.name].enum?.[0] === "number";
-        values[input.name] = numeric ? Number(input.value) : input.value;
+        const numeric = property.type === "integer" || property.type === "number" || typeof property.enum?.[0] === "number";
+        target[key] = numeric ? Number(input.value) : input.value;
       }
     }
     return values;
