@@ -1,4 +1,6 @@
-"""OCR: scanned images (png, jpeg, tiff) and PDFs to PDF with a text layer, by OCRmyPDF and Tesseract.
+"""OCR and text for machines: scanned images (png, jpeg, tiff) and PDFs to PDF with a text layer (OCRmyPDF and
+Tesseract), and PDF and PowerPoint to Markdown that keeps headings, lists and tables (`_markdown_worker.py`:
+pdfplumber, python-pptx; docx and html to Markdown are pandoc's, in the markup plugin).
 
 The converter `ocr` serves png | jpeg | tiff | pdf → pdf beside `images` and `pdf_pages`; the planner reaches it
 with the option only it knows, `{"ocr": true}` (`anclora.conversion.planner.Planner.route`). Pages that already
@@ -8,17 +10,20 @@ OCR layer) is asked; `languages` are Tesseract's codes of the language packs ins
 
 Before OCRmyPDF runs, a PDF passes the PDF plugin's checks (`_pdf_worker.py`: password, damage, page-count, page
 size and stream bombs) and an image's header is read by `_ocr_worker.py` (pixel and frame caps), both sandboxed.
+`pdf_markdown` reads a scanned PDF through the same OCR first when `ocr` is set.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from pathlib import Path
 from typing import Any
 
-from anclora import Availability, ConversionContext, Converter, UnsupportedMediaType, hookimpl
+from anclora import (Availability, ConversionContext, ConversionFailed, Converter, UnsupportedMediaType,
+                     hookimpl)
 from anclora.conversion.pdfa import OPTION as PDFA_OPTION
-from anclora.engines import ocrmypdf, worker
+from anclora.engines import ocrmypdf, worker, zipcheck
 from anclora.sniff import sniff
 
 IMAGE_SOURCES = ("png", "jpeg", "tiff")
@@ -28,6 +33,8 @@ MAX_PAGES = 500
 OCR_DPI = 300  # pages are checked at the resolution Tesseract would be fed
 CHECK_MEMORY = 1536 * 2**20
 WORKER = Path(__file__).with_name("_ocr_worker.py")
+MARKDOWN_WORKER = Path(__file__).with_name("_markdown_worker.py")
+MARKDOWN_MEMORY = 2 * 2**30
 PDF_WORKER = Path(__file__).with_name("_pdf_worker.py")
 PDF_CAPS = {"MAX_PAGES": MAX_PAGES, "MAX_PAGE_PIXELS": MAX_PIXELS, "MAX_IMAGE_PIXELS": MAX_PIXELS,
             "MAX_STREAM_BYTES": 256 * 2**20, "MAX_MERGE_FILES": 1, "MAX_XOBJECT_DEPTH": 8}
@@ -141,7 +148,83 @@ class OcrConverter(Converter):
         await run_ocr(src, dst, source, settings_of(options, existing), ctx, pdfa=options.get("pdfa"))
 
 
+async def to_markdown(src: Path, dst: Path, source: str, ctx: ConversionContext,
+                      span: tuple[float, float] = (5, 100)) -> None:
+    await worker.run_worker(MARKDOWN_WORKER, src, dst, source, {}, ctx, memory_bytes=MARKDOWN_MEMORY,
+                            cpu_seconds=int(ctx.timeout) + 1, timeout=ctx.timeout, progress_span=span)
+
+
+class PdfMarkdown(Converter):
+    name = "pdf_markdown"
+    sources = ("pdf",)
+    targets = ("md",)
+    limits = {"max_input_bytes": 200 * 2**20, "timeout": 900}
+    version = "1"
+
+    def __init__(self) -> None:
+        self.options = {
+            "type": "object", "additionalProperties": False,
+            "description": "Headings, lists, tables and paragraphs read back from the PDF's layout; a scanned PDF "
+                           "needs `ocr`.",
+            "properties": {"ocr": {"type": "boolean", "default": False,
+                                   "description": "OCR the pages without text first (a scanned PDF)."},
+                           **ocr_options(ocrmypdf.languages())}}
+
+    def engine_version(self) -> str:
+        return f"pdfplumber:{installed('pdfplumber')},{OcrConverter().engine_version()}"
+
+    def availability(self) -> Availability:
+        if installed("pdfplumber") == "missing":
+            return Availability(False, "the Python package pdfplumber is not installed", "pip install pdfplumber")
+        return Availability(True)
+
+    async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
+        if sniff(src, ctx.source_format) != "pdf":
+            raise UnsupportedMediaType(f"{self.name} reads PDF")
+        if not options.get("ocr"):
+            await check_pdf(src, ctx)
+            await to_markdown(src, dst, "pdf", ctx)
+            return
+        if not OcrConverter().availability().available:
+            raise ConversionFailed("OCR is not available on this server (OCRmyPDF or a Tesseract language is "
+                                   "missing).")
+        text_layer = ctx.workdir / "ocr-text-layer.pdf"
+        await run_ocr(src, text_layer, "pdf", settings_of(options), ctx, span=(5, 80))
+        await to_markdown(text_layer, dst, "pdf", ctx, span=(80, 100))
+
+
+class PptxMarkdown(Converter):
+    name = "pptx_markdown"
+    sources = ("pptx",)
+    targets = ("md",)
+    limits = {"max_input_bytes": 100 * 2**20, "timeout": 300}
+    options = {"type": "object", "properties": {}, "additionalProperties": False,
+               "description": "Each slide's title as a heading, its bullets as lists, its tables as tables."}
+    version = "1"
+
+    def engine_version(self) -> str:
+        return f"python-pptx:{installed('python-pptx')}"
+
+    def availability(self) -> Availability:
+        if installed("python-pptx") == "missing":
+            return Availability(False, "the Python package python-pptx is not installed", "pip install python-pptx")
+        return Availability(True)
+
+    async def convert(self, src: Path, dst: Path, options: dict[str, Any], ctx: ConversionContext) -> None:
+        if sniff(src, ctx.source_format) != "pptx":
+            raise UnsupportedMediaType(f"{self.name} reads pptx")
+        zipcheck.check_zip(src)
+        await to_markdown(src, dst, "pptx", ctx)
+
+
+def installed(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
+
+
 @hookimpl
 def anclora_register_converters():
-    return [OcrConverter()]
+    return [OcrConverter(), PdfMarkdown(), PptxMarkdown()]
 
