@@ -3,8 +3,8 @@ tables, run by plugins/ocr.py in the sandbox.
 
 Usage: python _markdown_worker.py SRC DST SOURCE md OPTIONS_JSON (no options). A PDF has no headings or lists,
 only positioned words, so they are read back from the layout: lines in a font larger than the body's are headings
-(the larger, the higher), lines opening with a bullet or a number are list items, pdfplumber's ruled tables become
-pipe tables, and the other lines are joined into paragraphs.
+(the larger, the higher), lines opening with a bullet or a number are list items, pdfplumber's ruled tables and runs of lines whose words
+stand in the same far-apart columns become pipe tables, and the other lines are joined into paragraphs.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ NUMBERED = re.compile(r"^(\d{1,3}|[a-z])[.)]$")
 HEADING_RATIO = 1.15  # a line this much larger than the body text is a heading
 MAX_HEADING_WORDS = 15
 LINE_TOLERANCE = 3.0  # points between the tops of words on one line
+CELL_GAP = 1.5  # a gap this many times the font size parts two cells of a table row (a space is about 0.3)
 
 
 def convert(src: Path, dst: Path, source: str, target: str, options: dict[str, Any]) -> None:
@@ -104,9 +105,50 @@ def lines_of(words: list[dict]) -> Iterable[dict]:
 def line_of(words: list[dict]) -> dict:
     words = sorted(words, key=lambda w: w["x0"])
     size = collections.Counter(round(w["size"] * 2) / 2 for w in words).most_common(1)[0][0]
+    cells: list[list[dict]] = [[words[0]]]
+    for word in words[1:]:
+        if word["x0"] - cells[-1][-1]["x1"] > size * CELL_GAP:
+            cells.append([])
+        cells[-1].append(word)
     return {"words": [w["text"] for w in words], "text": " ".join(w["text"] for w in words), "size": size,
             "top": min(w["top"] for w in words), "bottom": max(w["bottom"] for w in words),
-            "x0": words[0]["x0"]}
+            "x0": words[0]["x0"], "cells": [(cell[0]["x0"], " ".join(w["text"] for w in cell)) for cell in cells]}
+
+
+def is_row(line: dict) -> bool:
+    first = line["words"][0]
+    return len(line["cells"]) >= 2 and first not in BULLETS and not NUMBERED.match(first)
+
+
+def same_columns(row: dict, first: dict) -> bool:
+    return len(row["cells"]) == len(first["cells"]) and all(
+        abs(a[0] - b[0]) <= first["size"] * 2 for a, b in zip(row["cells"], first["cells"]))
+
+
+def unruled_tables(items: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Runs of two or more lines whose words stand in the same columns, far apart, become tables (a table drawn
+    without rules, which pdfplumber's ruled-table finder cannot see)."""
+    merged: list[tuple[str, Any]] = []
+    run: list[dict] = []
+
+    def close() -> None:
+        if len(run) >= 2:
+            merged.append(("table", [[text for _, text in row["cells"]] for row in run]))
+        else:
+            merged.extend(("line", row) for row in run)
+        run.clear()
+
+    for kind, value in items:
+        if kind == "line" and is_row(value) and (not run or same_columns(value, run[0])):
+            run.append(value)
+            continue
+        close()
+        if kind == "line" and is_row(value):
+            run.append(value)
+        else:
+            merged.append((kind, value))
+    close()
+    return merged
 
 
 def write_page(items: list[tuple[str, Any]], levels: dict[float, int]) -> list[str]:
@@ -118,7 +160,7 @@ def write_page(items: list[tuple[str, Any]], levels: dict[float, int]) -> list[s
             blocks.append(" ".join(line["text"] for line in paragraph))
             paragraph.clear()
 
-    for kind, value in items:
+    for kind, value in unruled_tables(items):
         if kind == "table":
             flush()
             blocks.append(pipe_table(value))

@@ -12,6 +12,8 @@ from ..errors import ConversionFailed
 from . import ocrmypdf, sandbox
 
 LEVELS = ("1b", "2b", "3b")
+# Level A (tagged: LibreOffice writes PDF/A-1 as 1a) and level U (Unicode text) include what level B requires
+MEETS = {"b": ("b", "a", "u")}
 PDFINFO_LIMITS = sandbox.Limits(cpu_seconds=60, file_bytes=64 * 2**20, memory_bytes=1024 * 2**20)
 # XMP writes each property as an attribute (pdfaid:part="2") or as an element (<pdfaid:part>2</pdfaid:part>)
 PROPERTY = r'pdfaid:{0}\s*=\s*["\']\s*([^"\'\s]*)|<pdfaid:{0}>\s*([^<\s]*)\s*<'
@@ -41,7 +43,7 @@ async def check(path: Path, level: str, *, cwd: Path, timeout: float) -> None:
     result = await sandbox.run(["pdfinfo", "-meta", str(path)], cwd=cwd, timeout=min(timeout, 60),
                                limits=PDFINFO_LIMITS)
     part, conformance = identification(result.stdout.decode("utf-8", "replace"))
-    if result.returncode != 0 or (part, conformance) != (level[0], level[1]):
+    if result.returncode != 0 or part != level[0] or conformance not in MEETS[level[1]]:
         said = f"PDF/A-{part}{conformance}" if part else "no PDF/A identification"
         raise ConversionFailed(f"The result is not PDF/A-{level}: its XMP metadata carries {said}.",
                                details={"pdfa": level, "part": part, "conformance": conformance})
