@@ -78,7 +78,8 @@ def page_items(page, number: int, count: int) -> list[tuple[str, Any]]:
     """The page's lines (text, size, top, bottom, x0) and tables, top to bottom."""
     tables = page.find_tables()
     boxes = [table.bbox for table in tables]
-    words = [word for word in page.extract_words(extra_attrs=["size"])
+    # chars of one word share their top; a looser tolerance weaves two overlapping words into one
+    words = [word for word in page.extract_words(extra_attrs=["size"], y_tolerance=1)
              if not any(inside(word, box) for box in boxes)]
     items: list[tuple[float, str, Any]] = [(line["top"], "line", line) for line in lines_of(words)]
     items += [(table.bbox[1], "table", table.extract()) for table in tables]
