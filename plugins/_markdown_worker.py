@@ -3,8 +3,9 @@ tables, run by plugins/ocr.py in the sandbox.
 
 Usage: python _markdown_worker.py SRC DST SOURCE md OPTIONS_JSON (no options). A PDF has no headings or lists,
 only positioned words, so they are read back from the layout: lines in a font larger than the body's are headings
-(the larger, the higher), lines opening with a bullet or a number are list items, pdfplumber's ruled tables and runs of lines whose words
-stand in the same far-apart columns become pipe tables, and the other lines are joined into paragraphs.
+(the larger, the higher), lines opening with a bullet or a number are list items, pdfplumber's ruled tables and
+runs of lines whose words stand in the same far-apart columns become pipe tables, and the other lines are joined
+into paragraphs.
 """
 
 from __future__ import annotations
