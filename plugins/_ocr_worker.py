@@ -1,6 +1,7 @@
 """The OCR plugin's image check, run by plugins/ocr.py in the sandbox before OCRmyPDF sees an image.
 
-Usage: python _ocr_worker.py SRC DST SOURCE pdf OPTIONS_JSON, where OPTIONS carry `max_pixels` and `max_frames`.
+Usage: python _ocr_worker.py SRC DST SOURCE pdf OPTIONS_JSON, where OPTIONS carry `max_pixels`, `max_frames` and
+`max_total_pixels`.
 Pillow reads only the header to learn the size, so an image bomb (huge pixel dimensions in a small file) is
 refused before anything decodes it. DST receives `{"dpi": n or null, "image": name or null}`: `image` names a copy
 flattened to RGB beside DST when the picture has transparency or a mode OCRmyPDF's image import refuses.
@@ -27,6 +28,8 @@ def convert(src: Path, dst: Path, source: str, target: str, options: dict[str, A
     frames = getattr(image, "n_frames", 1)
     if frames > options["max_frames"]:
         raise Refused(f"the image has more than {options['max_frames']} pages")
+    if frames * image.size[0] * image.size[1] > options["max_total_pixels"]:  # the first page's size stands in
+        raise Refused(f"the image's pages hold more than {options['max_total_pixels'] // 1_000_000} megapixels")
     dpi = image.info.get("dpi")
     credible = dpi is not None and min(float(dpi[0]), float(dpi[1])) >= MIN_CREDIBLE_DPI
     flattened = None

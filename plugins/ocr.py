@@ -29,6 +29,7 @@ from anclora.sniff import sniff
 IMAGE_SOURCES = ("png", "jpeg", "tiff")
 MAX_PIXELS = 100_000_000  # one page image: an A4 scan at 600 dpi is 35 million
 MAX_FRAMES = 100
+MAX_TOTAL_PIXELS = 1_000_000_000  # all pages of a multi-page TIFF: about 30 A4 pages at 600 dpi
 MAX_PAGES = 500
 OCR_DPI = 300  # pages are checked at the resolution Tesseract would be fed
 CHECK_MEMORY = 1536 * 2**20
@@ -72,7 +73,8 @@ async def check_pdf(src: Path, ctx: ConversionContext, span: tuple[float, float]
 async def check_image(src: Path, source: str, ctx: ConversionContext) -> tuple[Path, int | None]:
     """The image OCRmyPDF should read (a flattened copy when needed) and its resolution when credible."""
     report = ctx.workdir / "ocr-image-check.json"
-    await worker.run_worker(WORKER, src, report, source, {"max_pixels": MAX_PIXELS, "max_frames": MAX_FRAMES},
+    await worker.run_worker(WORKER, src, report, source, {"max_pixels": MAX_PIXELS, "max_frames": MAX_FRAMES,
+                                                   "max_total_pixels": MAX_TOTAL_PIXELS},
                             ctx, memory_bytes=CHECK_MEMORY, cpu_seconds=60, timeout=60, progress_span=(0, 5))
     found = json.loads(report.read_text())
     report.unlink()
