@@ -173,7 +173,11 @@ class PdfMarkdown(Converter):
                            **ocr_options(ocrmypdf.languages())}}
 
     def engine_version(self) -> str:
-        return f"pdfplumber:{installed('pdfplumber')},{OcrConverter().engine_version()}"
+        known = self.__dict__.get("_engine_version")
+        if known is None:
+            known = self.__dict__["_engine_version"] = (f"pdfplumber:{installed('pdfplumber')},"
+                                                        f"{OcrConverter().engine_version()}")
+        return known
 
     def availability(self) -> Availability:
         if installed("pdfplumber") == "missing":

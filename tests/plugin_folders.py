@@ -9,6 +9,7 @@ JOBS = FOLDER / "jobs"  # small, fast converters (a chain, a failing one, slow o
 BILLING = FOLDER / "billing"  # priced converters
 RAISING = FOLDER / "raising"  # a third-party listener whose every lifecycle hook raises
 FAULTS = FOLDER / "faults"  # a converter that hangs on its first run, for killing the server mid-conversion
+PDFA = FOLDER / "pdfa"  # a converter that claims PDF/A and writes a plain PDF
 
 
 def bundled_plugin_names() -> list[str]:
