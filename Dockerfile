@@ -8,13 +8,14 @@ ENV DEBIAN_FRONTEND=noninteractive \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# the engines (LibreOffice with its UNO bridge for /usr/bin/python3, ffmpeg, poppler, chromium), the PostgreSQL client for
+# the engines (LibreOffice with its UNO bridge for /usr/bin/python3, ffmpeg, poppler, chromium, OCRmyPDF), the PostgreSQL client for
 # backups, util-linux for the sandbox's unshare
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         python3 python3-venv python3-uno ca-certificates \
         libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui \
         ffmpeg poppler-utils fonts-dejavu-core util-linux chromium postgresql-client sqlite3 \
+        ocrmypdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa tesseract-ocr-deu tesseract-ocr-fra ghostscript \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/anclora

@@ -30,7 +30,9 @@ READERS = {
 }
 # Richest first: where a planner weighs two equal chains (md -> docx -> pdf, md -> txt -> pdf), the first wins.
 WRITERS = {
-    "docx": "docx", "odt": "odt", "epub": "epub3", "html": "html5", "md": "markdown", "rst": "rst",
+    # Markdown tables as pipe tables (GitHub's, which search and LLM pipelines read), not pandoc's other kinds
+    "docx": "docx", "odt": "odt", "epub": "epub3", "html": "html5",
+    "md": "markdown-simple_tables-multiline_tables-grid_tables", "rst": "rst",
     "tex": "latex", "org": "org", "txt": "plain",
 }
 STANDALONE = {"html", "tex"}  # whole documents, not fragments (docx, odt and epub always are)
@@ -59,6 +61,7 @@ class MarkupConverter(Converter):
     engine = "pandoc"
     install = "pip install pypandoc-binary (pandoc 3 in the virtual environment)"
     limits = {"max_input_bytes": 50 * 2**20}
+    version = "2"  # Markdown's tables became pipe tables
     options = {
         "type": "object",
         "properties": {

@@ -16,6 +16,7 @@ from typing import Any
 from anclora import Availability, ConversionContext, Converter, UnsupportedMediaType, config, hookimpl
 from anclora.config import Setting
 from anclora.conversion.converter import program_identity
+from anclora.conversion.pdfa import OPTION as PDFA_OPTION
 from anclora.engines import zipcheck
 from anclora.engines.office_pool import ENGINE, UNO_PYTHON, OfficePool
 from anclora.errors import BadRequest
@@ -36,7 +37,7 @@ def _missing() -> str | None:
     return None
 
 
-PDF_VERSIONS = {"PDF/A-1b": 1, "PDF/A-2b": 2, "PDF/A-3b": 3}
+PDF_VERSIONS = {"1b": 1, "2b": 2, "3b": 3}  # LibreOffice's SelectPdfVersion for each PDF/A level
 PDF_OPTIONS = {
     "page_ranges": {"type": "string", "pattern": r"^\s*\d+\s*(-\s*\d+\s*)?(,\s*\d+\s*(-\s*\d+\s*)?)*$",
                     "description": "Pages to export, such as '1-3,5' (default: all)."},
@@ -49,7 +50,7 @@ PDF_OPTIONS = {
                                 "description": "Lower images to `max_image_resolution`."},
     "max_image_resolution": {"type": "integer", "enum": [75, 150, 300, 600, 1200], "default": 300,
                              "description": "DPI images are reduced to when `reduce_image_resolution` is set."},
-    "pdfa": {"type": "string", "enum": list(PDF_VERSIONS), "description": "Write PDF/A of this level."},
+    "pdfa": PDFA_OPTION,  # LibreOffice's export filter writes it; the host checks the XMP identification
     "pdfua": {"type": "boolean", "default": False, "description": "Write accessible PDF (PDF/UA)."},
 }
 LANDSCAPE = {"landscape": {"type": "boolean", "default": False,

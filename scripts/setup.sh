@@ -17,7 +17,9 @@ for arg in "$@"; do
 done
 
 RUNTIME_PACKAGES=(python3 python3-venv python3-dev gcc libreoffice-writer-nogui libreoffice-calc-nogui
-  libreoffice-impress-nogui python3-uno ffmpeg poppler-utils fonts-dejavu-core util-linux chromium qpdf ghostscript)
+  libreoffice-impress-nogui python3-uno ffmpeg poppler-utils fonts-dejavu-core util-linux chromium qpdf
+  # OCR and PDF/A (OCRmyPDF drives Tesseract and Ghostscript); more languages: tesseract-ocr-<code>
+  ocrmypdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa tesseract-ocr-deu tesseract-ocr-fra ghostscript)
 TEST_PACKAGES=(postgresql redis-server
   # the operations tests provision this machine into a staging root and check what they write
   nginx cron sqlite3 logrotate systemd postgresql-client

@@ -10,6 +10,7 @@ BILLING = FOLDER / "billing"  # priced converters
 RAISING = FOLDER / "raising"  # a third-party listener whose every lifecycle hook raises
 FAULTS = FOLDER / "faults"  # a converter that hangs on its first run, for killing the server mid-conversion
 NODES = FOLDER / "nodes"  # a converter held at 50 % until the test lets it go, naming the process that ran it
+PDFA = FOLDER / "pdfa"  # a converter that claims PDF/A and writes a plain PDF
 
 
 def bundled_plugin_names() -> list[str]:

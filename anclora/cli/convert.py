@@ -64,15 +64,16 @@ def _as_if_created_here(path: Path) -> None:
 async def _convert_locally(args: argparse.Namespace, settings) -> Path:
     from ..conversion.chain import run_route
     from ..plugins import make_plugin_manager
-    from ..conversion.options import from_query, validate
+    from ..conversion.options import validate
     from ..conversion.planner import Planner
     from ..conversion.registry import collect_converters
 
     planner = Planner.from_available(collect_converters(make_plugin_manager(settings)))
     src = Path(args.file)
     source = sniff.sniff(src, sniff.extension_of(src.name))
-    route = planner.route(source, args.to)
-    options = validate(route.options_schema, from_query(route.options_schema, _pairs(args.option)))
+    options = planner.options_from_query(source, args.to, _pairs(args.option))
+    route = planner.route(source, args.to, options)
+    options = validate(route.options_schema, options)
     out = _output_path(args, route.target)
     progress = ProgressLine(f"{src.name} -> {out.name} ({route.name})")
     with tempfile.TemporaryDirectory(prefix="anclora-convert-") as folder:
@@ -153,7 +154,7 @@ async def _convert_on_server(args: argparse.Namespace) -> Path:
     """Upload resumably, queue the conversion, follow its progress, download the result."""
     import httpx
 
-    from ..conversion.options import from_query
+    from ..conversion.options import from_query, schema_errors
 
     src = Path(args.file)
     target = sniff.normalize(args.to)
@@ -164,10 +165,12 @@ async def _convert_on_server(args: argparse.Namespace) -> Path:
         file_id = await _upload(http, src, progress)
         source = _checked(await http.get(f"/api/files/{file_id}"), 200).json()["format"]
         routes = _checked(await http.get("/api/formats"), 200).json()["conversions"]
-        route = next((r for r in routes if r["from"] == source and r["to"] == target), None)
-        if route is None:
+        candidates = [r for r in routes if r["from"] == source and r["to"] == target]
+        if not candidates:
             raise AncloraError(f"the server cannot convert {source} to {target}")
-        options = from_query(route["options"], _pairs(args.option))
+        # typed as the converter the server will pick for them types them (`ocr=true` reaches the OCR one)
+        typed = [from_query(r["options"], _pairs(args.option)) for r in candidates]
+        options = next((o for r, o in zip(candidates, typed) if not schema_errors(r["options"], o)), typed[0])
         job = _checked(await http.post("/api/conversions", json={"file_id": file_id, "to": target,
                                                                  "options": options}), 200, 202).json()
         while job["status"] not in ("succeeded", "failed", "canceled"):

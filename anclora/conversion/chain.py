@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+from . import pdfa
 from .converter import ConversionContext
 from .planner import Route
 from ..engines.sandbox import verify_output
@@ -22,8 +23,9 @@ def step_timeout(converter, default: float) -> float:
 async def run_route(route: Route, src: Path, workdir: Path, options: dict[str, Any], *, default_timeout: float,
                     report: Report | None = None,
                     pools: Callable[[str], dict[str, Any]] | None = None) -> Path:
-    """Convert `src` along `route` inside `workdir`; the final output's path. Options go to the last step.
-    `pools(converter_name)` gives each step the engine pools registered for its converter."""
+    """Convert `src` along `route` inside `workdir`; the final output's path. Options go to the last step (and
+    `pdfa` to the host's PDF/A step after it). `pools(converter_name)` gives each step the engine pools
+    registered for its converter."""
     current = src
     count = len(route.steps)
     for index, step in enumerate(route.steps):
@@ -32,12 +34,15 @@ async def run_route(route: Route, src: Path, workdir: Path, options: dict[str, A
         context = ConversionContext(workdir, step.source, step.target, timeout=timeout,
                                     report=_scaled(report, index, count),
                                     resources=pools(step.converter.name) if pools else {})
-        step_options = options if index == count - 1 else {}
+        last = index == count - 1
+        step_options = pdfa.converter_options(step.converter, options) if last else {}
         try:
             await asyncio.wait_for(step.converter.convert(current, dst, step_options, context), timeout)
+            await asyncio.get_running_loop().run_in_executor(None, verify_output, dst, step.target)
+            if last:
+                dst = await asyncio.wait_for(pdfa.finish(step.converter, dst, options, context), timeout)
         except asyncio.TimeoutError:
             raise ConversionTimeout(f"{step.converter.name} did not finish within {timeout:g} s") from None
-        await asyncio.get_running_loop().run_in_executor(None, verify_output, dst, step.target)
         if index < count - 1:  # the last step's 100% is the job's end, recorded with its outcome
             await context.progress(100)
         current = dst

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .. import plugins, sniff
 from ..errors import UnsupportedConversion
+from . import pdfa
 from .converter import Converter
+from .options import from_query, schema_errors
 
 MAX_STEPS = 2  # longer chains lose too much fidelity to be worth offering (png -> pdf -> txt -> docx)
 
@@ -49,7 +51,11 @@ class Route:
 
     @property
     def options_schema(self) -> dict[str, Any]:
-        return self.last.options
+        """The last converter's options (`pdfa` included for every route to pdf: `anclora.conversion.pdfa`)."""
+        return pdfa.schema(self.last, self.target)
+
+    def takes(self, options: dict[str, Any]) -> bool:
+        return not schema_errors(self.options_schema, options)
 
 
 class Planner:
@@ -74,17 +80,40 @@ class Planner:
         """Every single converter that does source -> target, cheapest first."""
         return [Route((step,)) for step in self.edges.get(source, ()) if step.target == target]
 
-    def route(self, source: str, target: str) -> Route:
-        """The cheapest direct converter, else the cheapest chain; UnsupportedConversion when there is none."""
+    def route(self, source: str, target: str, options: dict[str, Any] | None = None) -> Route:
+        """The cheapest direct converter whose options schema takes `options`, else the cheapest chain;
+        UnsupportedConversion when there is none. A second converter of a pair is reached by an option only it
+        knows (pdf -> pdf is `pdf_pages`, or `ocr` with `{"ocr": true}`); when no converter takes the options,
+        the cheapest one is returned, and validating them against it says what is wrong."""
+        return self._pick(self.candidates(source, target), options or {})
+
+    def candidates(self, source: str, target: str) -> list[Route]:
+        """Every direct converter of the pair, cheapest first, else the cheapest chain."""
         source, target = sniff.normalize(source), sniff.normalize(target)
         direct = self.direct(source, target)
         if direct:
-            return direct[0]
+            return direct
         chain = self.chains_from(source).get(target)
         if chain is None:
             raise UnsupportedConversion(f"No converter turns {source} into {target}.",
                                         details={"from": source, "to": target})
-        return chain
+        return [chain]
+
+    @staticmethod
+    def _pick(routes: list[Route], options: dict[str, Any]) -> Route:
+        if options and len(routes) > 1:
+            return next((route for route in routes if route.takes(options)), routes[0])
+        return routes[0]
+
+    def options_from_query(self, source: str, target: str, arguments: Mapping[str, list[str]]) -> dict[str, Any]:
+        """Query-string options typed by the schema of the converter `route` will pick for them: the first
+        candidate whose schema takes them once typed by it (else typed by the cheapest's)."""
+        routes = self.candidates(source, target)
+        for route in routes:
+            options = from_query(route.options_schema, arguments)
+            if route.takes(options):
+                return options
+        return from_query(routes[0].options_schema, arguments)
 
     def named(self, name: str, source: str, target: str) -> Route:
         """The single converter `name` doing source -> target, whether or not the planner would pick it."""

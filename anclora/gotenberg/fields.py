@@ -11,7 +11,7 @@ from typing import Any, Callable
 from ..errors import BadRequest
 
 TRUE, FALSE = {"1", "t", "T", "TRUE", "true", "True"}, {"0", "f", "F", "FALSE", "false", "False"}
-PDFA_LEVELS = ("PDF/A-1b", "PDF/A-2b", "PDF/A-3b")
+PDFA_LEVELS = {"PDF/A-1b": "1b", "PDF/A-2b": "2b", "PDF/A-3b": "3b"}  # Gotenberg's names -> our `pdfa` option
 FORMAT_REFUSAL = ("The requested PDF format is not supported, or no PDF engine could apply it. "
                   "Valid formats include PDF/A-1b, PDF/A-2b, PDF/A-3b, and PDF/UA.")
 
@@ -58,7 +58,7 @@ def page_ranges(name: str, value: str) -> str:
 def pdfa(name: str, value: str) -> str:
     if value not in PDFA_LEVELS:
         raise BadRequest(FORMAT_REFUSAL)
-    return value
+    return PDFA_LEVELS[value]
 
 
 def metadata(name: str, value: str) -> dict[str, Any]:

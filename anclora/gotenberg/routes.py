@@ -52,9 +52,12 @@ async def finish(work: Work, outputs: list[File], options: dict[str, Any]) -> li
 
 
 async def conform(work: Work, outputs: list[File], formats: dict[str, Any]) -> list[File]:
-    """The PDFs written again as PDF/A and/or PDF/UA by LibreOffice, when the fields asked for it."""
+    """The PDFs written again as PDF/A (the host's PDF/A step after the planner's pdf -> pdf) or, with PDF/UA,
+    by LibreOffice, when the fields asked for it."""
     if not formats:
         return outputs
+    if "pdfua" not in formats:
+        return await work.convert_all(outputs, "pdf", formats)
     return await work.convert_all(outputs, "pdf", formats, converter="office_pdf_formats")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import tornado.web
 
 from .. import files, sniff
-from ..conversion import options as conversion_options
 from ..errors import BadRequest, ConversionTimeout, UnsupportedConversion
 from ..jobs import service
 from ..openapi import STRING, Body, obj, operation
@@ -69,8 +68,8 @@ class ConvertHandler(UploadHandler):
         """Run the conversion through the executor; the result's File row."""
         arguments = {name: [v.decode("utf-8", "replace") for v in values]
                      for name, values in self.request.query_arguments.items() if name not in RESERVED_ARGUMENTS}
-        route = service.plan(self.ctx, record.format, self.target)
-        options = conversion_options.from_query(route.options_schema, arguments)
+        service.plan(self.ctx, record.format, self.target)  # a file of no known type is refused here
+        options = self.ctx.planner.options_from_query(record.format, self.target, arguments)
         timeout = self.ctx.settings.sync_timeout
         try:
             return await service.run_now(self.ctx, self.identity, file_id=record.id, to=self.target,

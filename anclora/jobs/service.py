@@ -27,19 +27,19 @@ IDEMPOTENT_WAIT = 10.0  # seconds a repeated request waits for the first one to 
 STATUS_BY_CODE = {"conversion_timeout": 504, "insufficient_storage": 507}
 
 
-def plan(ctx, source: str | None, target: str, converter: str | None = None) -> Route:
-    """The planner's route, or the named converter's when `converter` is given."""
+def plan(ctx, source: str | None, target: str, converter: str | None = None, options: Any = None) -> Route:
+    """The planner's route for these options, or the named converter's when `converter` is given."""
     if not source:
         raise UnsupportedMediaType("The type of this file could not be recognised from its contents.")
     if converter is not None:
         return ctx.planner.named(converter, source, sniff.normalize(target))
-    return ctx.planner.route(source, sniff.normalize(target))
+    return ctx.planner.route(source, sniff.normalize(target), options if isinstance(options, dict) else None)
 
 
 def quote(ctx, identity: Identity, record, target: str, options: Any,
           converter: str | None = None) -> tuple[Route, dict[str, Any], dict]:
     """The route, the validated options and the authorization dict for converting `record` to `target`."""
-    route = plan(ctx, record.format, target, converter)
+    route = plan(ctx, record.format, target, converter, options)
     options = conversion_options.validate(route.options_schema, options)
     limit = route.steps[0].converter.limits.get("max_input_bytes")
     if limit and record.size > limit:
