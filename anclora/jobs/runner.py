@@ -126,6 +126,7 @@ async def _succeed(ctx, row: Conversion, worker_id: str, result: File) -> str:
     if done is None:  # canceled or taken over meanwhile: this attempt's result is not wanted
         await files.delete_owned(ctx, store.identity_of(row), result.id)
         return "canceled"
+    done.result_file = result
     await events.publish(ctx, done, "finished")
     return "succeeded"
 

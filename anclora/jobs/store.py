@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable
 
-from sqlalchemy import func, select, update
+import sqlalchemy
+from sqlalchemy import func, inspect, literal, select, update
 
 from ..db.base import iso, utcnow
 from ..db.models import Conversion
@@ -69,16 +70,23 @@ async def find_idempotent(ctx, owner_key: str, key: str) -> Conversion | None:
             Conversion.owner_key == owner_key, Conversion.idempotency_key == key))
 
 
-async def waiting_count(ctx) -> int:
-    """Conversions waiting for a worker, in every process."""
+async def insert(ctx, row: Conversion, waiting_below: int | None = None) -> Conversion | None:
+    """Insert the row; with `waiting_below`, only while fewer conversions wait for a worker (in every process),
+    counted in the same statement: None when as many wait."""
+    row.created_at = row.created_at or utcnow()
     async with ctx.sessionmaker() as session:
-        return await session.scalar(
-            select(func.count()).select_from(Conversion).where(Conversion.status.in_((PENDING, QUEUED))))
-
-
-async def insert(ctx, row: Conversion) -> Conversion:
-    async with ctx.sessionmaker() as session:
-        session.add(row)
+        if waiting_below is None:
+            session.add(row)
+        else:
+            table = Conversion.__table__
+            values = {column.key: getattr(row, column.key) for column in inspect(Conversion).column_attrs}
+            values = {name: value for name, value in values.items() if value is not None}
+            waiting = select(func.count()).select_from(Conversion).where(Conversion.status.in_((PENDING, QUEUED)))
+            chosen = select(*(literal(value, table.c[name].type).label(name) for name, value in values.items()))
+            inserted = await session.execute(sqlalchemy.insert(table).from_select(
+                list(values), chosen.where(waiting.scalar_subquery() < waiting_below)))
+            if inserted.rowcount != 1:
+                return None
         await session.commit()
     return row
 
