@@ -94,8 +94,8 @@ async def run_job(ctx, row: Conversion, worker_id: str) -> None:
         try:
             source = await _input_record(ctx, row)
             output = await _convert(ctx, row, source, workdir, progress)
-            result = await _store_result(ctx, row, source, output)
             await progress.settle()
+            result = await _store_result(ctx, row, source, output)  # (no wait between this and `_succeed`)
         finally:  # gone before anyone can see the outcome, whatever it is
             progress.abandon()
             shutil.rmtree(workdir, ignore_errors=True)
@@ -122,9 +122,15 @@ def _failure_of(row: Conversion, error: Exception) -> AncloraError:
 
 
 async def _succeed(ctx, row: Conversion, worker_id: str, result: File) -> str:
-    done = await store.finish(ctx, row.id, worker_id, store.SUCCEEDED, progress=100, result_file_id=result.id)
+    """Record the result's file and the conversion's success in one transaction."""
+    try:
+        done = await store.finish(ctx, row.id, worker_id, store.SUCCEEDED, adding=(result,), progress=100,
+                                  result_file_id=result.id)
+    except BaseException:
+        await ctx.storage.delete(result.storage_key)
+        raise
     if done is None:  # canceled or taken over meanwhile: this attempt's result is not wanted
-        await files.delete_owned(ctx, store.identity_of(row), result.id)
+        await ctx.storage.delete(result.storage_key)
         return "canceled"
     done.result_file = result
     await events.publish(ctx, done, "finished")
@@ -164,12 +170,12 @@ async def _convert(ctx, row: Conversion, source: File, workdir: Path, progress: 
 
 
 async def _store_result(ctx, row: Conversion, source: File, output: Path) -> File:
-    """Move the output into storage as a file of the conversion's owner (same expiry policy as uploads), under the
-    conversion's cache key when it has one."""
+    """Move the output into storage; its row as a file of the conversion's owner (same expiry policy as uploads),
+    under the conversion's cache key when it has one, written with the conversion's success (`_succeed`)."""
     key, size, sha256 = await ctx.storage.import_file(output)
-    return await files.create(ctx, store.identity_of(row), key=key, size=size, sha256=sha256,
-                              filename=result_filename(source.filename, row.to_format), origin="conversion",
-                              fmt=row.to_format, cache_key=row.cache_key)
+    return files.new_record(ctx, store.identity_of(row), key=key, size=size, sha256=sha256,
+                            filename=result_filename(source.filename, row.to_format), origin="conversion",
+                            fmt=row.to_format, cache_key=row.cache_key)
 
 
 def result_filename(input_name: str, fmt: str) -> str:

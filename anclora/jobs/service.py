@@ -123,16 +123,19 @@ async def _submit(ctx, identity: Identity, *, file_id: str, to: str, options: An
             webhook_url=webhook_url, cache_key=key, cached=reused is not None)
         return await _insert(ctx, identity, row, conversion, reused)
     except BaseException:
-        if reused is not None:
-            await files.delete_owned(ctx, identity, reused.id)
+        if reused is not None:  # (its row, if it was written, and its bytes)
+            await files.forget(ctx, [reused.id])
+            await ctx.storage.delete(reused.storage_key)
         raise
 
 
 async def _insert(ctx, identity: Identity, row: Conversion, conversion: dict, reused: File | None
                   ) -> tuple[Conversion, bool]:
-    """Insert the row (a cache hit joins no queue, so the queue's size does not bound it), then authorize it."""
+    """Insert the row with the reused result's file, if any (a cache hit joins no queue, so the queue's size does
+    not bound it), then authorize it."""
     try:
-        if await store.insert(ctx, row, None if reused else ctx.settings.queue_size) is None:
+        if await store.insert(ctx, row, None if reused else ctx.settings.queue_size,
+                              adding=(reused,) if reused else ()) is None:
             ctx.metrics.quota_refusals.labels("queue_full").inc()
             raise RateLimited("The conversion queue is full; try again shortly.", headers={"Retry-After": "5"})
     except IntegrityError:
@@ -141,8 +144,8 @@ async def _insert(ctx, identity: Identity, row: Conversion, conversion: dict, re
         existing = await _replay(ctx, identity, row.idempotency_key, row.request_digest)
         if existing is None:
             raise Conflict("A request with this Idempotency-Key was refused; use a new key.") from None
-        if reused is not None:
-            await files.delete_owned(ctx, identity, reused.id)
+        if reused is not None:  # (its row was not written)
+            await ctx.storage.delete(reused.storage_key)
         return existing, False
     return await _authorize_and_queue(ctx, identity, row, conversion, reused), True
 

@@ -70,11 +70,12 @@ async def find_idempotent(ctx, owner_key: str, key: str) -> Conversion | None:
             Conversion.owner_key == owner_key, Conversion.idempotency_key == key))
 
 
-async def insert(ctx, row: Conversion, waiting_below: int | None = None) -> Conversion | None:
-    """Insert the row; with `waiting_below`, only while fewer conversions wait for a worker (in every process),
-    counted in the same statement: None when as many wait."""
+async def insert(ctx, row: Conversion, waiting_below: int | None = None, adding: tuple = ()) -> Conversion | None:
+    """Insert the row, and the rows `adding` in the same transaction; with `waiting_below`, only while fewer
+    conversions wait for a worker (in every process), counted in the same statement: None when as many wait."""
     row.created_at = row.created_at or utcnow()
     async with ctx.sessionmaker() as session:
+        session.add_all(adding)
         if waiting_below is None:
             session.add(row)
         else:
@@ -99,17 +100,20 @@ async def delete(ctx, conversion_id: str) -> None:
             await session.commit()
 
 
-async def transition(ctx, conversion_id: str, where: dict[str, Any], **values: Any) -> Conversion | None:
-    """UPDATE one row only if its columns still hold `where`; the updated row, or None if it did not."""
+async def transition(ctx, conversion_id: str, where: dict[str, Any], *, adding: tuple = (), **values: Any
+                     ) -> Conversion | None:
+    """UPDATE one row only if its columns still hold `where`, and insert the rows `adding` in the same
+    transaction only if it did; the updated row, or None."""
     conditions = [Conversion.id == conversion_id]
     for column, expected in where.items():
         attribute = getattr(Conversion, column)
         conditions.append(attribute.in_(expected) if isinstance(expected, tuple) else attribute == expected)
     async with ctx.sessionmaker() as session:
+        session.add_all(adding)  # (flushed before the UPDATE, which may point at them)
         row = await session.scalar(
             update(Conversion).where(*conditions).values(**values).returning(Conversion),
             execution_options={"populate_existing": True})
-        await session.commit()
+        await (session.commit() if row is not None else session.rollback())
     return row
 
 
@@ -141,10 +145,12 @@ async def extend_lease(ctx, conversion_id: str, worker_id: str, lease_seconds: f
     return row is not None
 
 
-async def finish(ctx, conversion_id: str, worker_id: str, status: str, **values: Any) -> Conversion | None:
-    """End a conversion this worker runs; None when it is no longer this worker's (canceled, taken over)."""
-    return await transition(ctx, conversion_id, owned_by(worker_id), status=status, finished_at=utcnow(),
-                            lease_until=None, **values)
+async def finish(ctx, conversion_id: str, worker_id: str, status: str, adding: tuple = (), **values: Any
+                 ) -> Conversion | None:
+    """End a conversion this worker runs (inserting the rows `adding` with it); None when it is no longer this
+    worker's (canceled, taken over), and then nothing is inserted."""
+    return await transition(ctx, conversion_id, owned_by(worker_id), adding=adding, status=status,
+                            finished_at=utcnow(), lease_until=None, **values)
 
 
 async def cancel(ctx, conversion_id: str) -> Conversion | None:
