@@ -92,7 +92,7 @@ async def run_job(ctx, row: Conversion, worker_id: str) -> None:
     try:
         await events.publish(ctx, row, "started")
         try:
-            source = await _input_record(ctx, row)
+            source = _input_of(row)
             output = await _convert(ctx, row, source, workdir, progress)
             await progress.settle()
             result = await _store_result(ctx, row, source, output)  # (no wait between this and `_succeed`)
@@ -144,15 +144,15 @@ async def _fail(ctx, row: Conversion, worker_id: str, code: str, message: str) -
     return "failed"
 
 
-async def _input_record(ctx, row: Conversion) -> File:
-    async with ctx.sessionmaker() as session:
-        record = await session.get(File, row.file_id) if row.file_id else None
-    if record is None or record.expires_at <= utcnow():
+def _input_of(row: Conversion) -> store.Input:
+    """The input file as the claim read it."""
+    source = row.claimed_input
+    if source is None or source.expires_at <= utcnow():
         raise ConversionFailed("The input file no longer exists.")
-    return record
+    return source
 
 
-async def _input_path(ctx, row: Conversion, record: File, workdir: Path) -> Path:
+async def _input_path(ctx, row: Conversion, record: store.Input, workdir: Path) -> Path:
     """A private copy of the input under a generated name (an engine must not be able to touch the original)."""
     src = workdir / f"input.{row.from_format}"
     await asyncio.get_running_loop().run_in_executor(
@@ -160,7 +160,7 @@ async def _input_path(ctx, row: Conversion, record: File, workdir: Path) -> Path
     return src
 
 
-async def _convert(ctx, row: Conversion, source: File, workdir: Path, progress: Progress) -> Path:
+async def _convert(ctx, row: Conversion, source: store.Input, workdir: Path, progress: Progress) -> Path:
     route = ctx.planner.resolve(row.converter, row.from_format, row.to_format, list(row.via or []))
     workdir.mkdir(parents=True, exist_ok=False)
     workdir.chmod(0o700)
@@ -169,7 +169,7 @@ async def _convert(ctx, row: Conversion, source: File, workdir: Path, progress: 
                            report=progress, pools=ctx.engine_pools.for_converter)
 
 
-async def _store_result(ctx, row: Conversion, source: File, output: Path) -> File:
+async def _store_result(ctx, row: Conversion, source: store.Input, output: Path) -> File:
     """Move the output into storage; its row as a file of the conversion's owner (same expiry policy as uploads),
     under the conversion's cache key when it has one, written with the conversion's success (`_succeed`)."""
     key, size, sha256 = await ctx.storage.import_file(output)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import sqlalchemy
 from sqlalchemy import func, inspect, literal, select, update
 
 from ..db.base import iso, utcnow
-from ..db.models import Conversion
+from ..db.models import Conversion, File
 from ..identity import Identity
 from . import fair_share
 
@@ -117,20 +117,36 @@ async def transition(ctx, conversion_id: str, where: dict[str, Any], *, adding: 
     return row
 
 
+class Input(NamedTuple):
+    """What the runner needs of a claimed conversion's input file (read by the claim itself)."""
+    storage_key: str
+    filename: str
+    expires_at: dt.datetime
+
+
+def _of_input(column):
+    return select(column).where(File.id == Conversion.file_id).correlate(Conversion).scalar_subquery()
+
+
 async def claim(ctx, worker_id: str, lease_seconds: float, limit: int = 1) -> list[Conversion]:
-    """Take up to `limit` queued conversions for this worker, in the fair-share order (`fair_share`). One
-    statement; on PostgreSQL, claimers running at the same moment skip the rows another one has locked and take
-    the next."""
+    """Take up to `limit` queued conversions for this worker, in the fair-share order (`fair_share`), each with
+    its input file's `Input` in `claimed_input` (None when that file is gone). One statement; on PostgreSQL,
+    claimers running at the same moment skip the rows another one has locked and take the next."""
     now = utcnow()
     # MATERIALIZED: as a plain subquery, PostgreSQL may run it once per row and claim more than `limit` rows
     chosen = fair_share.next_ids(limit).cte("chosen").prefix_with("MATERIALIZED", dialect="postgresql")
     async with ctx.sessionmaker() as session:
-        rows = list(await session.scalars(
+        result = await session.execute(
             update(Conversion).where(Conversion.id.in_(select(chosen.c.id)), Conversion.status == QUEUED)
             .values(status=RUNNING, claimed_by=worker_id, lease_until=now + dt.timedelta(seconds=lease_seconds),
                     started_at=now, attempts=Conversion.attempts + 1, progress=0)
-            .returning(Conversion),
-            execution_options={"populate_existing": True}))
+            .returning(Conversion, *(_of_input(column) for column in (File.storage_key, File.filename,
+                                                                      File.expires_at))),
+            execution_options={"populate_existing": True})
+        rows = []
+        for row, *source in result.all():
+            row.claimed_input = Input(*source) if source[0] is not None else None
+            rows.append(row)
         await session.commit()
     return sorted(rows, key=lambda row: (row.created_at, row.id))
 
