@@ -59,7 +59,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _rollback_if_open(dbapi_connection, _record, state) -> None:
-    if state.asyncio_safe and not state.transaction_was_reset and dbapi_connection._connection.in_transaction:
+    if state.asyncio_safe and not state.transaction_was_reset and dbapi_connection.driver_connection.in_transaction:
         dbapi_connection.rollback()
 
 
