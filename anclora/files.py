@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, update
 
 from . import plugins, scanning, sniff
 from .context import AppContext
-from .db.base import iso, utcnow
+from .db.base import iso, new_id, utcnow
 from .db.models import File
 from .db.models.file import HIDDEN
 from .db.owned import get_owned
@@ -70,15 +70,8 @@ async def create(ctx: AppContext, identity: Identity, *, key: str, size: int, sh
             await scanning.scan_upload(ctx, key, size)
         if fmt is None:
             fmt = await ctx.storage.sniff(key, sniff.extension_of(filename))
-        now = utcnow()
-        record = File(
-            user_id=identity.user_id,
-            session_id=None if identity.user_id else identity.session_id,
-            filename=filename, content_type=_content_type(fmt, declared_type),
-            format=None if fmt == "bin" else fmt,
-            size=size, sha256=sha256, storage_key=key, origin=origin, cache_key=cache_key,
-            created_at=now, expires_at=now + dt.timedelta(seconds=retention_seconds(ctx, identity)),
-        )
+        record = new_record(ctx, identity, key=key, size=size, sha256=sha256, filename=filename, fmt=fmt,
+                            declared_type=declared_type, origin=origin, cache_key=cache_key)
         async with ctx.sessionmaker() as session:
             session.add(record)
             await session.commit()
@@ -86,6 +79,18 @@ async def create(ctx: AppContext, identity: Identity, *, key: str, size: int, sh
     except BaseException:
         await ctx.storage.delete(key)
         raise
+
+
+def new_record(ctx: AppContext, identity: Identity, *, key: str, size: int, sha256: str, filename: str, fmt: str,
+               declared_type: str | None = None, origin: str = "upload", cache_key: str | None = None) -> File:
+    """The row that records a stored object of format `fmt` as a file of `identity`, for the caller to add in a
+    transaction of its own (`create` adds it alone)."""
+    now = utcnow()
+    return File(id=new_id(), user_id=identity.user_id, session_id=None if identity.user_id else identity.session_id,
+                filename=filename, content_type=_content_type(fmt, declared_type),
+                format=None if fmt == "bin" else fmt,
+                size=size, sha256=sha256, storage_key=key, origin=origin, cache_key=cache_key,
+                created_at=now, expires_at=now + dt.timedelta(seconds=retention_seconds(ctx, identity)))
 
 
 async def list_owned(ctx: AppContext, identity: Identity, limit: int = 100, offset: int = 0) -> list[File]:
@@ -158,4 +163,4 @@ async def verify(ctx: AppContext) -> list[dict[str, Any]]:
     return problems
 
 
-__all__ = ["as_json", "cleanup", "create", "delete_owned", "get_owned", "list_owned", "verify"]
+__all__ = ["as_json", "cleanup", "create", "delete_owned", "get_owned", "list_owned", "new_record", "verify"]

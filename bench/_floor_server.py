@@ -6,14 +6,18 @@
 cost of HTTP alone. `POST /forked` writes the body to a file, forks a child of this process (Pillow already
 imported, as in a warm worker) that converts it into another file and exits, and answers with that file: HTTP
 plus the one process per conversion that isolation needs. Neither keeps any record, checks anything or charges
-anyone; no durable storage, no database, no sandbox limits.
+anyone; no durable storage, no database, no sandbox limits. `POST /stored` is the floor of an answer that converts
+nothing (bench/scheduling.py's cached conversions): it writes the body to a file while hashing it (sha256), records
+it as one row in SQLite (WAL, synchronous=NORMAL, as Anclora's default database) and answers with the file's bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import os
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -52,6 +56,29 @@ class Forked(tornado.web.RequestHandler):
             self.write(target.read_bytes())
 
 
+class Stored(tornado.web.RequestHandler):
+    def initialize(self, database: sqlite3.Connection, folder: Path) -> None:
+        self.database, self.folder = database, folder
+
+    def post(self) -> None:
+        digest = hashlib.sha256(self.request.body).hexdigest()
+        path = self.folder / digest
+        path.write_bytes(self.request.body)
+        with self.database:
+            self.database.execute("INSERT INTO files (sha256, size) VALUES (?, ?)", (digest, len(self.request.body)))
+        self.write(path.read_bytes())
+        path.unlink()
+
+
+def stored_routes(folder: Path) -> dict:
+    database = sqlite3.connect(folder / "floor.db", isolation_level=None)
+    database.execute("PRAGMA journal_mode=WAL")
+    database.execute("PRAGMA synchronous=NORMAL")
+    database.execute("CREATE TABLE IF NOT EXISTS files (id INTEGER PRIMARY KEY, sha256 TEXT, size INTEGER)")
+    database.isolation_level = ""  # (transactions again: `with database` commits each row)
+    return {"database": database, "folder": folder}
+
+
 async def exited(pid: int) -> None:
     loop = asyncio.get_running_loop()
     fd = os.pidfd_open(pid)
@@ -66,7 +93,9 @@ async def exited(pid: int) -> None:
 
 
 async def main(port: int) -> None:
-    app = tornado.web.Application([("/api/health", Health), ("/inline", Inline), ("/forked", Forked)])
+    stored = Path(tempfile.mkdtemp(prefix="floor-stored-", dir="."))
+    app = tornado.web.Application([("/api/health", Health), ("/inline", Inline), ("/forked", Forked),
+                                   ("/stored", Stored, stored_routes(stored))])
     app.listen(port, "127.0.0.1", max_body_size=64 * 1024 * 1024)
     await asyncio.Event().wait()
 

@@ -1,6 +1,6 @@
 """Conversion benchmark: documents and images through Anclora's API against the usual ways of doing it by hand.
 
-    .venv/bin/python bench/convert.py [--documents N] [--images N] [--markdown FILE]
+    .venv/bin/python bench/convert.py [--documents N] [--images N] [--markdown FILE] [--baseline TREE]
 
 Documents (docx -> pdf), each contender one document at a time, after one warm-up conversion:
   - Anclora: `POST /api/convert?to=pdf` on a running server (its warm LibreOffice pool, plugins/office.py);
@@ -13,7 +13,9 @@ default). Beside them, the floor any HTTP converter stands on (bench/_floor_serv
 run inside the server, and Pillow run in a child forked per image. Every output is checked (PDF or JPEG magic).
 Prints per-item medians, totals, the ratios to Anclora and, for images, each one's overhead over Pillow's time
 and its CPU seconds per image (the server's process tree, forked children included; Pillow direct: this
-process's), which a loaded machine stretches much less than the clock.
+process's), which a loaded machine stretches much less than the clock. `--baseline TREE` adds, for images, a
+second Anclora server running the package from another source tree (`git archive <commit> | tar -x -C TREE`),
+taking its turn with the others: a change measured against what it changed, in the same run.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import VENV_BIN, Server, free_port, markdown_table, text_table, tree_pids  # noqa: E402
 
+BASELINE = "Anclora API, baseline tree"
 UNO_PYTHON = "/usr/bin/python3"  # Debian's python3-uno lives in the system Python
 WORDS = ("anchor harbour ledger tide river stone paper signal copper lantern meadow orbit quarry velvet "
          "willow ember falcon granite hollow island jasmine kettle marble nectar").split()
@@ -139,12 +142,14 @@ def cpu_counted(name: str, convert: Callable[[Path, Path], None], pid: int | Non
     return counted
 
 
-def start_anclora(work: Path, workers: int | None = None, office: bool = True) -> Server:
+def start_anclora(work: Path, workers: int | None = None, office: bool = True, tree: Path | None = None) -> Server:
     """`anclora serve` on SQLite in `work`; with `office`, its LibreOffice pool started with it (idle LibreOffice
-    processes would otherwise count in the server's CPU time for nothing)."""
+    processes would otherwise count in the server's CPU time for nothing); with `tree`, the `anclora` package of
+    that source tree instead of the installed one."""
     port = free_port()
     work.mkdir(parents=True, exist_ok=True)
-    env = {"DATABASE_URL": f"sqlite:///{work}/anclora.db", "UPLOAD_FOLDER": str(work / "uploads"),
+    env = {**({"PYTHONPATH": str(tree)} if tree else {}),
+           "DATABASE_URL": f"sqlite:///{work}/anclora.db", "UPLOAD_FOLDER": str(work / "uploads"),
            "JWT_SECRET_KEY": "bench-" + "x" * 40, "LOG_LEVEL": "WARNING", "ANCLORA_OFFICE_POOL_SIZE": "2",
            "ANCLORA_OFFICE_POOL_PRESTART": "true" if office else "false", "ANCLORA_PLAN_LIMITS": BENCH_LIMITS,
            "ANCLORA_PLUGINS_ENTRYPOINTS": "false", **({"ANCLORA_WORKERS": str(workers)} if workers else {})}
@@ -262,10 +267,12 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=20, help="images per size (0: documents only)")
     parser.add_argument("--image-sizes", default="1600x1200,4000x3000", help="comma-separated WxH")
     parser.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown to FILE")
+    parser.add_argument("--baseline", type=Path, metavar="TREE",
+                        help="also time images on an Anclora server run from this source tree")
     args = parser.parse_args()
     rng = random.Random(20261128)
     work = Path(tempfile.mkdtemp(prefix="anclora-bench-convert-"))
-    server = floor = None
+    server = floor = baseline = None
     try:
         docs = [work / "in" / f"doc{i:02d}.docx" for i in range(args.documents)]
         sizes = [tuple(int(side) for side in size.split("x")) for size in args.image_sizes.split(",")]
@@ -279,8 +286,11 @@ def main() -> int:
                 make_png(image, rng, size)
 
         server, floor = start_anclora(work, office=bool(docs)), start_floor(work)
+        if args.baseline:
+            baseline = start_anclora(work / "baseline", office=False, tree=args.baseline.resolve())
         with httpx.Client(base_url=server.url, timeout=300) as http, \
-                httpx.Client(base_url=floor.url, timeout=300) as bare:
+                httpx.Client(base_url=floor.url, timeout=300) as bare, \
+                httpx.Client(base_url=(baseline or server).url, timeout=300) as before:
             doc_results = {"Anclora API (warm pool)": timed(docs, api_converter(http, "pdf"), work / "api", "pdf",
                                                             b"%PDF-")} if docs else {}
             contenders = {
@@ -290,6 +300,8 @@ def main() -> int:
                                                         floor.pid),
                 "bare HTTP, fork per image": cpu_counted("bare HTTP, fork per image",
                                                          floor_converter(bare, "/forked"), floor.pid)}
+            if baseline:
+                contenders[BASELINE] = cpu_counted(BASELINE, api_converter(before, "jpeg"), baseline.pid)
             image_results, image_cpu = {}, {}
             for size, paths in images.items():
                 if paths:
@@ -297,13 +309,14 @@ def main() -> int:
                     image_results[size] = timed_alternately(paths, contenders, work / f"img-{size[0]}x{size[1]}",
                                                             "jpg", b"\xff\xd8\xff")
                     image_cpu[size] = {name: values[1:] for name, values in CPU.items()}  # (not the warm-up)
-        server.stop()
-        floor.stop()
-        server = floor = None
+        for running in (server, floor, baseline):
+            if running is not None:
+                running.stop()
+        server = floor = baseline = None
         if docs:
             doc_results.update(compared_documents(work, docs))
     finally:
-        for running in (server, floor):
+        for running in (server, floor, baseline):
             if running is not None:
                 running.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -343,7 +356,12 @@ def print_results(args, doc_results: dict[str, list[float]], image_results: dict
             overhead(values, pillow), f"{statistics.median(cpu[name]):.3f}",
             "" if name == "Pillow direct" else f"{statistics.median(cpu[name]) - pillow_cpu:.3f} s"]
             for name, values in results.items()]
-        sections.append((f"{args.images} png ({width}x{height}) -> jpeg, one at a time", image_headers, rows))
+        floor = statistics.median(results["bare HTTP, fork per image"]) - pillow
+        fixed = ", ".join(f"{name} {(statistics.median(results[name]) - pillow) / floor:.2f}x"
+                          for name in ("Anclora API", BASELINE) if name in results)
+        sections.append((f"{args.images} png ({width}x{height}) -> jpeg, one at a time (overhead over Pillow against "
+                         f"the fork-per-image floor's: {fixed}; load average {os.getloadavg()[0]:.1f})",
+                         image_headers, rows))
     markdown = []
     for title, columns, rows in sections:
         print(f"\n{title}:\n{text_table(columns, rows)}")

@@ -4,8 +4,10 @@
 
 Runs the application in this process (SQLite, the bundled plugins, an anonymous caller), converts a small PNG to
 JPEG N times through `POST /api/convert` (`cache=false` unless `--cache`, which then measures cache hits), and
-prints the statements SQLAlchemy executed per conversion by kind, the commits, and the median request time. The
-idle executor's poll (one claim a second) is counted too: it is what a quiet server pays between conversions.
+prints the statements SQLAlchemy executed per conversion by kind, the commits, the median request time and the
+median CPU time of this process per conversion (the server and its client, every thread; not the forked image
+worker). The idle executor's poll (one claim a second) is counted too: it is what a quiet server pays between
+conversions.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ async def measure(conversions: int, cache: bool | None) -> None:
     server = make_http_server(ctx)
     [sock] = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
     server.add_sockets([sock])
-    data, seconds = small_png(), []
+    data, seconds, cpu = small_png(), [], []
     params = {"to": "jpeg", "filename": "small.png", **({} if cache is None else {"cache": str(cache).lower()})}
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=60) as http:
@@ -73,15 +75,17 @@ async def measure(conversions: int, cache: bool | None) -> None:
             statements.clear()
             commits[0] = 0
             for _ in range(conversions):
-                started = time.perf_counter()
+                started, cpu_before = time.perf_counter(), time.process_time()
                 (await http.post("/api/convert", params=params, content=data)).raise_for_status()
                 seconds.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - cpu_before)
     finally:
         server.stop()
         await close(ctx)
     print(f"{conversions} one-shot png -> jpeg (320x240), cache={ {True: 'on', False: 'off', None: '-'}[cache]}: "
           f"{sum(statements.values()) / conversions:.1f} statements and {commits[0] / conversions:.1f} commits "
-          f"per conversion, median {statistics.median(seconds) * 1000:.1f} ms")
+          f"per conversion, median {statistics.median(seconds) * 1000:.1f} ms, "
+          f"{statistics.median(cpu) * 1000:.1f} ms of CPU in this process")
     for kind, number in statements.most_common():
         print(f"  {number / conversions:4.1f}  {kind}")
 

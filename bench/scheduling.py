@@ -6,13 +6,15 @@
 Cache: `anclora serve` with a warm LibreOffice pool (as bench/convert.py starts it); each of `--documents` docx
 documents goes through `POST /api/convert?to=pdf` twice in a row: the first is computed (a cache miss), the second
 is answered from the result cache. Prints the medians, the ratio, and the server's CPU seconds per conversion (its
-whole process tree, LibreOffice included).
+whole process tree, LibreOffice included). Beside them, taking turns with them, the floor of an answer that converts
+nothing: the same document to bench/_floor_server.py's `POST /stored` (a bare Tornado app that hashes the upload,
+writes it to a file, records one row in SQLite and answers with the bytes).
 
-Fair share: a second server with one worker (`ANCLORA_WORKERS=1`). Tenant A (an anonymous session) queues
-`--batch` png -> jpeg conversions (1600x1200, distinct pictures, `"cache": false`), then tenant B queues one. B's
-wait is its `started_at - created_at`. First come, first served is not run: under it, B would start once A's
-whole batch had finished; that moment is computed from this run's own timeline (the batch's last finish, minus
-B's own run time, which the fair run spent before it).
+Fair share (left out with `--batch 0`): a second server with one worker (`ANCLORA_WORKERS=1`). Tenant A (an
+anonymous session) queues `--batch` png -> jpeg conversions (1600x1200, distinct pictures, `"cache": false`), then
+tenant B queues one. B's wait is its `started_at - created_at`. First come, first served is not run: under it, B
+would start once A's whole batch had finished; that moment is computed from this run's own timeline (the batch's
+last finish, minus B's own run time, which the fair run spent before it).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_ticks, markdown_table, text_table, tree_pids  # noqa: E402
-from convert import make_docx, make_png, start_anclora  # noqa: E402
+from convert import make_docx, make_png, start_anclora, start_floor  # noqa: E402
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -46,12 +48,18 @@ def one_shot(http: httpx.Client, src: Path, target: str) -> bytes:
     return response.content
 
 
-def cache_run(server, docs: list[Path]) -> dict[str, tuple[list[float], float]]:
-    """Seconds per document and server CPU seconds in all, computed and cached, taking turns document by document."""
-    seconds = {"computed": [], "cached": []}
-    cpu = {"computed": 0.0, "cached": 0.0}
-    with httpx.Client(base_url=server.url, timeout=300) as http:
+FLOOR = "floor: bare upload, hashed, one row"
+
+
+def cache_run(server, floor, docs: list[Path]) -> dict[str, tuple[list[float], float]]:
+    """Seconds per document and server CPU seconds in all, computed, cached and the floor, taking turns document
+    by document."""
+    seconds = {"computed": [], "cached": [], FLOOR: []}
+    cpu = {name: 0.0 for name in seconds}
+    with httpx.Client(base_url=server.url, timeout=300) as http, \
+            httpx.Client(base_url=floor.url, timeout=300) as bare:
         one_shot(http, docs[0], "pdf")  # warm-up: the pool's first conversion (uncounted, and now cached)
+        bare.post("/stored", content=docs[0].read_bytes()).raise_for_status()
         for doc in docs[1:]:
             outputs = []
             for contender in ("computed", "cached"):
@@ -61,6 +69,12 @@ def cache_run(server, docs: list[Path]) -> dict[str, tuple[list[float], float]]:
                 cpu[contender] += tree_cpu_seconds(server.pid) - before
             if not outputs[0].startswith(b"%PDF-") or outputs[0] != outputs[1]:
                 raise RuntimeError(f"{doc.name}: the cached result differs from the computed one")
+            before, started = tree_cpu_seconds(floor.pid), time.perf_counter()
+            answer = bare.post("/stored", content=doc.read_bytes())
+            seconds[FLOOR].append(time.perf_counter() - started)
+            cpu[FLOOR] += tree_cpu_seconds(floor.pid) - before
+            if answer.content != doc.read_bytes():
+                raise RuntimeError("the floor answered other bytes")
         cached = http.get("/api/conversions", params={"limit": 2}).json()["conversions"]
         if [c["cached"] for c in cached] != [True, False]:
             raise RuntimeError(f"the second conversion was not answered from the cache: {cached}")
@@ -126,7 +140,7 @@ def main() -> int:
     args = parser.parse_args()
     rng = random.Random(20261203)
     work = Path(tempfile.mkdtemp(prefix="anclora-bench-scheduling-"))
-    server = None
+    server = floor = None
     try:
         (work / "in").mkdir()
         docs = [work / "in" / f"doc{i:02d}.docx" for i in range(args.documents)]
@@ -136,16 +150,20 @@ def main() -> int:
         for image in images:
             make_png(image, rng, (1600, 1200))
         load = os.getloadavg()[0]
-        server = start_anclora(work / "cache")
-        cache = cache_run(server, docs)
+        server, floor = start_anclora(work / "cache"), start_floor(work)
+        cache = cache_run(server, floor, docs)
         server.stop()
-        server = start_anclora(work / "fair", workers=1, office=False)
-        fair = fair_share_run(server, images[:-1], images[-1])
-        server.stop()
+        floor.stop()
+        floor = fair = None
+        if args.batch:
+            server = start_anclora(work / "fair", workers=1, office=False)
+            fair = fair_share_run(server, images[:-1], images[-1])
+            server.stop()
         server = None
     finally:
-        if server is not None:
-            server.stop()
+        for running in (server, floor):
+            if running is not None:
+                running.stop()
         shutil.rmtree(work, ignore_errors=True)
     print_results(args, cache, fair, load)
     return 0
@@ -156,15 +174,17 @@ def print_results(args, cache: dict, fair: dict, load: float) -> None:
     count = len(cache["computed"][0])
     cache_rows = [[name, f"{statistics.median(values):.4f}", f"{cpu / count:.4f}",
                    f"{computed / statistics.median(values):.1f}x"] for name, (values, cpu) in cache.items()]
-    fair_rows = [["fair share (measured)", f"{fair['fair']:.2f}", str(fair["ahead"])],
-                 ["first come, first served (from the same run)", f"{fair['fifo']:.2f}", str(fair["waiting"])]]
     sections = [
-        (f"{count} docx -> pdf through POST /api/convert, computed then cached (load average {load:.1f})",
-         ["contender", "median s/document", "server CPU s/document", "speed vs computed"], cache_rows),
-        (f"one-job tenant behind a {args.batch}-job tenant, one worker (median job {fair['median_job']:.3f} s; "
-         f"queue_position when queued: {fair['position']})",
-         ["order", "wait s", "batch conversions it waited for"], fair_rows),
-    ]
+        (f"{count} docx -> pdf through POST /api/convert, computed then cached, and the floor (load average "
+         f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)",
+         ["contender", "median s/document", "server CPU s/document", "speed vs computed"], cache_rows)]
+    if fair:
+        fair_rows = [["fair share (measured)", f"{fair['fair']:.2f}", str(fair["ahead"])],
+                     ["first come, first served (from the same run)", f"{fair['fifo']:.2f}", str(fair["waiting"])]]
+        sections.append(
+            (f"one-job tenant behind a {args.batch}-job tenant, one worker (median job {fair['median_job']:.3f} s; "
+             f"queue_position when queued: {fair['position']})",
+             ["order", "wait s", "batch conversions it waited for"], fair_rows))
     markdown = []
     for title, columns, rows in sections:
         print(f"\n{title}:\n{text_table(columns, rows)}")

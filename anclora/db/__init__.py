@@ -28,8 +28,12 @@ def create_engine(url: str, *, statement_timeout_ms: int = 30000) -> AsyncEngine
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # The pool's rollback of every connection given back, only where a transaction is still open (the pool
+        # rolls back after each commit too, and on SQLite each is one more round trip to aiosqlite's thread: 6-8
+        # of a one-shot conversion's 31-43).
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine.pool, "reset", _rollback_if_open)
         return engine
     return create_async_engine(
         url,
@@ -52,6 +56,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _rollback_if_open(dbapi_connection, _record, state) -> None:
+    if state.asyncio_safe and not state.transaction_was_reset and dbapi_connection.driver_connection.in_transaction:
+        dbapi_connection.rollback()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -43,8 +43,9 @@ def enabled(ctx, requested: bool) -> bool:
 
 async def lookup(ctx, identity: Identity, key: str, filename: str) -> File | None:
     """A new file of the caller's holding the bytes of the newest unexpired result stored under `key` that the
-    caller may reuse; None on a miss. The copy is not itself a cache entry, so cached bytes live no longer than the
-    result that made them."""
+    caller may reuse; None on a miss. Its row is not written yet: the caller adds it with the conversion that
+    reuses it. The copy is not itself a cache entry, so cached bytes live no longer than the result that made
+    them."""
     query = select(File).where(File.cache_key == key, File.expires_at > utcnow())
     if ctx.settings.cache_scope == "owner":
         query = query.where(File.owned_by(identity, hidden=True))
@@ -60,5 +61,5 @@ async def _copy(ctx, identity: Identity, cached: File, filename: str) -> File | 
         key = await ctx.storage.link(cached.storage_key)
     except FileNotFoundError:  # deleted or expired since it was found: the conversion runs
         return None
-    return await files.create(ctx, identity, key=key, size=cached.size, sha256=cached.sha256, filename=filename,
-                              origin="conversion", fmt=cached.format or "bin")
+    return files.new_record(ctx, identity, key=key, size=cached.size, sha256=cached.sha256, filename=filename,
+                            origin="conversion", fmt=cached.format or "bin")

@@ -105,15 +105,16 @@ async def publish(ctx, row: Conversion, event: str) -> None:
                          owner=store.identity_of(row))
 
 
-async def follow(ctx, conversion_id: str, poll: float = 1.0, poll_queued: float | None = None
-                 ) -> AsyncIterator[Conversion | None]:
+async def follow(ctx, conversion_id: str, poll: float = 1.0, poll_queued: float | None = None,
+                 current: Conversion | None = None) -> AsyncIterator[Conversion | None]:
     """The conversion's row now and after each change, until it has ended (or vanished); also every `poll`
-    seconds (`poll_queued` while it waits in the queue, where what changes is the rest of the queue). Use with
-    aclosing()."""
+    seconds (`poll_queued` while it waits in the queue, where what changes is the rest of the queue). `current`:
+    the row as the caller has it now, taken instead of reading it (the caller has not waited since it got it, so
+    no change of this process is missed). Use with aclosing()."""
     notifier = ctx.events
     watch = notifier.watch(conversion_id)
     try:
-        row = await store.get(ctx, conversion_id)
+        row = current if current is not None else await store.get(ctx, conversion_id)
         while True:
             yield row
             if row is None or row.status in store.FINAL:

@@ -92,10 +92,10 @@ async def run_job(ctx, row: Conversion, worker_id: str) -> None:
     try:
         await events.publish(ctx, row, "started")
         try:
-            source = await _input_record(ctx, row)
+            source = _input_of(row)
             output = await _convert(ctx, row, source, workdir, progress)
-            result = await _store_result(ctx, row, source, output)
             await progress.settle()
+            result = await _store_result(ctx, row, source, output)  # (no wait between this and `_succeed`)
         finally:  # gone before anyone can see the outcome, whatever it is
             progress.abandon()
             shutil.rmtree(workdir, ignore_errors=True)
@@ -122,10 +122,17 @@ def _failure_of(row: Conversion, error: Exception) -> AncloraError:
 
 
 async def _succeed(ctx, row: Conversion, worker_id: str, result: File) -> str:
-    done = await store.finish(ctx, row.id, worker_id, store.SUCCEEDED, progress=100, result_file_id=result.id)
+    """Record the result's file and the conversion's success in one transaction."""
+    try:
+        done = await store.finish(ctx, row.id, worker_id, store.SUCCEEDED, adding=(result,), progress=100,
+                                  result_file_id=result.id)
+    except BaseException:
+        await ctx.storage.delete(result.storage_key)
+        raise
     if done is None:  # canceled or taken over meanwhile: this attempt's result is not wanted
-        await files.delete_owned(ctx, store.identity_of(row), result.id)
+        await ctx.storage.delete(result.storage_key)
         return "canceled"
+    done.result_file = result
     await events.publish(ctx, done, "finished")
     return "succeeded"
 
@@ -137,22 +144,22 @@ async def _fail(ctx, row: Conversion, worker_id: str, code: str, message: str) -
     return "failed"
 
 
-async def _input_record(ctx, row: Conversion) -> File:
-    async with ctx.sessionmaker() as session:
-        record = await session.get(File, row.file_id) if row.file_id else None
-    if record is None or record.expires_at <= utcnow():
+def _input_of(row: Conversion) -> store.Input:
+    """The input file as the claim read it."""
+    source = row.claimed_input
+    if source is None or source.expires_at <= utcnow():
         raise ConversionFailed("The input file no longer exists.")
-    return record
+    return source
 
 
-async def _input_path(ctx, row: Conversion, record: File, workdir: Path) -> Path:
+async def _input_path(ctx, row: Conversion, record: store.Input, workdir: Path) -> Path:
     """The input staged into the work folder under a generated name (an engine never touches the stored bytes)."""
     src = workdir / f"input.{row.from_format}"
     await ctx.storage.stage(record.storage_key, src)
     return src
 
 
-async def _convert(ctx, row: Conversion, source: File, workdir: Path, progress: Progress) -> Path:
+async def _convert(ctx, row: Conversion, source: store.Input, workdir: Path, progress: Progress) -> Path:
     route = ctx.planner.resolve(row.converter, row.from_format, row.to_format, list(row.via or []))
     workdir.mkdir(parents=True, exist_ok=False)
     workdir.chmod(0o700)
@@ -161,13 +168,14 @@ async def _convert(ctx, row: Conversion, source: File, workdir: Path, progress: 
                            report=progress, pools=ctx.engine_pools.for_converter)
 
 
-async def _store_result(ctx, row: Conversion, source: File, output: Path) -> File:
-    """Move the output into storage (nothing of it stays in the work folder) as a file of the conversion's owner
-    (same expiry policy as uploads), under the conversion's cache key when it has one."""
+async def _store_result(ctx, row: Conversion, source: store.Input, output: Path) -> File:
+    """Move the output into storage (nothing of it stays in the work folder); its row as a file of the
+    conversion's owner (same expiry policy as uploads), under the conversion's cache key when it has one, written
+    with the conversion's success (`_succeed`)."""
     key, size, sha256 = await ctx.storage.import_file(output)
-    return await files.create(ctx, store.identity_of(row), key=key, size=size, sha256=sha256,
-                              filename=result_filename(source.filename, row.to_format), origin="conversion",
-                              fmt=row.to_format, cache_key=row.cache_key)
+    return files.new_record(ctx, store.identity_of(row), key=key, size=size, sha256=sha256,
+                            filename=result_filename(source.filename, row.to_format), origin="conversion",
+                            fmt=row.to_format, cache_key=row.cache_key)
 
 
 def result_filename(input_name: str, fmt: str) -> str:

@@ -75,29 +75,45 @@ async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any
     """Queue a conversion, or answer it from the result cache; (its public JSON, whether it is new). A dry run
     returns the quote instead. `converter` names the converter to use instead of the planner's choice; `record`
     is the caller's file `file_id`, when the caller has just read or made it."""
-    digest = request_digest(file_id, to, options, webhook_url)
-    if idempotency_key and not dry_run:
-        existing = await _replay(ctx, identity, idempotency_key, digest)
-        if existing is not None:
-            return store.as_json(existing), False
-    if webhook_url and ctx.pm.get_plugin("webhooks") is None:
-        raise BadRequest("`webhook_url` is not available: this server runs without its webhooks plugin.")
-    if record is None or record.id != file_id:
-        record = await get_owned(ctx, File, identity, file_id)
-    route, options, conversion = quote(ctx, identity, record, to, options, converter)
-    conversion["webhook_url"] = webhook_url
     if dry_run:
-        conversion["dry_run"] = True
+        _check_webhooks(ctx, webhook_url)
+        record = await _input_of(ctx, identity, file_id, record)
+        _, _, conversion = quote(ctx, identity, record, to, options, converter)
+        conversion.update(webhook_url=webhook_url, dry_run=True)
         await authorize(ctx, identity, conversion)
         return conversion, False
+    row, new = await _submit(ctx, identity, file_id=file_id, to=to, options=options, idempotency_key=idempotency_key,
+                             webhook_url=webhook_url, converter=converter, use_cache=use_cache, record=record)
+    return store.as_json(row), new
+
+
+def _check_webhooks(ctx, webhook_url: str | None) -> None:
+    if webhook_url and ctx.pm.get_plugin("webhooks") is None:
+        raise BadRequest("`webhook_url` is not available: this server runs without its webhooks plugin.")
+
+
+async def _input_of(ctx, identity: Identity, file_id: str, record: File | None) -> File:
+    return record if record is not None and record.id == file_id else await get_owned(ctx, File, identity, file_id)
+
+
+async def _submit(ctx, identity: Identity, *, file_id: str, to: str, options: Any, idempotency_key: str | None,
+                  webhook_url: str | None, converter: str | None, use_cache: bool, record: File | None
+                  ) -> tuple[Conversion, bool]:
+    """`create` without the dry run: the conversion's row as this request left it, and whether it is new."""
+    digest = request_digest(file_id, to, options, webhook_url)
+    if idempotency_key:
+        existing = await _replay(ctx, identity, idempotency_key, digest)
+        if existing is not None:
+            return existing, False
+    _check_webhooks(ctx, webhook_url)
+    record = await _input_of(ctx, identity, file_id, record)
+    route, options, conversion = quote(ctx, identity, record, to, options, converter)
+    conversion["webhook_url"] = webhook_url
     key = cache.key_for(record.sha256, route, options) if cache.enabled(ctx, use_cache) else None
     reused = await cache.lookup(ctx, identity, key, result_filename(record.filename, route.target)) if key else None
     try:
         if reused is not None:
             conversion.update(cached=True, cost=price(ctx, identity, route, record.size, options, cached=True))
-        elif await store.waiting_count(ctx) >= ctx.settings.queue_size:
-            ctx.metrics.quota_refusals.labels("queue_full").inc()
-            raise RateLimited("The conversion queue is full; try again shortly.", headers={"Retry-After": "5"})
         row = Conversion(
             id=conversion["id"], user_id=identity.user_id,
             session_id=None if identity.user_id else identity.session_id, owner_key=identity.owner_key,
@@ -107,25 +123,31 @@ async def create(ctx, identity: Identity, *, file_id: str, to: str, options: Any
             webhook_url=webhook_url, cache_key=key, cached=reused is not None)
         return await _insert(ctx, identity, row, conversion, reused)
     except BaseException:
-        if reused is not None:
-            await files.delete_owned(ctx, identity, reused.id)
+        if reused is not None:  # (its row, if it was written, and its bytes)
+            await files.forget(ctx, [reused.id])
+            await ctx.storage.delete(reused.storage_key)
         raise
 
 
 async def _insert(ctx, identity: Identity, row: Conversion, conversion: dict, reused: File | None
-                  ) -> tuple[dict, bool]:
+                  ) -> tuple[Conversion, bool]:
+    """Insert the row with the reused result's file, if any (a cache hit joins no queue, so the queue's size does
+    not bound it), then authorize it."""
     try:
-        await store.insert(ctx, row)
+        if await store.insert(ctx, row, None if reused else ctx.settings.queue_size,
+                              adding=(reused,) if reused else ()) is None:
+            ctx.metrics.quota_refusals.labels("queue_full").inc()
+            raise RateLimited("The conversion queue is full; try again shortly.", headers={"Retry-After": "5"})
     except IntegrityError:
         if not row.idempotency_key:
             raise
         existing = await _replay(ctx, identity, row.idempotency_key, row.request_digest)
         if existing is None:
             raise Conflict("A request with this Idempotency-Key was refused; use a new key.") from None
-        if reused is not None:
-            await files.delete_owned(ctx, identity, reused.id)
-        return store.as_json(existing), False
-    return store.as_json(await _authorize_and_queue(ctx, identity, row, conversion, reused)), True
+        if reused is not None:  # (its row was not written)
+            await ctx.storage.delete(reused.storage_key)
+        return existing, False
+    return await _authorize_and_queue(ctx, identity, row, conversion, reused), True
 
 
 async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, conversion: dict,
@@ -158,6 +180,7 @@ async def _answer_from_cache(ctx, identity: Identity, row: Conversion, reused: F
     if done is None:  # canceled while being authorized
         await files.delete_owned(ctx, identity, reused.id)
         return await store.get(ctx, row.id)
+    done.result_file = reused
     ctx.metrics.conversions.labels(row.converter, "cached").inc()
     await events.publish(ctx, done, "finished")
     return done
@@ -200,10 +223,12 @@ async def cancel(ctx, identity: Identity, conversion_id: str) -> dict[str, Any]:
     return store.as_json(canceled)
 
 
-async def wait_final(ctx, conversion_id: str, timeout: float) -> Conversion | None:
-    """The conversion once it has ended (None if it vanished); raises TimeoutError after `timeout` seconds."""
+async def wait_final(ctx, conversion_id: str, timeout: float, current: Conversion | None = None
+                     ) -> Conversion | None:
+    """The conversion once it has ended (None if it vanished); raises TimeoutError after `timeout` seconds.
+    `current`: its row as the caller has it now (not read again)."""
     async with asyncio.timeout(timeout):
-        async with aclosing(events.follow(ctx, conversion_id)) as rows:
+        async with aclosing(events.follow(ctx, conversion_id, current=current)) as rows:
             async for row in rows:
                 if row is None or row.status in store.FINAL:
                     return row
@@ -221,15 +246,15 @@ async def run_now(ctx, identity: Identity, *, file_id: str, to: str, options: An
                   converter: str | None = None, use_cache: bool = True, record: File | None = None):
     """Queue a conversion and wait for it (the result cache may answer at once): the result's File row. The job is
     canceled (and any result it left removed) when it does not end within `timeout` seconds: ConversionTimeout."""
-    conversion, _ = await create(ctx, identity, file_id=file_id, to=to, options=options, converter=converter,
-                                 use_cache=use_cache, record=record)
+    created, _ = await _submit(ctx, identity, file_id=file_id, to=to, options=options, idempotency_key=None,
+                               webhook_url=None, converter=converter, use_cache=use_cache, record=record)
     try:
-        row = await wait_final(ctx, conversion["id"], timeout)
+        row = await wait_final(ctx, created.id, timeout, current=created)
     except TimeoutError:
         try:
-            await cancel(ctx, identity, conversion["id"])
+            await cancel(ctx, identity, created.id)
         except Conflict:  # it ended just now; the caller still gets the timeout it was promised, and nothing is kept
-            row = await store.get(ctx, conversion["id"])
+            row = await store.get(ctx, created.id)
             if row is not None and row.result_file_id:
                 await files.delete_owned(ctx, identity, row.result_file_id)
         raise ConversionTimeout(f"The conversion did not finish within {timeout:g} s.") from None
@@ -237,4 +262,6 @@ async def run_now(ctx, identity: Identity, *, file_id: str, to: str, options: An
         raise error_of(row)
     if row is None or row.status != store.SUCCEEDED:
         raise ConversionFailed("The conversion was canceled.")
+    if row.result_file is not None and row.result_file.id == row.result_file_id:
+        return row.result_file  # stored (or taken from the cache) by this process just now: not read back
     return await get_owned(ctx, File, identity, row.result_file_id)

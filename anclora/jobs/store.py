@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
-from sqlalchemy import func, select, update
+import sqlalchemy
+from sqlalchemy import func, inspect, literal, select, update
 
 from ..db.base import iso, utcnow
-from ..db.models import Conversion
+from ..db.models import Conversion, File
 from ..identity import Identity
 from . import fair_share
 
@@ -80,16 +81,24 @@ async def find_idempotent(ctx, owner_key: str, key: str) -> Conversion | None:
             Conversion.owner_key == owner_key, Conversion.idempotency_key == key))
 
 
-async def waiting_count(ctx) -> int:
-    """Conversions waiting for a worker, in every process."""
+async def insert(ctx, row: Conversion, waiting_below: int | None = None, adding: tuple = ()) -> Conversion | None:
+    """Insert the row, and the rows `adding` in the same transaction; with `waiting_below`, only while fewer
+    conversions wait for a worker (in every process), counted in the same statement: None when as many wait."""
+    row.created_at = row.created_at or utcnow()
     async with ctx.sessionmaker() as session:
-        return await session.scalar(
-            select(func.count()).select_from(Conversion).where(Conversion.status.in_((PENDING, QUEUED))))
-
-
-async def insert(ctx, row: Conversion) -> Conversion:
-    async with ctx.sessionmaker() as session:
-        session.add(row)
+        session.add_all(adding)
+        if waiting_below is None:
+            session.add(row)
+        else:
+            table = Conversion.__table__
+            values = {column.key: getattr(row, column.key) for column in inspect(Conversion).column_attrs}
+            values = {name: value for name, value in values.items() if value is not None}
+            waiting = select(func.count()).select_from(Conversion).where(Conversion.status.in_((PENDING, QUEUED)))
+            chosen = select(*(literal(value, table.c[name].type).label(name) for name, value in values.items()))
+            inserted = await session.execute(sqlalchemy.insert(table).from_select(
+                list(values), chosen.where(waiting.scalar_subquery() < waiting_below)))
+            if inserted.rowcount != 1:
+                return None
         await session.commit()
     return row
 
@@ -102,34 +111,53 @@ async def delete(ctx, conversion_id: str) -> None:
             await session.commit()
 
 
-async def transition(ctx, conversion_id: str, where: dict[str, Any], **values: Any) -> Conversion | None:
-    """UPDATE one row only if its columns still hold `where`; the updated row, or None if it did not."""
+async def transition(ctx, conversion_id: str, where: dict[str, Any], *, adding: tuple = (), **values: Any
+                     ) -> Conversion | None:
+    """UPDATE one row only if its columns still hold `where`, and insert the rows `adding` in the same
+    transaction only if it did; the updated row, or None."""
     conditions = [Conversion.id == conversion_id]
     for column, expected in where.items():
         attribute = getattr(Conversion, column)
         conditions.append(attribute.in_(expected) if isinstance(expected, tuple) else attribute == expected)
     async with ctx.sessionmaker() as session:
+        session.add_all(adding)  # (flushed before the UPDATE, which may point at them)
         row = await session.scalar(
             update(Conversion).where(*conditions).values(**values).returning(Conversion),
             execution_options={"populate_existing": True})
-        await session.commit()
+        await (session.commit() if row is not None else session.rollback())
     return row
 
 
+class Input(NamedTuple):
+    """What the runner needs of a claimed conversion's input file (read by the claim itself)."""
+    storage_key: str
+    filename: str
+    expires_at: dt.datetime
+
+
+def _of_input(column):
+    return select(column).where(File.id == Conversion.file_id).correlate(Conversion).scalar_subquery()
+
+
 async def claim(ctx, worker_id: str, lease_seconds: float, limit: int = 1) -> list[Conversion]:
-    """Take up to `limit` queued conversions for this worker, in the fair-share order (`fair_share`). One
-    statement; on PostgreSQL, claimers running at the same moment skip the rows another one has locked and take
-    the next."""
+    """Take up to `limit` queued conversions for this worker, in the fair-share order (`fair_share`), each with
+    its input file's `Input` in `claimed_input` (None when that file is gone). One statement; on PostgreSQL,
+    claimers running at the same moment skip the rows another one has locked and take the next."""
     now = utcnow()
     # MATERIALIZED: as a plain subquery, PostgreSQL may run it once per row and claim more than `limit` rows
     chosen = fair_share.next_ids(limit).cte("chosen").prefix_with("MATERIALIZED", dialect="postgresql")
     async with ctx.sessionmaker() as session:
-        rows = list(await session.scalars(
+        result = await session.execute(
             update(Conversion).where(Conversion.id.in_(select(chosen.c.id)), Conversion.status == QUEUED)
             .values(status=RUNNING, claimed_by=worker_id, lease_until=now + dt.timedelta(seconds=lease_seconds),
                     started_at=now, attempts=Conversion.attempts + 1, progress=0)
-            .returning(Conversion),
-            execution_options={"populate_existing": True}))
+            .returning(Conversion, *(_of_input(column) for column in (File.storage_key, File.filename,
+                                                                      File.expires_at))),
+            execution_options={"populate_existing": True})
+        rows = []
+        for row, *source in result.all():
+            row.claimed_input = Input(*source) if source[0] is not None else None
+            rows.append(row)
         await session.commit()
     return sorted(rows, key=lambda row: (row.created_at, row.id))
 
@@ -144,10 +172,12 @@ async def extend_lease(ctx, conversion_id: str, worker_id: str, lease_seconds: f
     return row is not None
 
 
-async def finish(ctx, conversion_id: str, worker_id: str, status: str, **values: Any) -> Conversion | None:
-    """End a conversion this worker runs; None when it is no longer this worker's (canceled, taken over)."""
-    return await transition(ctx, conversion_id, owned_by(worker_id), status=status, finished_at=utcnow(),
-                            lease_until=None, **values)
+async def finish(ctx, conversion_id: str, worker_id: str, status: str, adding: tuple = (), **values: Any
+                 ) -> Conversion | None:
+    """End a conversion this worker runs (inserting the rows `adding` with it); None when it is no longer this
+    worker's (canceled, taken over), and then nothing is inserted."""
+    return await transition(ctx, conversion_id, owned_by(worker_id), adding=adding, status=status,
+                            finished_at=utcnow(), lease_until=None, **values)
 
 
 async def cancel(ctx, conversion_id: str) -> Conversion | None:

@@ -212,3 +212,20 @@ async def test_a_restart_on_the_same_host_recovers_at_once(api, anclora_ctx, sam
     finally:
         await executor.stop(1.0)
     assert done["attempts"] == 2
+
+
+async def test_an_input_deleted_while_queued_fails_its_conversion(api, client, anclora_ctx, sample):
+    """The claim reads the input file's row itself: a file deleted while its conversion waited is gone for it."""
+    await anclora_ctx.state("jobs").pop("executor").stop(grace=0)  # nothing claims it while queued
+    job = await api.convert("gone.txt", b"soon deleted", "md")
+    assert (await client.delete(f"/api/files/{job['file_id']}")).status_code == 204
+    executor = Executor(anclora_ctx)
+    await executor.start()
+    try:
+        done = await api.wait(job["id"], "failed", "succeeded")
+    finally:
+        await executor.stop(1.0)
+    assert done["status"] == "failed"
+    assert done["error"] == {"code": "conversion_failed", "message": "The input file no longer exists."}
+    assert done["result_file_id"] is None and work_folders(anclora_ctx) == []
+    assert [event[0] for event in sample.EVENTS] == ["queued", "started", "failed"]

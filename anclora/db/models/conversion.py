@@ -42,6 +42,11 @@ class Conversion(Owned, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Not a column: the File row of the result, on the row a process hands to its own watchers after storing that
+    # result (or taking it from the cache), so that a synchronous caller does not read it back.
+    result_file = None
+    # Not a column: what the claim that started this attempt read of the input file (`jobs.store.Input`).
+    claimed_input = None
 
     __table_args__ = (
         Index("idx_conversions_status", "status", "created_at"),
