@@ -70,14 +70,15 @@ class Nginx:
     """nginx in the foreground with a main config of its own around the site rendered from the template, one
     worker process (so its round-robin alternates between the upstreams request by request)."""
 
-    def __init__(self, folder: Path, upstreams: list[str], upload_folder: str):
+    def __init__(self, folder: Path, upstreams: list[str], upload_folder: str, storage_url: str):
         self.folder, self.port = folder, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.access_log = folder / "anclora_access.log"
         folder.mkdir(parents=True, exist_ok=True)
         values = yaml.safe_load((REPO / "config/nginx/compose.yml").read_text())
         values.update({"anclora_upstreams": upstreams, "anclora_http_port": f"127.0.0.1:{self.port}",
-                       "anclora_upload_folder": upload_folder, "nginx_log_dir": str(folder),
+                       "anclora_upload_folder": upload_folder, "anclora_storage_url": storage_url,
+                       "nginx_log_dir": str(folder),
                        "nginx_acme_root": str(folder / "acme"), "nginx_api_rate": "1000r/s",
                        "nginx_upload_rate": "1000r/s"})
         template = jinja2.Template((REPO / "config/nginx/anclora.conf.j2").read_text())
@@ -151,7 +152,8 @@ class Cluster:
             self.nodes[-1].wait_ready()
         self.worker = self.start_worker()
         self.nginx = Nginx(self.folder / "nginx", [f"127.0.0.1:{node.port}" for node in self.nodes],
-                           storage.get("UPLOAD_FOLDER", str(self.folder / "no-local-folder")))
+                           storage.get("UPLOAD_FOLDER", str(self.folder / "no-local-folder")),
+                           storage.get("ANCLORA_STORAGE_URL", ""))
         self.nginx.wait_ready()
 
     def start_worker(self) -> WorkerProcess:

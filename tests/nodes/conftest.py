@@ -19,11 +19,22 @@ from anclora.testing import TEST_JWT_SECRET
 
 
 
-@pytest.fixture(scope="module")
-def shared_storage(tmp_path_factory) -> dict[str, str]:
+@pytest.fixture(scope="module", params=["local", "s3"])
+def shared_storage(request, tmp_path_factory) -> dict[str, str]:
     """The storage settings every process of the cluster gets: one local folder they all share, as an NFS mount
-    would be."""
-    return {"UPLOAD_FOLDER": str(tmp_path_factory.mktemp("shared") / "uploads")}
+    would be, or one bucket of moto's S3 server (each process then keeps its scratch space in its own folder)."""
+    if request.param == "local":
+        yield {"UPLOAD_FOLDER": str(tmp_path_factory.mktemp("shared") / "uploads")}
+        return
+    from anclora.storage.s3client import make_client
+
+    endpoint = request.getfixturevalue("anclora_s3_server")
+    bucket = f"anclora-nodes-{uuid.uuid4().hex[:12]}"
+    client = make_client(endpoint, "us-east-1", "testing", "testing")
+    client.create_bucket(Bucket=bucket)
+    yield {"ANCLORA_STORAGE_URL": f"s3://{bucket}/files", "ANCLORA_S3_ENDPOINT_URL": endpoint,
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
+    client.close()
 
 
 @pytest.fixture(scope="module")
