@@ -12,6 +12,7 @@ import httpx
 from plugin_folders import FAULTS, bundled_plugin_names
 from rawhttp import open_connection, request_head
 from server_process import ServerProcess
+from waiting import eventually
 
 from anclora.files import ORPHAN_GRACE_SECONDS
 from anclora.identity import new_session_token
@@ -24,13 +25,6 @@ def restart(tmp_path: Path, database_url: str, **settings) -> ServerProcess:
     server.wait_ready()
     return server
 
-
-def eventually(condition, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-    return result
 
 
 def cleanup(tmp_path: Path, database_url: str) -> dict:

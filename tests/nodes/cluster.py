@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 import yaml
 from server_process import ServerProcess, free_port
+from waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 # the free plan is the one the tests' signed-in users have: its upload limit is the one counted across nodes
@@ -22,14 +23,6 @@ PLAN_LIMITS = {"free": {"uploads_per_minute": UPLOADS_PER_MINUTE},
                "anonymous": {"uploads_per_minute": 1000, "conversions_per_day": 1000, "concurrent_jobs": 10}}
 UPSTREAM = re.compile(r'"(?P<request>[^"]*)" (?P<status>\d+) \d+ upstream=(?P<upstream>\S+)')
 
-
-def eventually(condition, timeout: float = 30.0, what: str = "the condition"):
-    """Poll `condition` until it returns something true (and return that), for at most `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return result
 
 
 class WorkerProcess:

@@ -14,7 +14,8 @@ from contextlib import aclosing
 
 import httpx
 import pytest
-from cluster import UPLOADS_PER_MINUTE, eventually
+from cluster import UPLOADS_PER_MINUTE
+from waiting import eventually
 from sse import sse_events
 
 from anclora.identity import new_session_token

@@ -21,6 +21,7 @@ from anclora.db import create_engine, migrate
 from anclora.identity import new_session_token
 from anclora.server import build_context, close, make_http_server, start
 from ops_site import ANCLORA, Site, cli_env, free_port, make_root, psql
+from waiting import eventually
 
 pytestmark = pytest.mark.backend_independent  # a database and a server of its own, in one pass of the suite
 INVENTORY = """[database]
@@ -35,13 +36,6 @@ ansible_python_interpreter={{ ansible_playbook_python }}
 """
 PG_BIN = Path(sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]).parent
 
-
-def eventually(condition, timeout: float = 30.0, what: str = "the condition"):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return result
 
 
 class Replica:
