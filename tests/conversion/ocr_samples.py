@@ -1,16 +1,25 @@
 """Samples for the OCR and Markdown tests, made on the spot: scanned-looking pages (Pillow draws known words on a
-grey-speckled page, as a 300 dpi scanner would give them), PDFs of such pages, a PNG that claims huge pixel
-dimensions (an image bomb), and a report with a heading, a list and a table as HTML and as PowerPoint."""
+grey-speckled page, as a 300 dpi scanner would give them), a page of paragraphs to turn or skew, PDFs of such
+pages, a PNG that claims huge pixel dimensions (an image bomb), and a report with a heading, a list and a table as
+HTML and as PowerPoint."""
 
 from __future__ import annotations
 
 import random
 import struct
+import textwrap
 import zlib
 from pathlib import Path
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 SCAN_WORDS = ("Invoice number 4711", "The quick brown fox", "jumps over the lazy dog")
+LETTER = (  # enough running text for Tesseract's orientation and skew estimates to be confident
+    "The committee met on Tuesday morning to review the annual budget and the plans for the new library building.",
+    "Several members asked whether the reading rooms would stay open during the works, and the architect said yes.",
+    "The treasurer reported that the costs of heating and lighting had fallen by a fifth since the windows were "
+    "replaced.",
+    "Volunteers will help to move the old books into the storage hall before the builders arrive in the spring.",
+)
 REPORT_HTML = """<html><body>
 <h1>Quarterly Report</h1>
 <p>This report covers the sales of the first quarter.</p>
@@ -23,21 +32,30 @@ REPORT_HTML = """<html><body>
 """
 
 
-def scanned_page(lines=SCAN_WORDS, *, seed: int = 1, dpi: int = 300):
-    """A Pillow image of an A4 page at `dpi` with `lines` of dark text and scanner speckle."""
+def scanned_page(lines=SCAN_WORDS, *, seed: int = 1, dpi: int = 300, size: int | None = None):
+    """A Pillow image of an A4 page at `dpi` with `lines` of dark text (`size` pixels high, a sixth of an inch
+    unless told) and scanner speckle."""
     from PIL import Image, ImageDraw, ImageFont
 
     width, height = int(8.27 * dpi), int(11.69 * dpi)
     page = Image.new("L", (width, height), 250)
     draw = ImageDraw.Draw(page)
-    font = ImageFont.truetype(FONT, dpi // 6)
+    size = size or dpi // 6
+    font = ImageFont.truetype(FONT, size)
     for index, line in enumerate(lines):
-        draw.text((dpi, dpi + index * dpi // 3), line, fill=20, font=font)
+        draw.text((dpi, dpi + index * 2 * size), line, fill=20, font=font)
     noise = random.Random(seed)
     for _ in range(2000):
         x, y = noise.randrange(width), noise.randrange(height)
         draw.point((x, y), fill=noise.randrange(120, 230))
     return page
+
+
+def letter_page(*, dpi: int = 150, size: int = 25):
+    """LETTER's paragraphs wrapped to an A4 page by `scanned_page`, in a font `size` pixels high."""
+    per_line = int((8.27 - 2) * dpi / (size * 0.6))  # DejaVu Sans's letters average about 0.55 em: lines fit
+    return scanned_page([line for paragraph in LETTER for line in textwrap.wrap(paragraph, per_line)], dpi=dpi,
+                        size=size)
 
 
 def write_scan_png(path: Path, lines=SCAN_WORDS, dpi: int = 300) -> Path:

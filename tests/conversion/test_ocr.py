@@ -1,18 +1,22 @@
 """OCR through the running server: scanned images and PDFs get a text layer `pdftotext` reads, `ocr: true` picks the
-OCR converter beside `images` and `pdf_pages`, pages with text are kept unless `force`, progress comes per page;
-hostile input (an image bomb, garbage and encrypted PDFs) is refused with a clean 422 before OCRmyPDF runs."""
+OCR converter beside `images` and `pdf_pages`, pages with text are kept unless `force`, `rotate_pages` turns an
+upside-down scan upright and `deskew` straightens a crooked one, progress comes per page; hostile input (an image
+bomb, garbage and encrypted PDFs) is refused with a clean 422 before OCRmyPDF runs."""
 
 from __future__ import annotations
 
 import asyncio
+import difflib
+import io
 import subprocess
 import time
 
 import pytest
+from PIL import Image, ImageChops, ImageStat
 
 from anclora.engines import ocrmypdf
 from media_samples import bundled_converters
-from ocr_samples import SCAN_WORDS, write_png_bomb, write_scan_png, write_scanned_pdf
+from ocr_samples import LETTER, SCAN_WORDS, letter_page, write_png_bomb, write_scan_png, write_scanned_pdf
 from samples import write_encrypted_pdf, write_huge_page_pdf, write_pdf, write_truncated_pdf
 
 
@@ -21,8 +25,9 @@ def anclora_overrides():
     return {"office_pool_size": 1}
 
 
-def pdf_text(data: bytes) -> str:
-    return subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+def pdf_text(data: bytes, *flags: str) -> str:
+    return subprocess.run(["pdftotext", *flags, "-", "-"], input=data, capture_output=True,
+                          check=True).stdout.decode()
 
 
 def image_count(data: bytes, tmp_path) -> int:
@@ -34,6 +39,45 @@ def image_count(data: bytes, tmp_path) -> int:
 
 def words(text: str) -> str:
     return " ".join(text.split())
+
+
+def png_of(image: Image.Image, dpi: int = 150) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG", dpi=(dpi, dpi))
+    return out.getvalue()
+
+
+def reading_order_match(data: bytes) -> float:
+    """How much of LETTER's words `pdftotext` reads from the PDF in their order (1.0: all of them)."""
+    found = pdf_text(data, "-raw").split()
+    return difflib.SequenceMatcher(None, " ".join(LETTER).split(), found, autojunk=False).ratio()
+
+
+def rendered(data: bytes) -> Image.Image:
+    """The first page as a viewer shows it (poppler, honouring /Rotate and the content's own transforms)."""
+    png = subprocess.run(["pdftoppm", "-r", "30", "-gray", "-png", "-singlefile", "-"], input=data,
+                         capture_output=True, check=True).stdout
+    return Image.open(io.BytesIO(png)).convert("L")
+
+
+def distance(shown: Image.Image, page: Image.Image) -> float:
+    return ImageStat.Stat(ImageChops.difference(shown, page.resize(shown.size, Image.BOX))).mean[0]
+
+
+def page_image(data: bytes, tmp_path) -> Image.Image:
+    (tmp_path / "page.pdf").write_bytes(data)
+    subprocess.run(["pdfimages", "-png", "-f", "1", "-l", "1", str(tmp_path / "page.pdf"), str(tmp_path / "img")],
+                   check=True)
+    return Image.open(tmp_path / "img-000.png")
+
+
+def line_sharpness(image: Image.Image) -> float:
+    """How sharply the dark pixels gather into rows (the squared coefficient of variation of each row's ink):
+    horizontal text lines alternate full and blank rows; skewed ones smear their ink over many rows."""
+    ink = image.convert("L").point(lambda value: 255 if value < 128 else 0)
+    rows = list(ink.resize((1, ink.height), Image.BOX).tobytes())
+    mean = sum(rows) / len(rows)
+    return sum((row - mean) ** 2 for row in rows) / len(rows) / mean**2
 
 
 async def convert(client, name: str, data: bytes, query: str):
@@ -97,6 +141,33 @@ async def test_pages_with_text_are_kept_unless_force(client, anclora_ctx, tmp_pa
     assert forced.status_code == 200, forced.text
     assert image_count(forced.content, tmp_path) == 1  # rasterised, with OCR's text over it
     assert "Typed words stay text" in words(pdf_text(forced.content))
+
+
+async def test_rotate_pages_turns_an_upside_down_scan_upright(client, anclora_ctx):
+    page = letter_page(size=40)  # a large font: Tesseract's orientation guess must pass OCRmyPDF's threshold
+    upside_down = png_of(page.rotate(180))
+    turned = await convert(client, "letter.png", upside_down, "ocr=true&rotate_pages=true")
+    assert turned.status_code == 200, turned.text
+    as_is = await convert(client, "letter.png", upside_down, "ocr=true")
+    assert as_is.status_code == 200, as_is.text
+
+    shown = rendered(turned.content)
+    assert distance(shown, page) * 2 < distance(shown, page.rotate(180))  # the viewer shows it upright
+    assert reading_order_match(turned.content) > 0.9
+    shown = rendered(as_is.content)
+    assert distance(shown, page.rotate(180)) * 1.5 < distance(shown, page)  # left upside down without the option
+    assert reading_order_match(as_is.content) < 0.3  # Tesseract read it upside down: garbled
+
+
+async def test_deskew_straightens_a_crooked_scan(client, anclora_ctx, tmp_path):
+    page = letter_page(size=28)
+    crooked = page.rotate(3, expand=True, fillcolor=250, resample=Image.BICUBIC)
+    response = await convert(client, "letter.png", png_of(crooked), "ocr=true&deskew=true")
+    assert response.status_code == 200, response.text
+    straightened = line_sharpness(page_image(response.content, tmp_path))
+    assert straightened > 2 * line_sharpness(crooked), (straightened, line_sharpness(crooked))
+    assert straightened > 0.8 * line_sharpness(page)  # about as level as the page before it was turned
+    assert reading_order_match(response.content) > 0.9
 
 
 @pytest.mark.backend_independent
