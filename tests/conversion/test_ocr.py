@@ -200,16 +200,21 @@ def write_garbage_pdf(path):
     return path
 
 
-@pytest.mark.parametrize("make", [write_garbage_pdf, write_truncated_pdf, write_encrypted_pdf, write_huge_page_pdf])
-async def test_hostile_pdfs_get_a_clean_422(client, anclora_ctx, tmp_path, make):
+REFUSED = ("conversion_failed", "This PDF cannot be processed.")  # the PDF checks' refusal, before OCRmyPDF
+LOCKED = ("password_required", "This PDF is protected by a password: open it first with the `password` option of "
+                               "the pdf → pdf conversion (`pdf_pages`).")
+
+
+@pytest.mark.parametrize("make, refusal", [(write_garbage_pdf, REFUSED), (write_truncated_pdf, REFUSED),
+                                           (write_encrypted_pdf, LOCKED), (write_huge_page_pdf, REFUSED)])
+async def test_hostile_pdfs_get_a_clean_422(client, anclora_ctx, tmp_path, make, refusal):
     data = make(tmp_path / "hostile.pdf").read_bytes()
     response = await convert(client, "hostile.pdf", data, "ocr=true")
     assert response.status_code == 422, response.text
     error = response.json()["error"]
-    assert error["code"] == "conversion_failed"
-    assert error["message"] == "This PDF cannot be processed."  # the PDF checks' refusal, before OCRmyPDF
+    assert (error["code"], error["message"]) == refusal
     markdown = await client.post("/api/convert?to=md&filename=hostile.pdf&ocr=true", content=data)
-    assert markdown.status_code == 422 and markdown.json()["error"]["code"] == "conversion_failed"
+    assert markdown.status_code == 422 and markdown.json()["error"]["code"] == refusal[0]
 
 
 @pytest.mark.backend_independent

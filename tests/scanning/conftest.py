@@ -25,6 +25,6 @@ def stored(anclora_ctx):
         async with anclora_ctx.sessionmaker() as session:
             files = await session.scalar(select(func.count()).select_from(File))
             uploads = await session.scalar(select(func.count()).select_from(ResumableUpload))
-        return {"files": files, "uploads": uploads, "objects": list(anclora_ctx.storage.keys()),
-                "parts": [name for name, _ in anclora_ctx.storage.parts()]}
+        return {"files": files, "uploads": uploads, "objects": sorted(await anclora_ctx.storage.inventory()),
+                "parts": [name for name, _ in await anclora_ctx.storage.parts()]}
     return count

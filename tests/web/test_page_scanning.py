@@ -38,7 +38,7 @@ async def test_an_infected_file_is_refused_by_name(anclora_server, open_page, an
     await expect(watched.page.get_by_test_id("status")).to_have_text(
         "The virus scanner found Anclora-Test.EICAR.UNOFFICIAL in this file; it was not kept.")
     await watched.shot("infected")
-    assert list(anclora_ctx.storage.keys()) == [] and list(anclora_ctx.storage.parts()) == []
+    assert await anclora_ctx.storage.inventory() == {} and await anclora_ctx.storage.parts() == []
 
 
 async def test_a_scanner_that_does_not_answer_is_said_so_at_once(anclora_server, open_page, page_clamd, tmp_path):
