@@ -1,12 +1,14 @@
 """S3 upload benchmark: a large upload through Anclora's S3 backend against the same file sent by boto3's
 `upload_file` alone (its defaults, and two threads as Anclora's two parts in flight), to the same S3 server
-(moto's, in its own process), rounds alternating; then concurrent uploads through Anclora.
+(moto's, in its own process), and through a floor (bench/_s3_floor_server.py: a bare Tornado app that streams the
+body into 8 MiB parts with `upload_part`, two in flight, fed by the same curl as Anclora), rounds alternating; then
+concurrent uploads through Anclora (`--concurrency 0`: none).
 
     .venv/bin/python bench/s3_upload.py [--rounds 3] [--size-mib 500] [--concurrency 20] [--small-mib 25]
 
-Reports medians: MB/s of each and their per-round ratio (target >= 0.8), Anclora's RSS growth over idle during
-the large upload (target <= 32 MB) and during the concurrent ones (target <= 96 MB), CPU seconds per upload of
-Anclora, of the boto3 process and of the S3 server, and the load average.
+Reports medians: MB/s of each and its per-round ratio to `upload_file` (target for Anclora >= 0.8), Anclora's RSS
+growth over idle during the large upload (target <= 32 MB) and during the concurrent ones (target <= 96 MB), CPU
+seconds per upload of Anclora or the floor, of the boto3 process and of the S3 server, and the load average.
 """
 
 from __future__ import annotations
