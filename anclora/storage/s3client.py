@@ -69,8 +69,8 @@ class S3Client:
     def checksum_args(self) -> dict:
         """The checksum a multipart upload declares at its creation, as boto3's `upload_file` does: CRC32 when
         botocore computes one per part (its default, `request_checksum_calculation = when_supported`). Without it
-        S3 servers make a checksum of the whole object at completion (moto re-reads and copies every byte: 1-3 s
-        of its CPU per 500 MiB); with it they combine the parts' checksums."""
+        the server makes a checksum of the whole object at completion (moto copies every byte once more for it);
+        with it the server combines the parts' checksums."""
         if self.client.meta.config.request_checksum_calculation == "when_supported":
             return {"ChecksumAlgorithm": "CRC32"}
         return {}
