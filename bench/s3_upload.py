@@ -1,12 +1,14 @@
 """S3 upload benchmark: a large upload through Anclora's S3 backend against the same file sent by boto3's
 `upload_file` alone (its defaults, and two threads as Anclora's two parts in flight), to the same S3 server
-(moto's, in its own process), rounds alternating; then concurrent uploads through Anclora.
+(moto's, in its own process), and through a floor (bench/_s3_floor_server.py: a bare Tornado app that streams the
+body into 8 MiB parts with `upload_part`, two in flight, fed by the same curl as Anclora), rounds alternating; then
+concurrent uploads through Anclora (`--concurrency 0`: none).
 
     .venv/bin/python bench/s3_upload.py [--rounds 3] [--size-mib 500] [--concurrency 20] [--small-mib 25]
 
-Reports medians: MB/s of each and their per-round ratio (target >= 0.8), Anclora's RSS growth over idle during
-the large upload (target <= 32 MB) and during the concurrent ones (target <= 96 MB), CPU seconds per upload of
-Anclora, of the boto3 process and of the S3 server, and the load average.
+Reports medians: MB/s of each and its per-round ratio to `upload_file` (target for Anclora >= 0.8), Anclora's RSS
+growth over idle during the large upload (target <= 32 MB) and during the concurrent ones (target <= 96 MB), CPU
+seconds per upload of Anclora or the floor, of the boto3 process and of the S3 server, and the load average.
 """
 
 from __future__ import annotations
@@ -48,6 +50,13 @@ def start_moto(work: Path) -> Server:
                   url=f"http://127.0.0.1:{port}", ready_path="/", cwd=work, log=work / "moto.log")
 
 
+def start_floor(work: Path, endpoint: str) -> Server:
+    port = free_port()
+    return Server("floor", [str(VENV_BIN / "python"), str(Path(__file__).resolve().parent / "_s3_floor_server.py"),
+                            str(port), endpoint, BUCKET], url=f"http://127.0.0.1:{port}", ready_path="/",
+                  env=CREDENTIALS, cwd=work, log=work / "floor.log")
+
+
 def start_anclora(work: Path, endpoint: str) -> Server:
     port = free_port()
     limits = {"anonymous": {"max_upload_bytes": 600 * MiB, "uploads_per_minute": 10 ** 6}}
@@ -75,13 +84,14 @@ def empty_bucket(client) -> None:
         client.abort_multipart_upload(Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"])
 
 
-def anclora_once(anclora: Server, moto: Server, payload: Path) -> dict:
-    idle = rss_pss_kib(anclora.pid)[0] / 1024
+def server_once(server: Server, path: str, moto: Server, payload: Path) -> dict:
+    """One upload by curl to `server` (Anclora or the floor), its CPU and RSS, and the S3 server's CPU."""
+    idle = rss_pss_kib(server.pid)[0] / 1024
     moto_ticks = cpu_ticks(moto.pid)
-    with ProcessSampler(anclora.pid) as sampler:
-        transfer = curl(curl_argv(f"{anclora.url}/api/files?filename=big.bin", payload, method="POST"))
+    with ProcessSampler(server.pid) as sampler:
+        transfer = curl(curl_argv(f"{server.url}{path}", payload, method="POST"))
     if transfer.status != 201 or json.loads(transfer.body)["size"] != payload.stat().st_size:
-        raise RuntimeError(f"anclora answered {transfer.status}: {transfer.body[:300]}")
+        raise RuntimeError(f"{server.name} answered {transfer.status}: {transfer.body[:300]}")
     return {"mbps": payload.stat().st_size / MB / transfer.seconds, "cpu": sampler.usage.cpu_seconds,
             "growth": sampler.usage.process_rss - idle,
             "moto_cpu": (cpu_ticks(moto.pid) - moto_ticks) / os.sysconf("SC_CLK_TCK")}
@@ -112,7 +122,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--size-mib", type=int, default=500)
-    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=20, help="0: no concurrent uploads")
     parser.add_argument("--small-mib", type=int, default=25)
     parser.add_argument("--idle", type=float, default=2.0, help="quiet seconds before each run")
     args = parser.parse_args()
@@ -121,54 +131,65 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="anclora-s3-bench-") as folder:
         work = Path(folder)
         moto = start_moto(work).start()
-        anclora = None
+        anclora = floor = None
         try:
             client = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1",
                                   aws_access_key_id="bench", aws_secret_access_key="bench")
             client.create_bucket(Bucket=BUCKET)
             anclora = start_anclora(work, moto.url).start()
+            floor = start_floor(work, moto.url).start()
             big = make_payload(work / "big.bin", args.size_mib * MiB)
             small = make_payload(work / "small.bin", args.small_mib * MiB)
-            results: dict[str, list[dict]] = {"anclora": [], "boto3": [], "boto3-2": [], "concurrent": [], "load": []}
+            names = ("anclora", "floor", "boto3", "boto3-2", "concurrent", "load")
+            results: dict[str, list[dict]] = {name: [] for name in names}
             for number in range(args.rounds):
                 print(f"round {number + 1}/{args.rounds}", file=sys.stderr)
                 results["load"].append(os.getloadavg()[0])
-                order = [("anclora", lambda: anclora_once(anclora, moto, big)),
+                order = [("anclora", lambda: server_once(anclora, "/api/files?filename=big.bin", moto, big)),
+                         ("floor", lambda: server_once(floor, "/upload", moto, big)),
                          ("boto3", lambda: boto3_once(moto, big, 10)), ("boto3-2", lambda: boto3_once(moto, big, 2))]
                 for name, run in order if number % 2 == 0 else order[::-1]:
                     settle(args.idle)
                     results[name].append(run())
                     empty_bucket(client)
+                if not args.concurrency:
+                    continue
                 settle(args.idle)
                 results["concurrent"].append(concurrent_once(anclora, small, args.concurrency))
                 empty_bucket(client)
             report(results, args)
         finally:
-            if anclora is not None:
-                anclora.stop()
+            for server in (anclora, floor):
+                if server is not None:
+                    server.stop()
             moto.stop()
     return 0
 
 
 def report(results: dict, args: argparse.Namespace) -> None:
-    a, b, b2, c = results["anclora"], results["boto3"], results["boto3-2"], results["concurrent"]
-    ratio = median([x["mbps"] / y["mbps"] for x, y in zip(a, b)])
-    ratio2 = median([x["mbps"] / y["mbps"] for x, y in zip(a, b2)])
-    rows = [
-        [f"{args.size_mib} MiB through Anclora (S3 backend)", f"{median([r['mbps'] for r in a]):.1f}",
-         f"{median([r['cpu'] for r in a]):.2f}", f"{median([r['moto_cpu'] for r in a]):.2f}",
-         f"{median([r['growth'] for r in a]):.1f}"],
-        [f"{args.size_mib} MiB by boto3 upload_file alone", f"{median([r['mbps'] for r in b]):.1f}",
-         f"{median([r['cpu'] for r in b]):.2f}", f"{median([r['moto_cpu'] for r in b]):.2f}", "-"],
-        [f"{args.size_mib} MiB by boto3 upload_file, 2 threads", f"{median([r['mbps'] for r in b2]):.1f}",
-         f"{median([r['cpu'] for r in b2]):.2f}", f"{median([r['moto_cpu'] for r in b2]):.2f}", "-"],
-        [f"{args.concurrency} x {args.small_mib} MiB at once through Anclora",
-         f"{args.concurrency * args.small_mib * MiB / MB / median([r['seconds'] for r in c]):.1f}",
-         f"{median([r['cpu'] for r in c]):.2f} each", "-", f"{median([r['growth'] for r in c]):.1f}"],
-    ]
-    print(text_table(["run", "MB/s", "client/server CPU s", "S3 server CPU s", "RSS growth MiB"], rows))
-    print(f"\nAnclora / boto3 MB/s, median of per-round ratios: {ratio:.2f} (target >= 0.80); "
-          f"against boto3 with 2 threads: {ratio2:.2f}")
+    a, f, b, b2, c = (results[name] for name in ("anclora", "floor", "boto3", "boto3-2", "concurrent"))
+
+    def ratio(runs: list[dict]) -> str:  # median of per-round ratios to upload_file's MB/s
+        return f"{median([x['mbps'] / y['mbps'] for x, y in zip(runs, b)]):.2f}"
+
+    def row(label: str, runs: list[dict], growth: bool) -> list[str]:
+        return [label, f"{median([r['mbps'] for r in runs]):.1f}", ratio(runs),
+                f"{median([r['cpu'] for r in runs]):.2f}", f"{median([r['moto_cpu'] for r in runs]):.2f}",
+                f"{median([r['growth'] for r in runs]):.1f}" if growth else "-"]
+
+    rows = [row(f"{args.size_mib} MiB through Anclora (S3 backend)", a, True),
+            row(f"{args.size_mib} MiB through the floor (Tornado + upload_part)", f, True),
+            row(f"{args.size_mib} MiB by boto3 upload_file alone", b, False),
+            row(f"{args.size_mib} MiB by boto3 upload_file, 2 threads", b2, False)]
+    if c:
+        rows.append([f"{args.concurrency} x {args.small_mib} MiB at once through Anclora",
+                     f"{args.concurrency * args.small_mib * MiB / MB / median([r['seconds'] for r in c]):.1f}", "-",
+                     f"{median([r['cpu'] for r in c]):.2f} each", "-", f"{median([r['growth'] for r in c]):.1f}"])
+    print(text_table(["run", "MB/s", "/ upload_file", "server or client CPU s", "S3 server CPU s",
+                      "RSS growth MiB"], rows))
+    print(f"\nAnclora / upload_file MB/s, median of per-round ratios: {ratio(a)} (target >= 0.80); "
+          f"the floor / upload_file: {ratio(f)}; Anclora / floor: "
+          f"{median([x['mbps'] / y['mbps'] for x, y in zip(a, f)]):.2f}")
     print(f"rounds: {args.rounds}; load average (1 min) at each round: "
           + ", ".join(f"{load:.1f}" for load in results["load"]))
     print(f"at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")

@@ -26,7 +26,7 @@ from .. import sniff
 from ..errors import ServiceUnavailable
 from . import Storage
 from .local import hash_file, sweep_folder
-from .s3client import NoSuchKey, RangedObject, S3Client, is_missing
+from .s3client import NoSuchKey, RangedObject, S3Client, is_missing, part_entry
 from .s3parts import S3Appender, S3Writer, new_key, scratch_tmp, unavailable
 
 log = logging.getLogger("anclora.storage")
@@ -82,10 +82,11 @@ class S3Storage(Storage):
     # -- multipart uploads ------------------------------------------------------------------------------------------
 
     async def start_multipart(self, name: str) -> str:
-        return (await self.s3.call("create_multipart_upload", Key=name))["UploadId"]
+        return (await self.s3.call("create_multipart_upload", Key=name, **self.s3.checksum_args()))["UploadId"]
 
-    async def complete_multipart(self, name: str, upload_id: str, parts: dict[int, str]) -> None:
-        listed = [{"PartNumber": number, "ETag": parts[number]} for number in sorted(parts)]
+    async def complete_multipart(self, name: str, upload_id: str, parts: dict[int, dict]) -> None:
+        """`parts`: part number -> its `part_entry` (ETag, and its checksum when the upload declared one)."""
+        listed = [{"PartNumber": number, **parts[number]} for number in sorted(parts)]
         await self.s3.call("complete_multipart_upload", Key=name, UploadId=upload_id,
                            MultipartUpload={"Parts": listed})
 
@@ -263,7 +264,7 @@ class S3Storage(Storage):
         else:
             count = -(-size // info["part_size"])
             listed = await self.s3.pages("list_parts", "Parts", Key=target, UploadId=info["upload_id"])
-            parts = {part["PartNumber"]: part["ETag"] for part in listed if part["PartNumber"] <= count}
+            parts = {part["PartNumber"]: part_entry(part) for part in listed if part["PartNumber"] <= count}
             if len(parts) != count:
                 raise ServiceUnavailable("Parts of this upload are missing from the bucket; start it again.")
             await self.complete_multipart(target, info["upload_id"], parts)

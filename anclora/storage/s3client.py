@@ -14,11 +14,18 @@ import functools
 import io
 from typing import Any
 
+CHECKSUMS = ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "ChecksumSHA1", "ChecksumSHA256")
 THREADS = 32  # concurrent S3 calls per process: 20 uploads with two parts in flight each, and downloads
 
 
 class NoSuchKey(FileNotFoundError):
     pass
+
+
+def part_entry(part: dict) -> dict:
+    """What CompleteMultipartUpload needs of a part (an UploadPart answer or a ListParts item): its ETag, and the
+    checksum S3 asks back when the upload declared an algorithm."""
+    return {"ETag": part["ETag"], **{name: part[name] for name in CHECKSUMS if name in part}}
 
 
 def is_missing(error: Exception) -> bool:
@@ -58,6 +65,15 @@ class S3Client:
     def run(self, function, *args, **kwargs):
         """`function(*args, **kwargs)` on the pool, as an awaitable."""
         return asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(function, *args, **kwargs))
+
+    def checksum_args(self) -> dict:
+        """The checksum a multipart upload declares at its creation, as boto3's `upload_file` does: CRC32 when
+        botocore computes one per part (its default, `request_checksum_calculation = when_supported`). Without it
+        the server makes a checksum of the whole object at completion (moto copies every byte once more for it);
+        with it the server combines the parts' checksums."""
+        if self.client.meta.config.request_checksum_calculation == "when_supported":
+            return {"ChecksumAlgorithm": "CRC32"}
+        return {}
 
     async def call(self, operation: str, **params: Any) -> dict:
         """One S3 operation on the bucket; a missing key raises NoSuchKey."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from ..errors import PayloadTooLarge, ServiceUnavailable
 from . import Appender, StorageWriter, storage_error
 from .hashing import BackgroundHash
+from .s3client import part_entry
 
 if TYPE_CHECKING:
     from .s3 import S3Storage
@@ -41,7 +42,7 @@ class PartUploader:
     def __init__(self, storage: "S3Storage", name: str, part_size: int, first: int = 1, upload_id=None):
         self.storage, self.name, self.part_size, self.number = storage, name, part_size, first
         self.upload_id: asyncio.Future | None = upload_id
-        self.parts: dict[int, str] = {}  # part number -> ETag
+        self.parts: dict[int, dict] = {}  # part number -> its ETag and checksum (`part_entry`)
         self.tasks: list[asyncio.Task] = []
         self.buffer = self._new_buffer()
         self.buffered = 0
@@ -83,7 +84,7 @@ class PartUploader:
             buffer.seek(0)
             answer = await self.storage.s3.call("upload_part", Key=self.name, UploadId=upload_id,
                                                 PartNumber=number, Body=buffer)
-            self.parts[number] = answer["ETag"]
+            self.parts[number] = part_entry(answer)
         finally:
             buffer.close()
 

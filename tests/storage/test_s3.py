@@ -32,6 +32,12 @@ def anclora_overrides():
     return {"s3_part_size": 5 * MiB, "max_content_length": 64 * MiB, "idle_timeout": 2.0}
 
 
+async def checksums(ctx, key: str) -> list[str]:
+    """The checksums the bucket keeps of an object."""
+    stored = await ctx.storage.s3.call("head_object", Key=ctx.storage.object_name(key), ChecksumMode="ENABLED")
+    return sorted(name for name in stored if name.startswith("Checksum") and name != "ChecksumType")
+
+
 async def test_a_file_of_several_parts_streams_in_and_out_by_range(client, anclora_ctx):
     body = os.urandom(12 * MiB + 3)
     created = await client.post("/api/files", content=body)
@@ -40,6 +46,7 @@ async def test_a_file_of_several_parts_streams_in_and_out_by_range(client, anclo
     stored = anclora_ctx.storage.s3.client.head_object(Bucket=anclora_ctx.storage.s3.bucket,
                                                        Key=anclora_ctx.storage.object_name(key))
     assert stored["ContentLength"] == len(body) and stored["ETag"].endswith('-3"')  # three parts of 5 MiB at most
+    assert await checksums(anclora_ctx, key) == ["ChecksumCRC32"]  # of the parts' CRC32s, each checked by S3
     assert await multipart_uploads(anclora_ctx) == [] and await nothing_left(anclora_ctx)
 
     content = f"/api/files/{created.json()['id']}/content"
@@ -116,6 +123,8 @@ async def test_tus_pieces_map_onto_parts_whichever_process_takes_them(client, an
     assert record["sha256"] == hashlib.sha256(body).hexdigest() and record["size"] == len(body)
     assert (await client.get(f"/api/files/{record['id']}/content")).content == body
     assert await held(anclora_ctx, upload) is None and await multipart_uploads(anclora_ctx) == []
+    [key] = await stored_keys(anclora_ctx)
+    assert await checksums(anclora_ctx, key) == ["ChecksumCRC32"]
 
 
 async def test_health_names_the_backend_and_checks_the_bucket(client, anclora_ctx):
