@@ -19,6 +19,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within 30 s; waited for either way."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class ServerProcess:
     def __init__(self, tmp_path: Path, database_url: str, *serve_args: str, **settings: str):
         self.port = free_port()
@@ -52,11 +63,5 @@ class ServerProcess:
         return {line.split(None, 5)[5] for line in lines if len(line.split(None, 5)) == 6}
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process.stderr.close()

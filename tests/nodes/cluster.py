@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 import yaml
-from server_process import ServerProcess, free_port
+from server_process import ServerProcess, free_port, stop_process
 from waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,13 +50,7 @@ class WorkerProcess:
         self.process.wait()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 class Nginx:
