@@ -9,7 +9,7 @@ import errno
 from pathlib import Path
 from typing import AsyncIterator, Awaitable
 
-from ..errors import AncloraError, InsufficientStorage, ServiceUnavailable
+from ..errors import AncloraError, InsufficientStorage, PayloadTooLarge, ServiceUnavailable
 
 FULL = (errno.ENOSPC, errno.EDQUOT)
 
@@ -52,10 +52,26 @@ class Appender(abc.ABC):
 
     start: int
     written: int
+    room: int
     checksum_failed: bool
+    checksum: tuple | None
+    hash: object | None
+
+    def write(self, chunk: bytes) -> None:
+        """Take one chunk: at most `room` bytes in all; the piece's checksum and the upload's hash follow it."""
+        if self.written + len(chunk) > self.room:
+            raise PayloadTooLarge("The request carries more bytes than the upload has left.",
+                                  details={"remaining": self.room - self.written})
+        self._put(chunk)
+        if self.checksum is not None:
+            self.checksum[0].update(chunk)
+        if self.hash is not None:
+            self.hash.update(chunk)
+        self.written += len(chunk)
 
     @abc.abstractmethod
-    def write(self, chunk: bytes) -> None: ...
+    def _put(self, chunk: bytes) -> None:
+        """Write the chunk where this backend keeps the upload's bytes."""
 
     def wait(self) -> Awaitable[None] | None:
         """None when the next chunk may be written now; else an awaitable to wait on first (flow control)."""

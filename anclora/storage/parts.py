@@ -7,7 +7,6 @@ import asyncio
 import os
 from pathlib import Path
 
-from ..errors import PayloadTooLarge
 from . import Appender, storage_error
 from .hashing import BackgroundHash
 from .local import WRITE_SLICE
@@ -25,21 +24,13 @@ class LocalAppender(Appender):
         self.written = 0
         self.checksum_failed = False
 
-    def write(self, chunk: bytes) -> None:
-        if self.written + len(chunk) > self.room:
-            raise PayloadTooLarge("The request carries more bytes than the upload has left.",
-                                  details={"remaining": self.room - self.written})
+    def _put(self, chunk: bytes) -> None:
         view = memoryview(chunk)
         try:
             while view:  # (a nearly full disk may take fewer bytes than offered)
                 view = view[self.handle.write(view[:WRITE_SLICE]):]
         except OSError as error:
             raise storage_error(error) from None
-        if self.checksum is not None:
-            self.checksum[0].update(chunk)
-        if self.hash is not None:
-            self.hash.update(chunk)
-        self.written += len(chunk)
 
     def wait(self):
         """None, or an awaitable to let the hashing thread catch up before more bytes come (flow control)."""

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import PayloadTooLarge, ServiceUnavailable
+from ..errors import ServiceUnavailable
 from . import Appender, StorageWriter, storage_error
 from .hashing import BackgroundHash
 from .s3client import part_entry
@@ -209,16 +209,8 @@ class S3Appender(Appender):
             if self.uploader.buffered != carried:
                 raise ServiceUnavailable("The stored bytes of this upload are incomplete; start it again.")
 
-    def write(self, chunk: bytes) -> None:
-        if self.written + len(chunk) > self.room:
-            raise PayloadTooLarge("The request carries more bytes than the upload has left.",
-                                  details={"remaining": self.room - self.written})
+    def _put(self, chunk: bytes) -> None:
         self.uploader.write(chunk)
-        if self.checksum is not None:
-            self.checksum[0].update(chunk)
-        if self.hash is not None:
-            self.hash.update(chunk)
-        self.written += len(chunk)
 
     def wait(self):
         return self.uploader.wait() or (self.hash.wait() if self.hash is not None else None)
