@@ -2,14 +2,15 @@
 
 A result is reusable while the file it was stored as has not expired (it follows the owner's retention) and has
 not been deleted; with `cache_scope = "owner"` only its owner's conversions reuse it, with `"global"` anyone's,
-and the reuser gets a file of its own (a hard link of the bytes), never the original's id or owner.
+and the reuser gets a file of its own (a hard link of the bytes), never the original's id or owner. A one-shot
+conversion (`POST /api/convert`) keeps no file: it is answered with the original's bytes, read from its object.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, AsyncGenerator, AsyncIterator, NamedTuple
 
 from sqlalchemy import select
 
@@ -46,14 +47,61 @@ async def lookup(ctx, identity: Identity, key: str, filename: str) -> File | Non
     caller may reuse; None on a miss. Its row is not written yet: the caller adds it with the conversion that
     reuses it. The copy is not itself a cache entry, so cached bytes live no longer than the result that made
     them."""
+    found = await _newest(ctx, identity, key)
+    copy = await _copy(ctx, identity, found, filename) if found is not None else None
+    ctx.metrics.result_cache.labels("hit" if copy else "miss").inc()
+    return copy
+
+
+class OpenedBytes:
+    """A stored object's bytes whose first chunk is read: from then on its deletion does not cut them short (an
+    open local file keeps its bytes; an S3 GET under way is served whole). Close it when it is not read to its
+    end."""
+
+    def __init__(self, first: bytes, rest: AsyncGenerator[bytes, None]) -> None:
+        self._first, self._rest = first, rest
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._first:
+            yield self._first
+        async for chunk in self._rest:
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._rest.aclose()
+
+
+class Hit(NamedTuple):
+    """A result to answer with at once: its row (another owner's, with the global scope: only its bytes, type
+    and hash may leave) and its bytes, already opened."""
+    result: File
+    chunks: OpenedBytes
+
+
+async def open_hit(ctx, identity: Identity, key: str) -> Hit | None:
+    """The newest reusable result under `key` with its bytes opened, for an answer that keeps no file of its
+    own (a one-shot conversion); None on a miss, and when the bytes went between the lookup and the opening."""
+    found = await _newest(ctx, identity, key)
+    chunks = await _opened(ctx, found) if found is not None else None
+    ctx.metrics.result_cache.labels("hit" if chunks else "miss").inc()
+    return Hit(found, chunks) if chunks else None
+
+
+async def _newest(ctx, identity: Identity, key: str) -> File | None:
     query = select(File).where(File.cache_key == key, File.expires_at > utcnow())
     if ctx.settings.cache_scope == "owner":
         query = query.where(File.owned_by(identity, hidden=True))
     async with ctx.sessionmaker() as session:
-        found = await session.scalar(query.order_by(File.expires_at.desc()).limit(1))
-    copy = await _copy(ctx, identity, found, filename) if found is not None else None
-    ctx.metrics.result_cache.labels("hit" if copy else "miss").inc()
-    return copy
+        return await session.scalar(query.order_by(File.expires_at.desc()).limit(1))
+
+
+async def _opened(ctx, found: File) -> OpenedBytes | None:
+    chunks = ctx.storage.read(found.storage_key, chunk_size=ctx.settings.chunk_size)
+    try:
+        first = await anext(chunks, b"")
+    except FileNotFoundError:  # deleted or expired since it was found: the conversion runs
+        return None
+    return OpenedBytes(first, chunks)
 
 
 async def _copy(ctx, identity: Identity, cached: File, filename: str) -> File | None:
