@@ -330,7 +330,7 @@ async def _reuse(ctx, identity: Identity, route: Route, conversion: dict, key: s
                                                               conversion["options"], cached=True))
     row = _row(identity, route, conversion, status=store.SUCCEEDED, progress=100, cache_key=key, cached=True,
                created_at=now, started_at=now, finished_at=now)
-    await store.insert(ctx, row)
+    await store.insert_one(ctx, row)
     try:
         await authorize(ctx, identity, conversion)
     except BaseException:
