@@ -8,11 +8,12 @@ conversion (`POST /api/convert`) keeps no file: it is answered with the original
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any, AsyncGenerator, AsyncIterator, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import files
 from ..conversion.planner import Route
@@ -78,10 +79,11 @@ class Hit(NamedTuple):
     chunks: OpenedBytes
 
 
-async def open_hit(ctx, identity: Identity, key: str) -> Hit | None:
+async def open_hit(ctx, identity: Identity, key: str, connection) -> Hit | None:
     """The newest reusable result under `key` with its bytes opened, for an answer that keeps no file of its
-    own (a one-shot conversion); None on a miss, and when the bytes went between the lookup and the opening."""
-    found = await _newest(ctx, identity, key)
+    own (a one-shot conversion); None on a miss, and when the bytes went between the lookup and the opening.
+    Looked up on the caller's `connection` (an AsyncConnection), which goes on to record the conversion."""
+    found = await _newest(ctx, identity, key, connection)
     chunks = await _opened(ctx, found) if found is not None else None
     ctx.metrics.result_cache.labels("hit" if chunks else "miss").inc()
     return Hit(found, chunks) if chunks else None
@@ -92,13 +94,30 @@ async def open_hit(ctx, identity: Identity, key: str) -> Hit | None:
 REUSED = (File.storage_key, File.size, File.sha256, File.content_type, File.format)
 
 
-async def _newest(ctx, identity: Identity, key: str):
-    """The `REUSED` columns of the newest reusable result under `key`, or None."""
-    query = select(*REUSED).where(File.cache_key == key, File.expires_at > utcnow())
-    if ctx.settings.cache_scope == "owner":
-        query = query.where(File.owned_by(identity, hidden=True))
-    async with ctx.engine.connect() as connection:
-        return (await connection.execute(query.order_by(File.expires_at.desc()).limit(1))).first()
+@functools.cache
+def _newest_query(owners: bool, signed_in: bool):
+    """The query of the newest reusable result, built once for each kind of caller with its values as parameters
+    (a statement built and keyed anew costs a cache hit 0.4 ms of CPU): `owners`, with the owner scope, is
+    `File.owned_by(identity, hidden=True)` for a caller `signed_in` or not."""
+    query = select(*REUSED).where(File.cache_key == bindparam("key"), File.expires_at > bindparam("now"))
+    if owners:
+        query = query.where(File.user_id == bindparam("user_id") if signed_in
+                            else File.user_id.is_(None) & (File.session_id == bindparam("session_id")))
+    return query.order_by(File.expires_at.desc()).limit(1)
+
+
+async def _newest(ctx, identity: Identity, key: str, connection=None):
+    """The `REUSED` columns of the newest reusable result under `key`, or None; on `connection`, else on one of
+    its own."""
+    owners = ctx.settings.cache_scope == "owner"
+    query = _newest_query(owners, bool(identity.user_id))
+    values = {"key": key, "now": utcnow()}
+    if owners:
+        values.update({"user_id": identity.user_id} if identity.user_id else {"session_id": identity.session_id})
+    if connection is not None:
+        return (await connection.execute(query, values)).first()
+    async with ctx.engine.connect() as own:
+        return (await own.execute(query, values)).first()
 
 
 async def _opened(ctx, found) -> OpenedBytes | None:

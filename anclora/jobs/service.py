@@ -302,13 +302,8 @@ async def one_shot(ctx, identity: Identity, record: File, *, to: str, options: A
     is false). The input's bytes are the caller's to delete."""
     route, valid, conversion = quote(ctx, identity, record, to, options)
     key = cache.key_for(record.sha256, route, valid) if cache.enabled(ctx, use_cache) else None
-    hit = await cache.open_hit(ctx, identity, key) if key else None
+    hit = await _reuse(ctx, identity, route, conversion, key, record.size) if key else None
     if hit is not None:
-        try:
-            await _reuse(ctx, identity, route, conversion, key, record.size)
-        except BaseException:
-            await hit.chunks.aclose()
-            raise
         return Answer(hit.result, result_filename(record.filename, route.target), hit.chunks)
     await files.save(ctx, record)
     result = None
@@ -321,16 +316,33 @@ async def one_shot(ctx, identity: Identity, record: File, *, to: str, options: A
     return Answer(result, result.filename)
 
 
-async def _reuse(ctx, identity: Identity, route: Route, conversion: dict, key: str, input_size: int) -> Conversion:
-    """A one-shot conversion answered from the cache: its row goes in succeeded, in one INSERT, before the plugins
-    authorize (and charge) it, so each hook sees a row that exists; a refusal removes it. It names no file: the
-    input was never stored as one, and the result is not the caller's."""
-    now = utcnow()
-    conversion.update(file_id=None, cached=True, cost=price(ctx, identity, route, input_size,
-                                                              conversion["options"], cached=True))
-    row = _row(identity, route, conversion, status=store.SUCCEEDED, progress=100, cache_key=key, cached=True,
-               created_at=now, started_at=now, finished_at=now)
-    await store.insert_one(ctx, row)
+async def _reuse(ctx, identity: Identity, route: Route, conversion: dict, key: str, input_size: int
+                 ) -> cache.Hit | None:
+    """Answer a one-shot conversion from the cache, if it holds the result: its bytes opened, and the conversion's
+    row written succeeded in one INSERT, on the lookup's connection (one checkout, one commit); then the plugins
+    authorize (and charge) it, so each hook sees a row that exists; a refusal removes it. The row names no file:
+    the input was never stored as one, and the result is not the caller's."""
+    hit = None
+    try:
+        async with ctx.engine.begin() as connection:
+            hit = await cache.open_hit(ctx, identity, key, connection)
+            if hit is None:
+                return None
+            now = utcnow()
+            conversion.update(file_id=None, cached=True, cost=price(ctx, identity, route, input_size,
+                                                                      conversion["options"], cached=True))
+            row = _row(identity, route, conversion, status=store.SUCCEEDED, progress=100, cache_key=key,
+                       cached=True, created_at=now, started_at=now, finished_at=now)
+            await store.insert_one(connection, row)
+        await _authorize_reuse(ctx, identity, row, conversion)
+    except BaseException:
+        if hit is not None:
+            await hit.chunks.aclose()
+        raise
+    return hit
+
+
+async def _authorize_reuse(ctx, identity: Identity, row: Conversion, conversion: dict) -> None:
     try:
         await authorize(ctx, identity, conversion)
     except BaseException:
@@ -339,4 +351,3 @@ async def _reuse(ctx, identity: Identity, route: Route, conversion: dict, key: s
     ctx.metrics.conversions.labels(row.converter, "cached").inc()
     # final from its first commit: a watcher anywhere reads it so, so only the plugins need telling
     await events.tell_plugins(ctx, row, "finished")
-    return row

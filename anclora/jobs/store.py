@@ -223,11 +223,11 @@ async def recover_lost(ctx, max_attempts: int, dead: Callable[[str], bool] = lam
     return requeued, failed
 
 
-async def insert_one(ctx, row: Conversion) -> None:
-    """Insert the row in a plain INSERT of its own, for a hot path: no unit of work (its flush costs a one-shot
-    cache hit more CPU than the statement's own run)."""
+async def insert_one(connection, row: Conversion) -> None:
+    """Insert the row with a plain INSERT, in the transaction of the caller's `connection` (an AsyncConnection):
+    for a hot path, without the unit of work (whose flush costs a one-shot cache hit more CPU than the statement
+    itself)."""
     row.created_at = row.created_at or utcnow()
     values = {column.key: getattr(row, column.key) for column in inspect(Conversion).column_attrs}
-    async with ctx.engine.begin() as connection:
-        await connection.execute(sqlalchemy.insert(Conversion.__table__),
-                                 {name: value for name, value in values.items() if value is not None})
+    await connection.execute(sqlalchemy.insert(Conversion.__table__),
+                             {name: value for name, value in values.items() if value is not None})
