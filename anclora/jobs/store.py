@@ -229,5 +229,7 @@ async def insert_one(connection, row: Conversion) -> None:
     itself)."""
     row.created_at = row.created_at or utcnow()
     values = {column.key: getattr(row, column.key) for column in inspect(Conversion).column_attrs}
-    await connection.execute(sqlalchemy.insert(Conversion.__table__),
-                             {name: value for name, value in values.items() if value is not None})
+    await connection.execute(_INSERT, {name: value for name, value in values.items() if value is not None})
+
+
+_INSERT = sqlalchemy.insert(Conversion.__table__)  # built once: its cache key is then computed once
