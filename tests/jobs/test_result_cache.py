@@ -5,7 +5,7 @@ import datetime as dt
 
 import httpx
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from anclora import hookimpl
 from anclora.db.base import utcnow
