@@ -65,19 +65,38 @@ async def create(ctx: AppContext, identity: Identity, *, key: str, size: int, sh
                  cache_key: str | None = None) -> File:
     """Record a stored object as a file of `identity` (an upload once clamd finds it clean, when uploads are
     scanned); the object is removed if the row cannot be written."""
+    record = await examine(ctx, identity, key=key, size=size, sha256=sha256, filename=filename,
+                           declared_type=declared_type, origin=origin, fmt=fmt, cache_key=cache_key)
+    return await save(ctx, record)
+
+
+async def examine(ctx: AppContext, identity: Identity, *, key: str, size: int, sha256: str, filename: str,
+                  declared_type: str | None = None, origin: str = "upload", fmt: str | None = None,
+                  cache_key: str | None = None) -> File:
+    """`create` up to writing the row: the object scanned (an upload) and sniffed, and the row that would record
+    it; `save` writes it (a one-shot conversion answered from the result cache never needs it written). The
+    object is removed if it is refused."""
     try:
         if origin == "upload":
             await scanning.scan_upload(ctx, key, size)
         if fmt is None:
             fmt = await ctx.storage.sniff(key, sniff.extension_of(filename))
-        record = new_record(ctx, identity, key=key, size=size, sha256=sha256, filename=filename, fmt=fmt,
-                            declared_type=declared_type, origin=origin, cache_key=cache_key)
+        return new_record(ctx, identity, key=key, size=size, sha256=sha256, filename=filename, fmt=fmt,
+                          declared_type=declared_type, origin=origin, cache_key=cache_key)
+    except BaseException:
+        await ctx.storage.delete(key)
+        raise
+
+
+async def save(ctx: AppContext, record: File) -> File:
+    """Write the row `examine` made; its object is removed if the row cannot be written."""
+    try:
         async with ctx.sessionmaker() as session:
             session.add(record)
             await session.commit()
         return record
     except BaseException:
-        await ctx.storage.delete(key)
+        await ctx.storage.delete(record.storage_key)
         raise
 
 
@@ -163,4 +182,5 @@ async def verify(ctx: AppContext) -> list[dict[str, Any]]:
     return problems
 
 
-__all__ = ["as_json", "cleanup", "create", "delete_owned", "get_owned", "list_owned", "new_record", "verify"]
+__all__ = ["as_json", "cleanup", "create", "delete_owned", "examine", "get_owned", "list_owned", "new_record", "save",
+           "verify"]

@@ -1,12 +1,13 @@
-"""The fixed cost of a one-shot conversion, counted: SQL statements and commits per `POST /api/convert`.
+"""The fixed cost of a one-shot conversion, counted: SQL statements, commits and round trips per `POST /api/convert`.
 
     .venv/bin/python bench/one_shot_cost.py [--conversions N] [--cache | --plain]
 
 Runs the application in this process (SQLite, the bundled plugins, an anonymous caller), converts a small PNG to
 JPEG N times through `POST /api/convert` (`cache=false` unless `--cache`, which then measures cache hits), and
-prints the statements SQLAlchemy executed per conversion by kind, the commits, the median request time and the
-median CPU time of this process per conversion (the server and its client, every thread; not the forked image
-worker). The idle executor's poll (one claim a second) is counted too: it is what a quiet server pays between
+prints the statements SQLAlchemy executed per conversion by kind, the commits, the round trips to the database
+(each call aiosqlite hands to its thread: cursor, execute, fetch, close, commit, rollback), the median request time
+and the median CPU time of this process per conversion (the server and its client, every thread; not the forked
+image worker). The idle executor's poll (one claim a second) is counted too: it is what a quiet server pays between
 conversions.
 """
 
@@ -21,6 +22,7 @@ import statistics
 import tempfile
 import time
 
+import aiosqlite
 import httpx
 import tornado.netutil
 from sqlalchemy import event
@@ -54,9 +56,21 @@ def small_png() -> bytes:
     return buffer.getvalue()
 
 
+def count_round_trips(trips: collections.Counter) -> None:
+    """Count every call aiosqlite hands to its database thread, by name (a measuring wrapper, this process only)."""
+    handed = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        trips[getattr(fn, "__name__", "call")] += 1
+        return await handed(self, fn, *args, **kwargs)
+
+    aiosqlite.Connection._execute = counted
+
+
 async def measure(conversions: int, cache: bool | None) -> None:
     ctx = await started_app(tempfile.mkdtemp(prefix="anclora-bench-cost-"))
-    statements, commits = collections.Counter(), [0]
+    statements, commits, trips = collections.Counter(), [0], collections.Counter()
+    count_round_trips(trips)
 
     def count(conn, cursor, statement, parameters, context, executemany):
         words = statement.split()
@@ -73,6 +87,7 @@ async def measure(conversions: int, cache: bool | None) -> None:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=60) as http:
             (await http.post("/api/convert", params=params, content=data)).raise_for_status()  # warm-up
             statements.clear()
+            trips.clear()
             commits[0] = 0
             for _ in range(conversions):
                 started, cpu_before = time.perf_counter(), time.process_time()
@@ -83,11 +98,13 @@ async def measure(conversions: int, cache: bool | None) -> None:
         server.stop()
         await close(ctx)
     print(f"{conversions} one-shot png -> jpeg (320x240), cache={ {True: 'on', False: 'off', None: '-'}[cache]}: "
-          f"{sum(statements.values()) / conversions:.1f} statements and {commits[0] / conversions:.1f} commits "
-          f"per conversion, median {statistics.median(seconds) * 1000:.1f} ms, "
+          f"{sum(statements.values()) / conversions:.1f} statements, {commits[0] / conversions:.1f} commits and "
+          f"{sum(trips.values()) / conversions:.1f} database round trips per conversion, median "
+          f"{statistics.median(seconds) * 1000:.1f} ms, "
           f"{statistics.median(cpu) * 1000:.1f} ms of CPU in this process")
     for kind, number in statements.most_common():
         print(f"  {number / conversions:4.1f}  {kind}")
+    print("  round trips: " + ", ".join(f"{number / conversions:.1f} {kind}" for kind, number in trips.most_common()))
 
 
 def main() -> None:

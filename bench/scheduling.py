@@ -1,14 +1,17 @@
 """Scheduling benchmark: a cached docx -> pdf against the computed one, and a one-job tenant's wait behind a
 50-job tenant under fair share against first come, first served.
 
-    .venv/bin/python bench/scheduling.py [--documents N] [--batch N] [--markdown FILE]
+    .venv/bin/python bench/scheduling.py [--documents N] [--repeats N] [--baseline TREE] [--batch N]
+                                         [--markdown FILE]
 
 Cache: `anclora serve` with a warm LibreOffice pool (as bench/convert.py starts it); each of `--documents` docx
-documents goes through `POST /api/convert?to=pdf` twice in a row: the first is computed (a cache miss), the second
-is answered from the result cache. Prints the medians, the ratio, and the server's CPU seconds per conversion (its
-whole process tree, LibreOffice included). Beside them, taking turns with them, the floor of an answer that converts
-nothing: the same document to bench/_floor_server.py's `POST /stored` (a bare Tornado app that hashes the upload,
-writes it to a file, records one row in SQLite and answers with the bytes).
+documents goes through `POST /api/convert?to=pdf` 1 + `--repeats` times in a row: the first is computed (a cache
+miss), the others are answered from the result cache. Prints the medians, the ratio, and the server's CPU seconds
+per request (its whole process tree, LibreOffice included; counted in clock ticks, so more repeats give finer
+figures). Beside them, taking turns with them, the floor of an answer that converts nothing: the same document to
+bench/_floor_server.py's `POST /stored` (a bare Tornado app that hashes the upload, writes it to a file, records
+one row in SQLite and answers with the bytes), `--repeats` times. `--baseline TREE` adds a second server running
+the package of another source tree, taking its turn document by document (`git archive main | tar -x -C TREE`).
 
 Fair share (left out with `--batch 0`): a second server with one worker (`ANCLORA_WORKERS=1`). Tenant A (an
 anonymous session) queues `--batch` png -> jpeg conversions (1600x1200, distinct pictures, `"cache": false`), then
@@ -20,6 +23,7 @@ last finish, minus B's own run time, which the fair run spent before it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import random
@@ -49,36 +53,47 @@ def one_shot(http: httpx.Client, src: Path, target: str) -> bytes:
 
 
 FLOOR = "floor: bare upload, hashed, one row"
+BASELINE = "baseline tree, "
 
 
-def cache_run(server, floor, docs: list[Path]) -> dict[str, tuple[list[float], float]]:
-    """Seconds per document and server CPU seconds in all, computed, cached and the floor, taking turns document
-    by document."""
-    seconds = {"computed": [], "cached": [], FLOOR: []}
-    cpu = {name: 0.0 for name in seconds}
-    with httpx.Client(base_url=server.url, timeout=300) as http, \
-            httpx.Client(base_url=floor.url, timeout=300) as bare:
-        one_shot(http, docs[0], "pdf")  # warm-up: the pool's first conversion (uncounted, and now cached)
+def timed(results: dict, name: str, pid: int, send, *args, **kwargs):
+    """`send(*args, **kwargs)` timed, with the server's CPU seconds, into `results[name]`; what it answered."""
+    before, started = tree_cpu_seconds(pid), time.perf_counter()
+    answer = send(*args, **kwargs)
+    results[name][0].append(time.perf_counter() - started)
+    results[name][1].append(tree_cpu_seconds(pid) - before)
+    return answer
+
+
+def cache_run(servers: dict[str, object], floor, docs: list[Path], repeats: int) -> dict[str, tuple[list, list]]:
+    """Seconds and server CPU seconds per request of computed, cached (`repeats` times per document) and the
+    floor (as many), on each server (`servers`: name prefix -> server), taking turns document by document."""
+    results = {f"{prefix}{name}": ([], []) for prefix in servers for name in ("computed", "cached")}
+    results[FLOOR] = ([], [])
+    with contextlib.ExitStack() as stack:
+        clients = {prefix: stack.enter_context(httpx.Client(base_url=server.url, timeout=300))
+                   for prefix, server in servers.items()}
+        bare = stack.enter_context(httpx.Client(base_url=floor.url, timeout=300))
+        for http in clients.values():
+            one_shot(http, docs[0], "pdf")  # warm-up: the pool's first conversion (uncounted, and now cached)
         bare.post("/stored", content=docs[0].read_bytes()).raise_for_status()
         for doc in docs[1:]:
-            outputs = []
-            for contender in ("computed", "cached"):
-                before, started = tree_cpu_seconds(server.pid), time.perf_counter()
-                outputs.append(one_shot(http, doc, "pdf"))
-                seconds[contender].append(time.perf_counter() - started)
-                cpu[contender] += tree_cpu_seconds(server.pid) - before
-            if not outputs[0].startswith(b"%PDF-") or outputs[0] != outputs[1]:
-                raise RuntimeError(f"{doc.name}: the cached result differs from the computed one")
-            before, started = tree_cpu_seconds(floor.pid), time.perf_counter()
-            answer = bare.post("/stored", content=doc.read_bytes())
-            seconds[FLOOR].append(time.perf_counter() - started)
-            cpu[FLOOR] += tree_cpu_seconds(floor.pid) - before
-            if answer.content != doc.read_bytes():
-                raise RuntimeError("the floor answered other bytes")
-        cached = http.get("/api/conversions", params={"limit": 2}).json()["conversions"]
-        if [c["cached"] for c in cached] != [True, False]:
-            raise RuntimeError(f"the second conversion was not answered from the cache: {cached}")
-    return {name: (values, cpu[name]) for name, values in seconds.items()}
+            for prefix, http in clients.items():
+                pid = servers[prefix].pid
+                outputs = [timed(results, f"{prefix}computed", pid, one_shot, http, doc, "pdf")]
+                outputs += [timed(results, f"{prefix}cached", pid, one_shot, http, doc, "pdf")
+                            for _ in range(repeats)]
+                if not outputs[0].startswith(b"%PDF-") or any(output != outputs[0] for output in outputs):
+                    raise RuntimeError(f"{doc.name}: the cached result differs from the computed one")
+            for _ in range(repeats):
+                answer = timed(results, FLOOR, floor.pid, bare.post, "/stored", content=doc.read_bytes())
+                if answer.content != doc.read_bytes():
+                    raise RuntimeError("the floor answered other bytes")
+        for http in clients.values():
+            cached = http.get("/api/conversions", params={"limit": repeats + 1}).json()["conversions"]
+            if [c["cached"] for c in cached] != [True] * repeats + [False]:
+                raise RuntimeError(f"the repeats were not answered from the cache: {cached}")
+    return results
 
 
 def upload(http: httpx.Client, src: Path) -> str:
@@ -136,6 +151,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=11, help="docx documents (the first is a warm-up)")
     parser.add_argument("--batch", type=int, default=50, help="conversions the busy tenant queues")
+    parser.add_argument("--repeats", type=int, default=1, help="cached conversions per document (and floor "
+                        "requests): more of them, finer CPU figures")
+    parser.add_argument("--baseline", type=Path, metavar="TREE",
+                        help="also a server running the package of another source tree (`git archive <commit> | "
+                             "tar -x -C TREE`), taking its turn with this one: computed and cached on both")
     parser.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown to FILE")
     args = parser.parse_args()
     rng = random.Random(20261203)
@@ -150,9 +170,15 @@ def main() -> int:
         for image in images:
             make_png(image, rng, (1600, 1200))
         load = os.getloadavg()[0]
-        server, floor = start_anclora(work / "cache"), start_floor(work)
-        cache = cache_run(server, floor, docs)
-        server.stop()
+        servers = {"": start_anclora(work / "cache")}
+        floor = start_floor(work)
+        if args.baseline:
+            servers[BASELINE] = start_anclora(work / "baseline", tree=args.baseline.resolve())
+        try:
+            cache = cache_run(servers, floor, docs, args.repeats)
+        finally:
+            for running in servers.values():
+                running.stop()
         floor.stop()
         floor = fair = None
         if args.batch:
@@ -170,14 +196,18 @@ def main() -> int:
 
 
 def print_results(args, cache: dict, fair: dict, load: float) -> None:
-    computed = statistics.median(cache["computed"][0])
     count = len(cache["computed"][0])
-    cache_rows = [[name, f"{statistics.median(values):.4f}", f"{cpu / count:.4f}",
-                   f"{computed / statistics.median(values):.1f}x"] for name, (values, cpu) in cache.items()]
+    cache_rows = []
+    for name, (seconds, cpu) in cache.items():
+        own = cache[(BASELINE if name.startswith(BASELINE) else "") + "computed"][0]
+        # (CPU is counted in clock ticks, 10 ms: only the mean over many requests says anything)
+        cache_rows.append([name, f"{statistics.median(seconds):.4f}", f"{sum(cpu) / len(cpu):.4f}",
+                           f"{statistics.median(own) / statistics.median(seconds):.1f}x"])
     sections = [
-        (f"{count} docx -> pdf through POST /api/convert, computed then cached, and the floor (load average "
-         f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)",
-         ["contender", "median s/document", "server CPU s/document", "speed vs computed"], cache_rows)]
+        (f"{count} docx -> pdf through POST /api/convert, computed then cached ({args.repeats} time(s) each), and "
+         f"the floor (load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)",
+         ["contender", "median s/request", "server CPU s/request (mean)", "speed vs computed (its tree's)"],
+         cache_rows)]
     if fair:
         fair_rows = [["fair share (measured)", f"{fair['fair']:.2f}", str(fair["ahead"])],
                      ["first come, first served (from the same run)", f"{fair['fifo']:.2f}", str(fair["waiting"])]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tornado.web
 
-from .. import files, sniff
+from .. import sniff
 from ..errors import BadRequest, ConversionTimeout, UnsupportedConversion
 from ..jobs import service
 from ..openapi import STRING, Body, obj, operation
@@ -49,32 +49,26 @@ class ConvertHandler(UploadHandler):
     async def post(self) -> None:
         """Convert the uploaded body to `?to=` and answer with the result (504 after the sync timeout); a repeat
         is answered from the result cache unless `?cache=false`."""
-        record = await self.finish_upload()
-        result = None
+        record = await self.finish_upload(save=False)  # (a cache hit never needs the input's row)
         try:
-            result = await self._convert(record)
-        finally:  # keep nothing the caller can see: the rows go now, the bytes once sent (so no database work is
-            # left after the answer); a computed result stays hidden for the result cache unless `cache=false`
-            kept = [result.id] if result and result.cache_key else []
-            await files.forget(self.ctx, [record.id] + ([result.id] if result and not kept else []), kept)
+            answer = await self._convert(record)
+        finally:  # keep nothing the caller can see: the input's bytes go before the answer, the result's after
             await self.ctx.storage.delete(record.storage_key)
         try:
-            await send_file(self, result)
+            await send_file(self, answer.file, filename=answer.filename, opened=answer.opened)
         finally:
-            if result.cache_key is None:
-                await self.ctx.storage.delete(result.storage_key)
+            await answer.sent(self.ctx)
 
-    async def _convert(self, record):
-        """Run the conversion through the executor; the result's File row."""
+    async def _convert(self, record) -> service.Answer:
+        """Convert the upload (through the executor, unless the result cache answers)."""
         arguments = {name: [v.decode("utf-8", "replace") for v in values]
                      for name, values in self.request.query_arguments.items() if name not in RESERVED_ARGUMENTS}
         service.plan(self.ctx, record.format, self.target)  # a file of no known type is refused here
         options = self.ctx.planner.options_from_query(record.format, self.target, arguments)
         timeout = self.ctx.settings.sync_timeout
         try:
-            return await service.run_now(self.ctx, self.identity, file_id=record.id, to=self.target,
-                                         options=options, timeout=timeout, use_cache=self.use_cache,
-                                         record=record)
+            return await service.one_shot(self.ctx, self.identity, record, to=self.target, options=options,
+                                          timeout=timeout, use_cache=self.use_cache)
         except ConversionTimeout:
             raise ConversionTimeout(f"The conversion did not finish within {timeout:g} s; "
                                     "use POST /api/conversions for long jobs.") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import AsyncIterable
 
 import tornado.web
 
@@ -101,10 +102,11 @@ class FileContentHandler(APIHandler):
 
 
 async def send_file(handler: APIHandler, record, include_body: bool = True, filename: str | None = None,
-                    presigned: bool = False) -> None:
+                    presigned: bool = False, opened: AsyncIterable[bytes] | None = None) -> None:
     """Stream a stored file with ETag, Range, attachment disposition (under `filename` when given, else the file's
     own name), nosniff and a sandboxing CSP. `presigned`: a file that outlives the answer may be sent as a
-    redirect to the bucket instead, when `s3_presigned_downloads` is on."""
+    redirect to the bucket instead, when `s3_presigned_downloads` is on. `opened`: the file's whole bytes, opened
+    by the caller (an answer to a POST, which is sent whole)."""
     etag = f'"{record.sha256}"'
     handler.set_header("ETag", etag)
     handler.set_header("Accept-Ranges", "bytes")
@@ -126,7 +128,8 @@ async def send_file(handler: APIHandler, record, include_body: bool = True, file
             return
     byte_range = None
     if_range = handler.request.headers.get("If-Range")
-    if if_range is None or if_range == etag:
+    # (a Range is for GET alone, RFC 9110 14.2: an answer to a POST is sent whole)
+    if handler.request.method in ("GET", "HEAD") and (if_range is None or if_range == etag):
         byte_range = parse_range(handler.request.headers.get("Range"), record.size)
     start, end = byte_range or (0, record.size - 1)
     if byte_range:
@@ -134,7 +137,9 @@ async def send_file(handler: APIHandler, record, include_body: bool = True, file
         handler.set_header("Content-Range", f"bytes {start}-{end}/{record.size}")
     handler.set_header("Content-Length", str(max(0, end - start + 1)))
     if include_body and record.size:
-        async for chunk in handler.ctx.storage.read(record.storage_key, start, end, handler.ctx.settings.chunk_size):
+        chunks = opened if opened is not None else handler.ctx.storage.read(record.storage_key, start, end,
+                                                                            handler.ctx.settings.chunk_size)
+        async for chunk in chunks:
             handler.write(chunk)
             await handler.flush()
     handler.finish()

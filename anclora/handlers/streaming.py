@@ -141,8 +141,9 @@ class UploadHandler(APIHandler):
         if not self._finished:
             self.finish()
 
-    async def finish_upload(self):
-        """Commit the bytes and record the file; returns the File row."""
+    async def finish_upload(self, save: bool = True):
+        """Commit the bytes and record the file; returns the File row (`save=False`: examined but not written
+        yet, for the caller to `files.save` when it needs it)."""
         self._stop_timer()
         if self.refused:
             raise tornado.web.Finish()
@@ -154,8 +155,9 @@ class UploadHandler(APIHandler):
             raise
         self.upload = None
         filename = sanitize_filename(upload.filename)
-        return await files.create(self.ctx, self.identity, key=writer.key, size=writer.size, sha256=writer.sha256,
-                                  filename=filename, declared_type=upload.declared_type)
+        record = await files.examine(self.ctx, self.identity, key=writer.key, size=writer.size,
+                                     sha256=writer.sha256, filename=filename, declared_type=upload.declared_type)
+        return await files.save(self.ctx, record) if save else record
 
     def discard_upload(self) -> None:
         self._stop_timer()

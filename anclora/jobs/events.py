@@ -101,6 +101,12 @@ async def publish(ctx, row: Conversion, event: str) -> None:
             await ctx.redis.publish(channel(ctx.redis), f"{row.id} {event}")
         except Exception as error:  # the row is the truth; other processes' streams re-read it later
             log.warning("could not announce conversion %s to other processes: %s", row.id, error)
+    await tell_plugins(ctx, row, event)
+
+
+async def tell_plugins(ctx, row: Conversion, event: str) -> None:
+    """`publish` without waking anyone: for a row that was final from its first commit, which every watcher
+    reads as final without being told."""
     await plugins.notify(ctx.pm, f"anclora_conversion_{event}", ctx=ctx, conversion=as_json(row),
                          owner=store.identity_of(row))
 

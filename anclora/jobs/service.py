@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -97,9 +98,10 @@ async def _input_of(ctx, identity: Identity, file_id: str, record: File | None) 
 
 
 async def _submit(ctx, identity: Identity, *, file_id: str, to: str, options: Any, idempotency_key: str | None,
-                  webhook_url: str | None, converter: str | None, use_cache: bool, record: File | None
-                  ) -> tuple[Conversion, bool]:
-    """`create` without the dry run: the conversion's row as this request left it, and whether it is new."""
+                  webhook_url: str | None, converter: str | None, use_cache: bool, record: File | None,
+                  looked_up: bool = False) -> tuple[Conversion, bool]:
+    """`create` without the dry run: the conversion's row as this request left it, and whether it is new.
+    `looked_up`: the caller found nothing in the result cache just now, so it is not asked again."""
     digest = request_digest(file_id, to, options, webhook_url)
     if idempotency_key:
         existing = await _replay(ctx, identity, idempotency_key, digest)
@@ -110,23 +112,29 @@ async def _submit(ctx, identity: Identity, *, file_id: str, to: str, options: An
     route, options, conversion = quote(ctx, identity, record, to, options, converter)
     conversion["webhook_url"] = webhook_url
     key = cache.key_for(record.sha256, route, options) if cache.enabled(ctx, use_cache) else None
-    reused = await cache.lookup(ctx, identity, key, result_filename(record.filename, route.target)) if key else None
+    reused = None
+    if key and not looked_up:
+        reused = await cache.lookup(ctx, identity, key, result_filename(record.filename, route.target))
     try:
         if reused is not None:
             conversion.update(cached=True, cost=price(ctx, identity, route, record.size, options, cached=True))
-        row = Conversion(
-            id=conversion["id"], user_id=identity.user_id,
-            session_id=None if identity.user_id else identity.session_id, owner_key=identity.owner_key,
-            file_id=record.id, from_format=route.source, to_format=route.target, converter=route.name,
-            via=route.via, options=options, cost=conversion["cost"], status=store.PENDING,
-            idempotency_key=idempotency_key, request_digest=digest if idempotency_key else None,
-            webhook_url=webhook_url, cache_key=key, cached=reused is not None)
+        row = _row(identity, route, conversion, status=store.PENDING, cache_key=key, cached=reused is not None,
+                   idempotency_key=idempotency_key, request_digest=digest if idempotency_key else None)
         return await _insert(ctx, identity, row, conversion, reused)
     except BaseException:
         if reused is not None:  # (its row, if it was written, and its bytes)
             await files.forget(ctx, [reused.id])
             await ctx.storage.delete(reused.storage_key)
         raise
+
+
+def _row(identity: Identity, route: Route, conversion: dict, **values: Any) -> Conversion:
+    """The conversion's row as `quote` priced it, with the columns `values` of this moment."""
+    return Conversion(
+        id=conversion["id"], user_id=identity.user_id, session_id=None if identity.user_id else identity.session_id,
+        owner_key=identity.owner_key, file_id=conversion["file_id"], from_format=route.source,
+        to_format=route.target, converter=route.name, via=route.via, options=conversion["options"],
+        cost=conversion["cost"], webhook_url=conversion.get("webhook_url"), **values)
 
 
 async def _insert(ctx, identity: Identity, row: Conversion, conversion: dict, reused: File | None
@@ -243,11 +251,14 @@ def error_of(row: Conversion) -> AncloraError:
 
 
 async def run_now(ctx, identity: Identity, *, file_id: str, to: str, options: Any = None, timeout: float,
-                  converter: str | None = None, use_cache: bool = True, record: File | None = None):
-    """Queue a conversion and wait for it (the result cache may answer at once): the result's File row. The job is
-    canceled (and any result it left removed) when it does not end within `timeout` seconds: ConversionTimeout."""
+                  converter: str | None = None, use_cache: bool = True, record: File | None = None,
+                  looked_up: bool = False):
+    """Queue a conversion and wait for it (the result cache may answer at once, unless the caller `looked_up`
+    there already): the result's File row. The job is canceled (and any result it left removed) when it does not
+    end within `timeout` seconds: ConversionTimeout."""
     created, _ = await _submit(ctx, identity, file_id=file_id, to=to, options=options, idempotency_key=None,
-                               webhook_url=None, converter=converter, use_cache=use_cache, record=record)
+                               webhook_url=None, converter=converter, use_cache=use_cache, record=record,
+                               looked_up=looked_up)
     try:
         row = await wait_final(ctx, created.id, timeout, current=created)
     except TimeoutError:
@@ -265,3 +276,78 @@ async def run_now(ctx, identity: Identity, *, file_id: str, to: str, options: An
     if row.result_file is not None and row.result_file.id == row.result_file_id:
         return row.result_file  # stored (or taken from the cache) by this process just now: not read back
     return await get_owned(ctx, File, identity, row.result_file_id)
+
+
+@dataclass
+class Answer:
+    """What a one-shot conversion answers with: the bytes of `file` under `filename`; `opened`, when the result
+    cache answered, holds those bytes already opened (`file` is then the cached result's, not the caller's)."""
+    file: File
+    filename: str
+    opened: cache.OpenedBytes | None = None
+
+    async def sent(self, ctx) -> None:
+        """Once the answer is sent (or failed): nothing of it is kept but a result the cache keeps."""
+        if self.opened is not None:
+            await self.opened.aclose()
+        elif self.file.cache_key is None:
+            await ctx.storage.delete(self.file.storage_key)
+
+
+async def one_shot(ctx, identity: Identity, record: File, *, to: str, options: Any, timeout: float,
+                   use_cache: bool = True) -> Answer:
+    """Convert an upload whose File row (`files.examine`) is not written yet, for an answer that keeps nothing.
+    A cache hit writes only the conversion's row; else the input's row is written, the conversion runs
+    (`run_now`) and the rows go again (a computed result stays, hidden, for the result cache unless `use_cache`
+    is false). The input's bytes are the caller's to delete."""
+    route, valid, conversion = quote(ctx, identity, record, to, options)
+    key = cache.key_for(record.sha256, route, valid) if cache.enabled(ctx, use_cache) else None
+    hit = await _reuse(ctx, identity, route, conversion, key, record.size) if key else None
+    if hit is not None:
+        return Answer(hit.result, result_filename(record.filename, route.target), hit.chunks)
+    await files.save(ctx, record)
+    result = None
+    try:
+        result = await run_now(ctx, identity, file_id=record.id, to=to, options=options, timeout=timeout,
+                               use_cache=use_cache, record=record, looked_up=True)
+    finally:  # the rows go now, the bytes once sent, so no database work is left after the answer
+        kept = [result.id] if result and result.cache_key else []
+        await files.forget(ctx, [record.id] + ([result.id] if result and not kept else []), kept)
+    return Answer(result, result.filename)
+
+
+async def _reuse(ctx, identity: Identity, route: Route, conversion: dict, key: str, input_size: int
+                 ) -> cache.Hit | None:
+    """Answer a one-shot conversion from the cache, if it holds the result: its bytes opened, and the conversion's
+    row written succeeded in one INSERT, on the lookup's connection (one checkout, one commit); then the plugins
+    authorize (and charge) it, so each hook sees a row that exists; a refusal removes it. The row names no file:
+    the input was never stored as one, and the result is not the caller's."""
+    hit = None
+    try:
+        async with ctx.engine.begin() as connection:
+            hit = await cache.open_hit(ctx, identity, key, connection)
+            if hit is None:
+                return None
+            now = utcnow()
+            conversion.update(file_id=None, cached=True, cost=price(ctx, identity, route, input_size,
+                                                                      conversion["options"], cached=True))
+            row = _row(identity, route, conversion, status=store.SUCCEEDED, progress=100, cache_key=key,
+                       cached=True, created_at=now, started_at=now, finished_at=now)
+            await store.insert_one(connection, row)
+        await _authorize_reuse(ctx, identity, row, conversion)
+    except BaseException:
+        if hit is not None:
+            await hit.chunks.aclose()
+        raise
+    return hit
+
+
+async def _authorize_reuse(ctx, identity: Identity, row: Conversion, conversion: dict) -> None:
+    try:
+        await authorize(ctx, identity, conversion)
+    except BaseException:
+        await store.delete(ctx, row.id)
+        raise
+    ctx.metrics.conversions.labels(row.converter, "cached").inc()
+    # final from its first commit: a watcher anywhere reads it so, so only the plugins need telling
+    await events.tell_plugins(ctx, row, "finished")

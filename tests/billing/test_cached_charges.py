@@ -39,3 +39,36 @@ async def test_a_cached_conversion_may_cost_a_share(client, signup, buy):
     await buy(headers)
     cached = await computed_then_cached(client, headers)
     assert cached["cost"] == 2 and await credits(client, headers) == 95  # half of 3, rounded up
+
+
+async def one_shot(client, headers, filename: str, data: bytes):
+    response = await client.post(f"/api/convert?to=md&filename={filename}", content=data, headers=headers)
+    assert response.status_code == 200, response.text
+    return response
+
+
+@pytest.mark.parametrize("anclora_overrides", [{"cache_charge_fraction": 0.5}], indirect=True)
+async def test_a_one_shot_answered_from_the_cache_is_charged_its_share(client, signup, buy):
+    headers, _ = await signup()
+    await buy(headers)
+    computed = await one_shot(client, headers, "a.txt", TEXT)  # the free allowance
+    await one_shot(client, headers, "b.txt", b"other words\n")  # 3 credits
+    cached = await one_shot(client, headers, "c.txt", TEXT)
+    assert cached.content == computed.content and await credits(client, headers) == 95  # half of 3, rounded up
+    conversions = (await client.get("/api/conversions", headers=headers)).json()["conversions"]
+    assert [(c["cached"], c["cost"]) for c in conversions] == [(True, 2), (False, 3), (False, 3)]
+    listed = (await client.get("/api/billing/transactions", headers=headers)).json()["transactions"]
+    mine = next(t for t in listed if t["conversion_id"] == conversions[0]["id"])
+    assert (mine["credits"], mine["free"], mine["payment_status"]) == (2, False, "paid")
+
+
+@pytest.mark.parametrize("anclora_overrides", [{"plan_limits": {"free": {"conversions_per_day": 2}}}],
+                         indirect=True)
+async def test_a_one_shot_answered_from_the_cache_counts_against_the_daily_limit(client, signup):
+    headers, _ = await signup()
+    await one_shot(client, headers, "a.txt", TEXT)
+    await one_shot(client, headers, "b.txt", TEXT)  # from the cache, and the second of the day
+    third = await client.post("/api/convert?to=md&filename=c.txt", content=TEXT, headers=headers)
+    assert third.status_code == 429 and third.json()["error"]["details"] == {"limit": "conversions_per_day"}
+    conversions = (await client.get("/api/conversions", headers=headers)).json()["conversions"]
+    assert [c["cached"] for c in conversions] == [True, False]  # the refused one left no row

@@ -5,12 +5,14 @@ import datetime as dt
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 
+from anclora import hookimpl
 from anclora.db.base import utcnow
 from anclora.db.models import File
+from anclora.errors import PaymentRequired
 from rawhttp import eventually
-from storage_state import stored_keys
+from storage_state import remove_object, stored_keys
 
 pytestmark = pytest.mark.storage_backends
 
@@ -98,6 +100,94 @@ async def test_one_shot_conversions_share_the_cache_and_show_nothing_kept(client
 
 async def _count_is(listing, count: int) -> bool:
     return len(await listing) == count
+
+
+async def file_rows(ctx) -> list[File]:
+    async with ctx.sessionmaker() as session:
+        return list(await session.scalars(select(File)))
+
+
+async def test_a_one_shot_hit_stores_nothing_and_names_no_file(client, anclora_ctx, sample):
+    await client.post("/api/convert?to=md&filename=a.txt", content=WORDS)
+    [kept] = await file_rows(anclora_ctx)  # the computed result, hidden for the cache
+    hit = await client.post("/api/convert?to=md&filename=b.txt", content=WORDS)
+    assert hit.status_code == 200 and hit.content == b"SAME WORDS"
+    assert hit.headers["etag"] == f'"{kept.sha256}"' and hit.headers["content-type"].startswith("text/markdown")
+    # no row for the input nor for a copy of the result, and no bytes but the kept result's
+    assert [row.id for row in await file_rows(anclora_ctx)] == [kept.id]
+    assert await stored_keys(anclora_ctx) == [kept.storage_key]
+    cached, computed = (await client.get("/api/conversions")).json()["conversions"]
+    assert (cached["cached"], cached["status"], cached["file_id"], cached["result_file_id"]) == (
+        True, "succeeded", None, None)
+    assert cached["started_at"] == cached["finished_at"] and computed["cached"] is False
+    assert await cache_lookups(client) == {"hit": 1, "miss": 1}
+    assert not started(sample, cached["id"])
+    assert ("finished", cached["id"], 100) in sample.EVENTS  # the plugins hear of it as of any conversion
+
+
+async def test_a_one_shot_whose_cached_bytes_are_gone_converts_again(client, anclora_ctx, sample):
+    await client.post("/api/convert?to=md&filename=a.txt", content=WORDS)
+    [kept] = await file_rows(anclora_ctx)
+    await remove_object(anclora_ctx, kept.storage_key)  # as cleanup leaves it for a moment: the row, no bytes
+    again = await client.post("/api/convert?to=md&filename=b.txt", content=WORDS)
+    assert again.status_code == 200 and again.content == b"SAME WORDS"
+    latest = (await client.get("/api/conversions")).json()["conversions"][0]
+    assert latest["cached"] is False and started(sample, latest["id"])
+    assert await cache_lookups(client) == {"miss": 2}
+    third = await client.post("/api/convert?to=md&filename=c.txt", content=WORDS)  # the new result is reused
+    assert third.content == b"SAME WORDS" and await cache_lookups(client) == {"hit": 1, "miss": 2}
+
+
+class DeletesEveryFile:
+    """While a cached conversion is being authorized (its result's bytes are open by then, its answer not yet
+    sent), every file goes, rows and bytes, as a concurrent DELETE or an expiry would take the result."""
+
+    @hookimpl
+    def anclora_authorize_conversion(self, ctx, identity, conversion):
+        return self.delete_all(ctx) if conversion["cached"] else None
+
+    async def delete_all(self, ctx) -> None:
+        async with ctx.sessionmaker() as session:
+            keys = list(await session.scalars(select(File.storage_key)))
+            await session.execute(delete(File))
+            await session.commit()
+        for key in keys:
+            await ctx.storage.delete(key)
+
+
+@pytest.mark.parametrize("anclora_overrides", [{"chunk_size": 4}], indirect=True)  # the answer in 3 chunks
+async def test_a_cached_result_deleted_once_opened_is_still_sent_whole(client, anclora_ctx):
+    await client.post("/api/convert?to=md&filename=a.txt", content=WORDS)
+    anclora_ctx.pm.register(DeletesEveryFile(), name="deletes_every_file")
+    hit = await client.post("/api/convert?to=md&filename=b.txt", content=WORDS)
+    assert hit.status_code == 200 and hit.content == b"SAME WORDS"
+    assert await file_rows(anclora_ctx) == [] and await stored_keys(anclora_ctx) == []
+    assert [c["cached"] for c in (await client.get("/api/conversions")).json()["conversions"]] == [True, False]
+
+
+class RefusesCachedConversions:
+    def __init__(self) -> None:
+        self.asked: list[dict] = []
+
+    @hookimpl
+    def anclora_authorize_conversion(self, ctx, identity, conversion):
+        self.asked.append(dict(conversion))
+        if conversion["cached"]:
+            raise PaymentRequired("Cached answers are not for you.")
+
+
+async def test_a_refused_one_shot_hit_leaves_no_conversion_and_the_result_whole(client, anclora_ctx):
+    await client.post("/api/convert?to=md&filename=a.txt", content=WORDS)
+    [kept] = await file_rows(anclora_ctx)
+    refusing = RefusesCachedConversions()
+    anclora_ctx.pm.register(refusing, name="refuses_cached")
+    refused = await client.post("/api/convert?to=md&filename=b.txt", content=WORDS)
+    assert refused.status_code == 402 and refused.json()["error"]["code"] == "payment_required"
+    assert [c["cached"] for c in (await client.get("/api/conversions")).json()["conversions"]] == [False]
+    assert [row.id for row in await file_rows(anclora_ctx)] == [kept.id]
+    assert await stored_keys(anclora_ctx) == [kept.storage_key]
+    [asked] = refusing.asked
+    assert (asked["cached"], asked["file_id"], asked["cost"]) == (True, None, 0)
 
 
 async def test_owners_do_not_share_results_by_default(api, anclora_server):
