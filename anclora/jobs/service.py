@@ -97,9 +97,10 @@ async def _input_of(ctx, identity: Identity, file_id: str, record: File | None) 
 
 
 async def _submit(ctx, identity: Identity, *, file_id: str, to: str, options: Any, idempotency_key: str | None,
-                  webhook_url: str | None, converter: str | None, use_cache: bool, record: File | None
-                  ) -> tuple[Conversion, bool]:
-    """`create` without the dry run: the conversion's row as this request left it, and whether it is new."""
+                  webhook_url: str | None, converter: str | None, use_cache: bool, record: File | None,
+                  at_once: bool = False) -> tuple[Conversion, bool]:
+    """`create` without the dry run: the conversion's row as this request left it, and whether it is new.
+    `at_once`: as `_authorize_and_queue`'s."""
     digest = request_digest(file_id, to, options, webhook_url)
     if idempotency_key:
         existing = await _replay(ctx, identity, idempotency_key, digest)
@@ -121,7 +122,7 @@ async def _submit(ctx, identity: Identity, *, file_id: str, to: str, options: An
             via=route.via, options=options, cost=conversion["cost"], status=store.PENDING,
             idempotency_key=idempotency_key, request_digest=digest if idempotency_key else None,
             webhook_url=webhook_url, cache_key=key, cached=reused is not None)
-        return await _insert(ctx, identity, row, conversion, reused)
+        return await _insert(ctx, identity, row, conversion, reused, at_once)
     except BaseException:
         if reused is not None:  # (its row, if it was written, and its bytes)
             await files.forget(ctx, [reused.id])
@@ -129,8 +130,8 @@ async def _submit(ctx, identity: Identity, *, file_id: str, to: str, options: An
         raise
 
 
-async def _insert(ctx, identity: Identity, row: Conversion, conversion: dict, reused: File | None
-                  ) -> tuple[Conversion, bool]:
+async def _insert(ctx, identity: Identity, row: Conversion, conversion: dict, reused: File | None,
+                  at_once: bool = False) -> tuple[Conversion, bool]:
     """Insert the row with the reused result's file, if any (a cache hit joins no queue, so the queue's size does
     not bound it), then authorize it."""
     try:
@@ -147,12 +148,13 @@ async def _insert(ctx, identity: Identity, row: Conversion, conversion: dict, re
         if reused is not None:  # (its row was not written)
             await ctx.storage.delete(reused.storage_key)
         return existing, False
-    return await _authorize_and_queue(ctx, identity, row, conversion, reused), True
+    return await _authorize_and_queue(ctx, identity, row, conversion, reused, at_once), True
 
 
 async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, conversion: dict,
-                               reused: File | None) -> Conversion:
-    """Plugins allow (and charge) the conversion while its row holds the id; a refusal removes the row."""
+                               reused: File | None, at_once: bool = False) -> Conversion:
+    """Plugins allow (and charge) the conversion while its row holds the id; a refusal removes the row. `at_once`:
+    the caller waits for the outcome and shows no queued state, so the conversion may start at once here."""
     try:
         await authorize(ctx, identity, conversion)
     except BaseException:
@@ -161,15 +163,33 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
         raise
     if reused is not None:
         return await _answer_from_cache(ctx, identity, row, reused)
-    queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED,
-                                    queue_turn=fair_share.turn_for(row.owner_key, queue_weight(ctx, identity)))
+    turn = fair_share.turn_for(row.owner_key, queue_weight(ctx, identity))
+    executor = executor_for(ctx)
+    started = await _start_here(ctx, executor, row, turn) if at_once and executor is not None else None
+    if started is not None:
+        return started
+    queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED, queue_turn=turn)
     if queued is None:  # canceled while being authorized
         return await store.get(ctx, row.id)
     await events.publish(ctx, queued, "queued")
-    executor = executor_for(ctx)
     if executor is not None:
         executor.wake()
     return queued
+
+
+async def _start_here(ctx, executor, row: Conversion, turn) -> Conversion | None:
+    """Start an authorized conversion in this process's executor at once, skipping the queue, when a slot is free
+    and nothing waits (`Executor.start_now`): its running row, else None. Plugins still hear it was accepted
+    (`anclora_conversion_queued`, which sees it running) before it starts; other processes are told only that it
+    started, so their executors do not look for work that is not there."""
+    started = await executor.start_now(row.id, turn)
+    if started is not None:
+        try:
+            await plugins.notify(ctx.pm, "anclora_conversion_queued", ctx=ctx, conversion=store.as_json(started),
+                                 owner=store.identity_of(started))
+        finally:  # (its slot is held for it: it runs whatever happened to this request)
+            executor.run(started)
+    return started
 
 
 async def _answer_from_cache(ctx, identity: Identity, row: Conversion, reused: File) -> Conversion:
@@ -247,7 +267,8 @@ async def run_now(ctx, identity: Identity, *, file_id: str, to: str, options: An
     """Queue a conversion and wait for it (the result cache may answer at once): the result's File row. The job is
     canceled (and any result it left removed) when it does not end within `timeout` seconds: ConversionTimeout."""
     created, _ = await _submit(ctx, identity, file_id=file_id, to=to, options=options, idempotency_key=None,
-                               webhook_url=None, converter=converter, use_cache=use_cache, record=record)
+                               webhook_url=None, converter=converter, use_cache=use_cache, record=record,
+                               at_once=True)
     try:
         row = await wait_final(ctx, created.id, timeout, current=created)
     except TimeoutError:

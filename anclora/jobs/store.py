@@ -139,27 +139,53 @@ def _of_input(column):
     return select(column).where(File.id == Conversion.file_id).correlate(Conversion).scalar_subquery()
 
 
-async def claim(ctx, worker_id: str, lease_seconds: float, limit: int = 1) -> list[Conversion]:
-    """Take up to `limit` queued conversions for this worker, in the fair-share order (`fair_share`), each with
-    its input file's `Input` in `claimed_input` (None when that file is gone). One statement; on PostgreSQL,
-    claimers running at the same moment skip the rows another one has locked and take the next."""
+# What a claim returns beside each row: its input file's `Input` (made once, as `fair_share.other`)
+CLAIMED_INPUT = tuple(_of_input(column) for column in (File.storage_key, File.filename, File.expires_at))
+
+
+def _running_for(worker_id: str, lease_seconds: float) -> dict[str, Any]:
+    """The columns of a conversion this worker has just claimed."""
     now = utcnow()
-    # MATERIALIZED: as a plain subquery, PostgreSQL may run it once per row and claim more than `limit` rows
-    chosen = fair_share.next_ids(limit).cte("chosen").prefix_with("MATERIALIZED", dialect="postgresql")
+    return {"status": RUNNING, "claimed_by": worker_id, "lease_until": now + dt.timedelta(seconds=lease_seconds),
+            "started_at": now, "attempts": Conversion.attempts + 1, "progress": 0}
+
+
+async def _claimed(ctx, statement) -> list[Conversion]:
+    """Run a claiming UPDATE and commit; its rows, each with its `claimed_input` (None when the file is gone)."""
     async with ctx.sessionmaker() as session:
-        result = await session.execute(
-            update(Conversion).where(Conversion.id.in_(select(chosen.c.id)), Conversion.status == QUEUED)
-            .values(status=RUNNING, claimed_by=worker_id, lease_until=now + dt.timedelta(seconds=lease_seconds),
-                    started_at=now, attempts=Conversion.attempts + 1, progress=0)
-            .returning(Conversion, *(_of_input(column) for column in (File.storage_key, File.filename,
-                                                                      File.expires_at))),
-            execution_options={"populate_existing": True})
+        result = await session.execute(statement.returning(Conversion, *CLAIMED_INPUT),
+                                       execution_options={"populate_existing": True})
         rows = []
         for row, *source in result.all():
             row.claimed_input = Input(*source) if source[0] is not None else None
             rows.append(row)
         await session.commit()
+    return rows
+
+
+async def claim(ctx, worker_id: str, lease_seconds: float, limit: int = 1) -> list[Conversion]:
+    """Take up to `limit` queued conversions for this worker, in the fair-share order (`fair_share`), each with
+    its input file's `Input` in `claimed_input` (None when that file is gone). One statement; on PostgreSQL,
+    claimers running at the same moment skip the rows another one has locked and take the next."""
+    # MATERIALIZED: as a plain subquery, PostgreSQL may run it once per row and claim more than `limit` rows
+    chosen = fair_share.next_ids(limit).cte("chosen").prefix_with("MATERIALIZED", dialect="postgresql")
+    rows = await _claimed(ctx, update(Conversion).where(Conversion.id.in_(select(chosen.c.id)),
+                                                        Conversion.status == QUEUED)
+                          .values(**_running_for(worker_id, lease_seconds)))
     return sorted(rows, key=lambda row: (row.created_at, row.id))
+
+
+async def start_pending(ctx, conversion_id: str, worker_id: str, lease_seconds: float, queue_turn
+                        ) -> Conversion | None:
+    """Take a conversion that has just been authorized straight from pending to running for this worker, with
+    its `claimed_input` as `claim` gives it, and the fair-share turn `queue_turn` (an SQL expression, as queueing
+    gives one) — only while no conversion waits in the queue (of any process), counted in the same statement: none
+    that the fair share would claim first is passed over. None: it stays pending (queue it) or is gone."""
+    waiting = select(fair_share.other.id).where(fair_share.other.status == QUEUED).exists()
+    rows = await _claimed(ctx, update(Conversion).where(Conversion.id == conversion_id, Conversion.status == PENDING,
+                                                        ~waiting)
+                          .values(**_running_for(worker_id, lease_seconds), queue_turn=queue_turn))
+    return rows[0] if rows else None
 
 
 def owned_by(worker_id: str) -> dict[str, Any]:
