@@ -79,7 +79,7 @@ class Executor:
         for row in rows:
             self._run(row)
 
-    async def start_now(self, conversion_id: str, queue_turn) -> Conversion | None:
+    async def start_now(self, conversion_id: str, owner_key: str, weight: float) -> Conversion | None:
         """Take a conversion still pending straight to running here, when a slot is free and nothing waits in the
         queue (`store.start_pending`), without a turn of the claiming loop. The row, whose slot stays held until
         `run` is given it; None: no slot, or something waits (queue it)."""
@@ -87,7 +87,8 @@ class Executor:
             return None
         self._held += 1
         try:
-            row = await store.start_pending(self.ctx, conversion_id, self.worker_id, self.lease_seconds, queue_turn)
+            row = await store.start_pending(self.ctx, conversion_id, self.worker_id, self.lease_seconds, owner_key,
+                                            weight)
         finally:
             self._held -= 1
         if row is not None:

@@ -163,12 +163,13 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
         raise
     if reused is not None:
         return await _answer_from_cache(ctx, identity, row, reused)
-    turn = fair_share.turn_for(row.owner_key, queue_weight(ctx, identity))
+    weight = queue_weight(ctx, identity)
     executor = executor_for(ctx)
-    started = await _start_here(ctx, executor, row, turn) if at_once and executor is not None else None
+    started = await _start_here(ctx, executor, row, weight) if at_once and executor is not None else None
     if started is not None:
         return started
-    queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED, queue_turn=turn)
+    queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED,
+                                    queue_turn=fair_share.turn_for(row.owner_key, weight))
     if queued is None:  # canceled while being authorized
         return await store.get(ctx, row.id)
     await events.publish(ctx, queued, "queued")
@@ -177,12 +178,12 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
     return queued
 
 
-async def _start_here(ctx, executor, row: Conversion, turn) -> Conversion | None:
+async def _start_here(ctx, executor, row: Conversion, weight: float) -> Conversion | None:
     """Start an authorized conversion in this process's executor at once, skipping the queue, when a slot is free
     and nothing waits (`Executor.start_now`): its running row, else None. Plugins still hear it was accepted
     (`anclora_conversion_queued`, which sees it running) before it starts; other processes are told only that it
     started, so their executors do not look for work that is not there."""
-    started = await executor.start_now(row.id, turn)
+    started = await executor.start_now(row.id, row.owner_key, weight)
     if started is not None:
         try:
             await plugins.notify(ctx.pm, "anclora_conversion_queued", ctx=ctx, conversion=store.as_json(started),

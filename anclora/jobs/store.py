@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any, Callable, NamedTuple
 
 import sqlalchemy
-from sqlalchemy import func, inspect, literal, select, update
+from sqlalchemy import Float, bindparam, func, inspect, literal, select, update
 
 from ..db.base import iso, utcnow
 from ..db.models import Conversion, File
@@ -122,8 +122,7 @@ async def transition(ctx, conversion_id: str, where: dict[str, Any], *, adding: 
     async with ctx.sessionmaker() as session:
         session.add_all(adding)  # (flushed before the UPDATE, which may point at them)
         row = await session.scalar(
-            update(Conversion).where(*conditions).values(**values).returning(Conversion),
-            execution_options={"populate_existing": True})
+            update(Conversion).where(*conditions).values(**values).returning(Conversion), execution_options=UPDATING)
         await (session.commit() if row is not None else session.rollback())
     return row
 
@@ -141,20 +140,14 @@ def _of_input(column):
 
 # What a claim returns beside each row: its input file's `Input` (made once, as `fair_share.other`)
 CLAIMED_INPUT = tuple(_of_input(column) for column in (File.storage_key, File.filename, File.expires_at))
+# (the session holds nothing the UPDATE could have changed: no row of it needs bringing up to date)
+UPDATING = {"populate_existing": True, "synchronize_session": False}
 
 
-def _running_for(worker_id: str, lease_seconds: float) -> dict[str, Any]:
-    """The columns of a conversion this worker has just claimed."""
-    now = utcnow()
-    return {"status": RUNNING, "claimed_by": worker_id, "lease_until": now + dt.timedelta(seconds=lease_seconds),
-            "started_at": now, "attempts": Conversion.attempts + 1, "progress": 0}
-
-
-async def _claimed(ctx, statement) -> list[Conversion]:
+async def _claimed(ctx, statement, parameters: dict[str, Any] | None = None) -> list[Conversion]:
     """Run a claiming UPDATE and commit; its rows, each with its `claimed_input` (None when the file is gone)."""
     async with ctx.sessionmaker() as session:
-        result = await session.execute(statement.returning(Conversion, *CLAIMED_INPUT),
-                                       execution_options={"populate_existing": True})
+        result = await session.execute(statement, parameters, execution_options=UPDATING)
         rows = []
         for row, *source in result.all():
             row.claimed_input = Input(*source) if source[0] is not None else None
@@ -167,24 +160,39 @@ async def claim(ctx, worker_id: str, lease_seconds: float, limit: int = 1) -> li
     """Take up to `limit` queued conversions for this worker, in the fair-share order (`fair_share`), each with
     its input file's `Input` in `claimed_input` (None when that file is gone). One statement; on PostgreSQL,
     claimers running at the same moment skip the rows another one has locked and take the next."""
+    now = utcnow()
     # MATERIALIZED: as a plain subquery, PostgreSQL may run it once per row and claim more than `limit` rows
     chosen = fair_share.next_ids(limit).cte("chosen").prefix_with("MATERIALIZED", dialect="postgresql")
     rows = await _claimed(ctx, update(Conversion).where(Conversion.id.in_(select(chosen.c.id)),
                                                         Conversion.status == QUEUED)
-                          .values(**_running_for(worker_id, lease_seconds)))
+                          .values(status=RUNNING, claimed_by=worker_id, started_at=now,
+                                  lease_until=now + dt.timedelta(seconds=lease_seconds),
+                                  attempts=Conversion.attempts + 1, progress=0)
+                          .returning(Conversion, *CLAIMED_INPUT))
     return sorted(rows, key=lambda row: (row.created_at, row.id))
 
 
-async def start_pending(ctx, conversion_id: str, worker_id: str, lease_seconds: float, queue_turn
-                        ) -> Conversion | None:
+# Made once, its values bound at each call: building it took half the CPU of running it (1.3 of 2.6 ms)
+START_PENDING = (
+    update(Conversion)
+    .where(Conversion.id == bindparam("conversion_id"), Conversion.status == PENDING,
+           ~select(fair_share.other.id).where(fair_share.other.status == QUEUED).exists())
+    .values(status=RUNNING, claimed_by=bindparam("worker_id"), lease_until=bindparam("lease_end"),
+            started_at=bindparam("now"), attempts=Conversion.attempts + 1, progress=0,
+            queue_turn=fair_share.turn_for(bindparam("turn_owner"), bindparam("turn_weight", type_=Float)))
+    .returning(Conversion, *CLAIMED_INPUT))
+
+
+async def start_pending(ctx, conversion_id: str, worker_id: str, lease_seconds: float, owner_key: str,
+                        weight: float) -> Conversion | None:
     """Take a conversion that has just been authorized straight from pending to running for this worker, with
-    its `claimed_input` as `claim` gives it, and the fair-share turn `queue_turn` (an SQL expression, as queueing
-    gives one) — only while no conversion waits in the queue (of any process), counted in the same statement: none
-    that the fair share would claim first is passed over. None: it stays pending (queue it) or is gone."""
-    waiting = select(fair_share.other.id).where(fair_share.other.status == QUEUED).exists()
-    rows = await _claimed(ctx, update(Conversion).where(Conversion.id == conversion_id, Conversion.status == PENDING,
-                                                        ~waiting)
-                          .values(**_running_for(worker_id, lease_seconds), queue_turn=queue_turn))
+    its `claimed_input` as `claim` gives it and the fair-share turn queueing would give it (its owner's key and
+    weight) — only while no conversion waits in the queue (of any process), counted in the same statement: none
+    the fair share would claim first is passed over. None: it stays pending (queue it), or it is gone."""
+    now = utcnow()
+    rows = await _claimed(ctx, START_PENDING, {
+        "conversion_id": conversion_id, "worker_id": worker_id, "now": now,
+        "lease_end": now + dt.timedelta(seconds=lease_seconds), "turn_owner": owner_key, "turn_weight": weight})
     return rows[0] if rows else None
 
 
