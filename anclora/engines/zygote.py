@@ -27,6 +27,7 @@ import selectors
 import shutil
 import signal
 import sys
+import tempfile  # (here, not in each child: imported there it cost every job 2 ms)
 import time
 import uuid
 from pathlib import Path
@@ -240,8 +241,6 @@ def _child(job: dict[str, Any], convert: Callable[..., None], keep_closed: list[
         os.dup2(errors, 2)
         os.environ.clear()
         os.environ.update(sandbox.clean_env(cwd))
-        import tempfile
-
         tempfile.tempdir = str(cwd)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)

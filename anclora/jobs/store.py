@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any, Callable, NamedTuple
 
 import sqlalchemy
-from sqlalchemy import Float, bindparam, func, inspect, literal, select, update
+from sqlalchemy import Float, bindparam, func, inspect, select, update
 
 from ..db.base import iso, utcnow
 from ..db.models import Conversion, File
@@ -90,17 +91,25 @@ async def insert(ctx, row: Conversion, waiting_below: int | None = None, adding:
         if waiting_below is None:
             session.add(row)
         else:
-            table = Conversion.__table__
             values = {column.key: getattr(row, column.key) for column in inspect(Conversion).column_attrs}
-            values = {name: value for name, value in values.items() if value is not None}
-            waiting = select(func.count()).select_from(Conversion).where(Conversion.status.in_((PENDING, QUEUED)))
-            chosen = select(*(literal(value, table.c[name].type).label(name) for name, value in values.items()))
-            inserted = await session.execute(sqlalchemy.insert(table).from_select(
-                list(values), chosen.where(waiting.scalar_subquery() < waiting_below)))
+            values = {f"new_{name}": value for name, value in values.items() if value is not None}
+            inserted = await session.execute(_insert_below(tuple(name[4:] for name in values)),
+                                             {**values, "waiting_below": waiting_below})
             if inserted.rowcount != 1:
                 return None
         await session.commit()
     return row
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_below(columns: tuple[str, ...]):
+    """INSERT of a conversion's `columns` while fewer than `waiting_below` wait, its values bound at each call
+    (`new_<column>`): made once for each set of columns, as building it took 0.5 of the 1.2 ms of CPU it cost."""
+    table = Conversion.__table__
+    waiting = select(func.count()).select_from(Conversion).where(Conversion.status.in_((PENDING, QUEUED)))
+    chosen = select(*(bindparam(f"new_{name}", type_=table.c[name].type).label(name) for name in columns))
+    return sqlalchemy.insert(table).from_select(
+        list(columns), chosen.where(waiting.scalar_subquery() < bindparam("waiting_below")))
 
 
 async def delete(ctx, conversion_id: str) -> None:
