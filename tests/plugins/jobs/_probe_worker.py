@@ -1,8 +1,8 @@
 """A worker script for the warm-worker tests: reports what its process sees, or hangs with a child of its own.
 
-Options: {"mode": "report", "port": N} writes JSON about the process to DST (whether 127.0.0.1:N answered, and
-the pid of the process its `warm()` ran in); {"mode": "hang", "pidfile": PATH} starts `sleep 1000`, writes "<own pid> <sleep's pid> <parent pid>" to PATH and
-waits forever.
+Options: {"mode": "report", "port": N} writes JSON about the process to DST (whether 127.0.0.1:N answered, and the
+pid of the process its `warm()` ran in); {"mode": "hang", "pidfile": PATH} starts `sleep 1000`, writes "<own pid>
+<sleep's pid> <parent pid>" to PATH and waits forever.
 """
 
 from __future__ import annotations
