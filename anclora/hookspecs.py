@@ -165,7 +165,8 @@ def anclora_conversion_queued(ctx: "AppContext", conversion: dict[str, Any],
 
     `ctx` is the application context; `conversion` is the conversion's public JSON (as `GET /api/conversions/{id}`).
     `owner` is whose conversion it is (an Identity: `user_id`, or the anonymous session). Called once per
-    conversion, after its row is committed. May return an awaitable.
+    conversion, after its row is committed; a one-shot conversion that starts at once without queueing is announced
+    here too (`status` "running"), before `anclora_conversion_started`. May return an awaitable.
     Called through `notify`.
     """
 

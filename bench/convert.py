@@ -12,7 +12,7 @@ taking turns image by image: `POST /api/convert?to=jpeg` against direct
 default). Beside them, the floor any HTTP converter stands on (bench/_floor_server.py, a bare Tornado app): Pillow
 run inside the server, and Pillow run in a child forked per image. Every output is checked (PDF or JPEG magic).
 Prints per-item medians, totals, the ratios to Anclora and, for images, each one's overhead over Pillow's time
-and its CPU seconds per image (the server's process tree, forked children included; Pillow direct: this
+and its mean CPU seconds per image (the server's process tree, forked children included; Pillow direct: this
 process's), which a loaded machine stretches much less than the clock. `--baseline TREE` adds, for images, a
 second Anclora server running the package from another source tree (`git archive <commit> | tar -x -C TREE`),
 taking its turn with the others: a change measured against what it changed, in the same run.
@@ -341,7 +341,7 @@ def compared_documents(work: Path, docs: list[Path]) -> dict[str, list[float]]:
 
 def print_results(args, doc_results: dict[str, list[float]], image_results: dict, image_cpu: dict) -> None:
     headers = ["contender", "median s/item", "total s", "median vs Anclora"]
-    image_headers = headers + ["overhead over Pillow (medians)", "CPU s/item (median)", "CPU over Pillow's"]
+    image_headers = headers + ["overhead over Pillow (medians)", "CPU s/item (mean)", "CPU over Pillow's"]
     sections = []
     if doc_results:
         doc_ref = doc_results["Anclora API (warm pool)"]
@@ -351,10 +351,11 @@ def print_results(args, doc_results: dict[str, list[float]], image_results: dict
     for (width, height), results in image_results.items():
         pillow = statistics.median(results["Pillow direct"])
         cpu = image_cpu[(width, height)]
-        pillow_cpu = statistics.median(cpu["Pillow direct"])
+        # means, not medians: the kernel counts a server's CPU in ticks of 10 ms, coarser than what is measured
+        pillow_cpu = statistics.fmean(cpu["Pillow direct"])
         rows = [summary(name, values, results["Anclora API"]) + [
-            overhead(values, pillow), f"{statistics.median(cpu[name]):.3f}",
-            "" if name == "Pillow direct" else f"{statistics.median(cpu[name]) - pillow_cpu:.3f} s"]
+            overhead(values, pillow), f"{statistics.fmean(cpu[name]):.4f}",
+            "" if name == "Pillow direct" else f"{statistics.fmean(cpu[name]) - pillow_cpu:.4f} s"]
             for name, values in results.items()]
         floor = statistics.median(results["bare HTTP, fork per image"]) - pillow
         fixed = ", ".join(f"{name} {(statistics.median(results[name]) - pillow) / floor:.2f}x"

@@ -30,6 +30,12 @@ ICO_MAX_SIDE = 256
 ORIENTATION = 0x0112  # the EXIF tag
 
 
+def warm() -> None:
+    """In a warm worker, once: load every format plugin, which Pillow would otherwise import in each child (the
+    formats a file may be opened with are still only the one its bytes show)."""
+    Image.init()
+
+
 def convert(src: Path, dst: Path, source: str, target: str, options: dict[str, Any]) -> None:
     frames = read_frames(src, source)
     progress(40)

@@ -2,12 +2,13 @@
 forks a fresh child for each conversion.
 
 Starting `python _image_worker.py` costs about 0.1 s of imports before any pixel is read; a fork of a process that
-has done them once costs a millisecond. The zygote itself never reads a user's file: it only forks. Each child
-gets what a spawned worker gets — its own session and process group, the job's folder as working and home
-directory, an environment holding nothing but PATH, HOME, TMPDIR and the locale, the converter's rlimits — and
-runs inside the zygote's network namespace, which has no network. Children share the zygote's memory layout
-(address-space randomisation happens once per zygote, not once per job); set `ANCLORA_WARM_WORKERS=false` to
-spawn every worker afresh instead.
+has done them once costs a millisecond. A script may define `warm()`, which the zygote calls once after importing
+it, for what its library would otherwise load lazily in every child (Pillow's format plugins: 3-5 ms a job). The
+zygote itself never reads a user's file: it only forks. Each child gets what a spawned worker gets — its own session
+and process group, the job's folder as working and home directory, an environment holding nothing but PATH, HOME,
+TMPDIR and the locale, the converter's rlimits — and runs inside the zygote's network namespace, which has no
+network. Children share the zygote's memory layout (address-space randomisation happens once per zygote, not once
+per job); set `ANCLORA_WARM_WORKERS=false` to spawn every worker afresh instead.
 
 The protocol, JSON lines: the server writes `{"job", "args", "cwd", "limits"}` on the zygote's stdin; on its
 stdout come `{"job", "pid"}` after the fork, the child's own lines (`progress`, `error`) tagged with `job`, and
@@ -26,6 +27,7 @@ import selectors
 import shutil
 import signal
 import sys
+import tempfile  # (here, not in each child: imported there it cost every job 2 ms)
 import time
 import uuid
 from pathlib import Path
@@ -214,6 +216,9 @@ def _load(script: Path) -> Callable[..., None]:
     spec = importlib.util.spec_from_file_location(f"anclora_worker_{script.stem}", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    warm = getattr(module, "warm", None)
+    if warm is not None:  # what every child would otherwise load for itself, loaded once to be shared
+        warm()
     return module.convert
 
 
@@ -236,8 +241,6 @@ def _child(job: dict[str, Any], convert: Callable[..., None], keep_closed: list[
         os.dup2(errors, 2)
         os.environ.clear()
         os.environ.update(sandbox.clean_env(cwd))
-        import tempfile
-
         tempfile.tempdir = str(cwd)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)

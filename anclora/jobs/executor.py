@@ -14,6 +14,7 @@ import socket
 import time
 import uuid
 
+from ..db.models import Conversion
 from ..engines import zygote
 from . import events, runner, store
 from .runner import remove_work_folders, run_job
@@ -34,6 +35,7 @@ class Executor:
         self._loop_task: asyncio.Task | None = None
         self._stopping = False
         self._backlog = False  # whether the last look for work found more than the free slots could take
+        self._held = 0  # slots kept for claims in flight and conversions `start_now` took, not yet running
 
     async def start(self) -> None:
         self.ctx.events.on_queued(self.wake)  # a conversion queued by another process, announced through Redis
@@ -60,17 +62,49 @@ class Executor:
             except asyncio.TimeoutError:
                 pass
 
+    def _free(self) -> int:
+        """Slots neither running a job nor held for a claim in flight."""
+        return 0 if self._stopping else self.ctx.settings.workers - len(self.tasks) - self._held
+
     async def _fill_slots(self) -> None:
         """Claim as many jobs as there are free slots, in one statement."""
-        free = 0 if self._stopping else self.ctx.settings.workers - len(self.tasks)
+        free = self._free()
         self._backlog = True  # (a job ending while the claim runs must not miss work queued meanwhile)
-        rows = await store.claim(self.ctx, self.worker_id, self.lease_seconds, limit=free) if free > 0 else []
+        self._held += free
+        try:
+            rows = await store.claim(self.ctx, self.worker_id, self.lease_seconds, limit=free) if free > 0 else []
+        finally:
+            self._held -= free
         self._backlog = free <= len(rows)  # every slot taken: more may be waiting for one
         for row in rows:
-            self.ctx.metrics.queue_wait.observe(max(0.0, (row.started_at - row.created_at).total_seconds()))
-            task = asyncio.create_task(self._execute(row), name=f"conversion {row.id}")
-            self.tasks[row.id] = task
-            task.add_done_callback(lambda _task, conversion_id=row.id: self._done(conversion_id))
+            self._run(row)
+
+    async def start_now(self, conversion_id: str, owner_key: str, weight: float) -> Conversion | None:
+        """Take a conversion still pending straight to running here, when a slot is free and nothing waits in the
+        queue (`store.start_pending`), without a turn of the claiming loop. The row, whose slot stays held until
+        `run` is given it; None: no slot, or something waits (queue it)."""
+        if self._free() < 1:
+            return None
+        self._held += 1
+        try:
+            row = await store.start_pending(self.ctx, conversion_id, self.worker_id, self.lease_seconds, owner_key,
+                                            weight)
+        finally:
+            self._held -= 1
+        if row is not None:
+            self._held += 1  # (until `run`)
+        return row
+
+    def run(self, row: Conversion) -> None:
+        """Run a conversion `start_now` has taken for this process."""
+        self._held -= 1
+        self._run(row)
+
+    def _run(self, row: Conversion) -> None:
+        self.ctx.metrics.queue_wait.observe(max(0.0, (row.started_at - row.created_at).total_seconds()))
+        task = asyncio.create_task(self._execute(row), name=f"conversion {row.id}")
+        self.tasks[row.id] = task
+        task.add_done_callback(lambda _task, conversion_id=row.id: self._done(conversion_id))
 
     def _done(self, conversion_id: str) -> None:
         """A slot is free: look for work now if some may be waiting (else the next wake or poll finds it)."""

@@ -99,9 +99,10 @@ async def _input_of(ctx, identity: Identity, file_id: str, record: File | None) 
 
 async def _submit(ctx, identity: Identity, *, file_id: str, to: str, options: Any, idempotency_key: str | None,
                   webhook_url: str | None, converter: str | None, use_cache: bool, record: File | None,
-                  looked_up: bool = False) -> tuple[Conversion, bool]:
+                  looked_up: bool = False, at_once: bool = False) -> tuple[Conversion, bool]:
     """`create` without the dry run: the conversion's row as this request left it, and whether it is new.
-    `looked_up`: the caller found nothing in the result cache just now, so it is not asked again."""
+    `looked_up`: the caller found nothing in the result cache just now, so it is not asked again; `at_once`: as
+    `_authorize_and_queue`'s."""
     digest = request_digest(file_id, to, options, webhook_url)
     if idempotency_key:
         existing = await _replay(ctx, identity, idempotency_key, digest)
@@ -120,7 +121,7 @@ async def _submit(ctx, identity: Identity, *, file_id: str, to: str, options: An
             conversion.update(cached=True, cost=price(ctx, identity, route, record.size, options, cached=True))
         row = _row(identity, route, conversion, status=store.PENDING, cache_key=key, cached=reused is not None,
                    idempotency_key=idempotency_key, request_digest=digest if idempotency_key else None)
-        return await _insert(ctx, identity, row, conversion, reused)
+        return await _insert(ctx, identity, row, conversion, reused, at_once)
     except BaseException:
         if reused is not None:  # (its row, if it was written, and its bytes)
             await files.forget(ctx, [reused.id])
@@ -137,8 +138,8 @@ def _row(identity: Identity, route: Route, conversion: dict, **values: Any) -> C
         cost=conversion["cost"], webhook_url=conversion.get("webhook_url"), **values)
 
 
-async def _insert(ctx, identity: Identity, row: Conversion, conversion: dict, reused: File | None
-                  ) -> tuple[Conversion, bool]:
+async def _insert(ctx, identity: Identity, row: Conversion, conversion: dict, reused: File | None,
+                  at_once: bool = False) -> tuple[Conversion, bool]:
     """Insert the row with the reused result's file, if any (a cache hit joins no queue, so the queue's size does
     not bound it), then authorize it."""
     try:
@@ -155,12 +156,13 @@ async def _insert(ctx, identity: Identity, row: Conversion, conversion: dict, re
         if reused is not None:  # (its row was not written)
             await ctx.storage.delete(reused.storage_key)
         return existing, False
-    return await _authorize_and_queue(ctx, identity, row, conversion, reused), True
+    return await _authorize_and_queue(ctx, identity, row, conversion, reused, at_once), True
 
 
 async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, conversion: dict,
-                               reused: File | None) -> Conversion:
-    """Plugins allow (and charge) the conversion while its row holds the id; a refusal removes the row."""
+                               reused: File | None, at_once: bool = False) -> Conversion:
+    """Plugins allow (and charge) the conversion while its row holds the id; a refusal removes the row. `at_once`:
+    the caller waits for the outcome and shows no queued state, so the conversion may start at once here."""
     try:
         await authorize(ctx, identity, conversion)
     except BaseException:
@@ -169,15 +171,34 @@ async def _authorize_and_queue(ctx, identity: Identity, row: Conversion, convers
         raise
     if reused is not None:
         return await _answer_from_cache(ctx, identity, row, reused)
+    weight = queue_weight(ctx, identity)
+    executor = executor_for(ctx)
+    started = await _start_here(ctx, executor, row, weight) if at_once and executor is not None else None
+    if started is not None:
+        return started
     queued = await store.transition(ctx, row.id, {"status": store.PENDING}, status=store.QUEUED,
-                                    queue_turn=fair_share.turn_for(row.owner_key, queue_weight(ctx, identity)))
+                                    queue_turn=fair_share.turn_for(row.owner_key, weight))
     if queued is None:  # canceled while being authorized
         return await store.get(ctx, row.id)
     await events.publish(ctx, queued, "queued")
-    executor = executor_for(ctx)
     if executor is not None:
         executor.wake()
     return queued
+
+
+async def _start_here(ctx, executor, row: Conversion, weight: float) -> Conversion | None:
+    """Start an authorized conversion in this process's executor at once, skipping the queue, when a slot is free
+    and nothing waits (`Executor.start_now`): its running row, else None. Plugins still hear it was accepted
+    (`anclora_conversion_queued`, which sees it running) before it starts; other processes are told only that it
+    started, so their executors do not look for work that is not there."""
+    started = await executor.start_now(row.id, row.owner_key, weight)
+    if started is not None:
+        try:
+            await plugins.notify(ctx.pm, "anclora_conversion_queued", ctx=ctx, conversion=store.as_json(started),
+                                 owner=store.identity_of(started))
+        finally:  # (its slot is held for it: it runs whatever happened to this request)
+            executor.run(started)
+    return started
 
 
 async def _answer_from_cache(ctx, identity: Identity, row: Conversion, reused: File) -> Conversion:
@@ -258,7 +279,7 @@ async def run_now(ctx, identity: Identity, *, file_id: str, to: str, options: An
     end within `timeout` seconds: ConversionTimeout."""
     created, _ = await _submit(ctx, identity, file_id=file_id, to=to, options=options, idempotency_key=None,
                                webhook_url=None, converter=converter, use_cache=use_cache, record=record,
-                               looked_up=looked_up)
+                               looked_up=looked_up, at_once=True)
     try:
         row = await wait_final(ctx, created.id, timeout, current=created)
     except TimeoutError:

@@ -28,6 +28,7 @@ async def test_each_conversion_runs_in_a_fresh_sandboxed_child_of_one_warm_proce
         second = await result_of(api, client, port=listener.getsockname()[1])
     assert first["input"] == PAGE.decode()
     assert first["ppid"] == second["ppid"] and first["pid"] != second["pid"]  # forked, from the same process
+    assert first["warmed_in"] == second["warmed_in"] == first["ppid"]  # warm() ran once, in the warm process
     for seen in (first, second):
         assert seen["pgid"] == seen["pid"]  # a group of its own: killing it kills what it started
         assert set(seen["env"]) == {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL"}

@@ -1,8 +1,8 @@
 """A worker script for the warm-worker tests: reports what its process sees, or hangs with a child of its own.
 
-Options: {"mode": "report", "port": N} writes JSON about the process to DST (and whether 127.0.0.1:N answered);
-{"mode": "hang", "pidfile": PATH} starts `sleep 1000`, writes "<own pid> <sleep's pid> <parent pid>" to PATH and
-waits forever.
+Options: {"mode": "report", "port": N} writes JSON about the process to DST (whether 127.0.0.1:N answered, and the
+pid of the process its `warm()` ran in); {"mode": "hang", "pidfile": PATH} starts `sleep 1000`, writes "<own pid>
+<sleep's pid> <parent pid>" to PATH and waits forever.
 """
 
 from __future__ import annotations
@@ -16,6 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from anclora.engines.worker import progress, serve
+
+WARMED_IN: int | None = None  # the process `warm` ran in
+
+
+def warm() -> None:
+    global WARMED_IN
+    WARMED_IN = os.getpid()
 
 
 def convert(src: Path, dst: Path, source: str, target: str, options: dict[str, Any]) -> None:
@@ -32,7 +39,7 @@ def convert(src: Path, dst: Path, source: str, target: str, options: dict[str, A
         network = type(error).__name__
     dst.write_text(json.dumps({
         "pid": os.getpid(), "ppid": os.getppid(), "pgid": os.getpgid(0), "cwd": os.getcwd(),
-        "env": dict(os.environ), "network": network, "input": src.read_text(),
+        "env": dict(os.environ), "network": network, "input": src.read_text(), "warmed_in": WARMED_IN,
     }))
 
 
