@@ -10,8 +10,10 @@ commits, when asked). On PostgreSQL (asyncpg has no thread to hop to) callers us
 from __future__ import annotations
 
 import functools
+import sqlite3
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -40,7 +42,7 @@ class Statement:
                      for name in self._order)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # (a few statements, for each engine's dialect)
 def compiled(statement, dialect, column_keys: tuple[str, ...] | None = None) -> Statement:
     """`statement` compiled for `dialect` (with these columns, for an INSERT), once."""
     return Statement(statement, dialect, column_keys)
@@ -48,18 +50,23 @@ def compiled(statement, dialect, column_keys: tuple[str, ...] | None = None) -> 
 
 async def first(connection: AsyncConnection, statement: Statement, values: dict[str, Any]) -> tuple | None:
     """The first row `statement` selects, as a tuple; None when there is none."""
-    return await _run(connection, _first, statement.sql, statement.parameters(values))
+    return await _run(connection, _first, statement, values)
 
 
 async def execute_and_commit(connection: AsyncConnection, statement: Statement, values: dict[str, Any]) -> None:
     """Run `statement` and commit it, in one hop; rolled back when it fails."""
-    await _run(connection, _execute_and_commit, statement.sql, statement.parameters(values))
+    await _run(connection, _execute_and_commit, statement, values)
 
 
-async def _run(connection: AsyncConnection, work, *args):
-    """`work(sqlite3_connection, *args)` on the thread of the driver's connection that `connection` holds."""
+async def _run(connection: AsyncConnection, work, statement: Statement, values: dict[str, Any]):
+    """`work(sqlite3_connection, sql, parameters)` on the thread of the driver's connection that `connection`
+    holds; SQLite's errors raised as SQLAlchemy raises them (a locked or failing database is then told apart)."""
     driver = (await connection.get_raw_connection()).driver_connection
-    return await driver._execute(work, driver._conn, *args)  # (aiosqlite's queue, as SQLAlchemy's adapter uses it)
+    parameters = statement.parameters(values)
+    try:  # (aiosqlite's queue, as SQLAlchemy's own adapter reaches it)
+        return await driver._execute(work, driver._conn, statement.sql, parameters)
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(statement.sql, parameters, error, sqlite3.Error) from error
 
 
 def _first(database, sql: str, parameters: tuple) -> tuple | None:

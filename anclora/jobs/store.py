@@ -237,8 +237,12 @@ async def insert_one(connection, row: Conversion) -> None:
         statement = direct.compiled(_INSERT, connection.dialect, tuple(sorted(values)))
         await direct.execute_and_commit(connection, statement, values)
         return
-    await connection.execute(_INSERT, values)
-    await connection.commit()
+    try:
+        await connection.execute(_INSERT, values)
+        await connection.commit()
+    except BaseException:  # (the connection can go on, as on SQLite)
+        await connection.rollback()
+        raise
 
 
 _INSERT = sqlalchemy.insert(Conversion.__table__)  # built once: its cache key is then computed once
