@@ -30,16 +30,19 @@ class Statement:
         if getattr(compiled, "insert_prefetch", None):  # defaults SQLAlchemy would compute at execution
             raise ValueError(f"values missing for {[column.key for column in compiled.insert_prefetch]}")
         self.sql = compiled.string
-        self._compiled = compiled
         self._order = tuple(compiled.positiontup or ())
-        self._processors = {name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                            for name in self._order}
+        binds = [compiled.binds[name] for name in self._order]
+        if any(bind.expanding for bind in binds):
+            raise ValueError("an expanding parameter (IN) is not supported here")
+        self._processors = [bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds]
+        # the statement's own values (its LIMIT's), for names the caller does not give
+        self._fixed = {name: bind.effective_value for name, bind in zip(self._order, binds) if not bind.required}
 
     def parameters(self, values: dict[str, Any]) -> tuple:
-        """The positional parameters for `values` (by bind name), as SQLAlchemy would send them."""
-        given = self._compiled.construct_params(values)
-        return tuple(given[name] if (process := self._processors[name]) is None else process(given[name])
-                     for name in self._order)
+        """The positional parameters for `values` (by bind name), as SQLAlchemy would send them (KeyError for a
+        required one missing)."""
+        given = [values[name] if name in values else self._fixed[name] for name in self._order]
+        return tuple(value if process is None else process(value) for value, process in zip(given, self._processors))
 
 
 @functools.lru_cache(maxsize=64)  # (a few statements, for each engine's dialect)
