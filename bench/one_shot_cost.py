@@ -4,11 +4,11 @@
 
 Runs the application in this process (SQLite, the bundled plugins, an anonymous caller), converts a small PNG to
 JPEG N times through `POST /api/convert` (`cache=false` unless `--cache`, which then measures cache hits), and
-prints the statements SQLAlchemy executed per conversion by kind, the commits, the round trips to the database
-(each call aiosqlite hands to its thread: cursor, execute, fetch, close, commit, rollback), the median request time
-and the median CPU time of this process per conversion (the server and its client, every thread; not the forked
-image worker). The idle executor's poll (one claim a second) is counted too: it is what a quiet server pays between
-conversions.
+prints the statements SQLite ran per conversion by kind (as its trace callback sees them), the commits, the round
+trips to the database (each call aiosqlite hands to its thread: cursor, execute, fetch, close, commit, rollback, or
+one function doing several), the median request time and the median CPU time of this process per conversion (the
+server and its client, every thread; not the forked image worker). The idle executor's poll (one claim a second)
+is counted too: it is what a quiet server pays between conversions. PYTHONPATH=<another tree> measures that tree.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import time
 import aiosqlite
 import httpx
 import tornado.netutil
-from sqlalchemy import event
 
 from anclora import config
 from anclora.db import create_engine, migrate
@@ -56,11 +55,23 @@ def small_png() -> bytes:
     return buffer.getvalue()
 
 
-def count_round_trips(trips: collections.Counter) -> None:
-    """Count every call aiosqlite hands to its database thread, by name (a measuring wrapper, this process only)."""
-    handed = aiosqlite.Connection._execute
+def count_database_work(trips: collections.Counter, statements: collections.Counter, commits: list) -> None:
+    """Count every call aiosqlite hands to its database thread, by name, and every statement SQLite runs (as its
+    trace callback sees them, whoever issued them: SQLAlchemy, or `anclora.jobs.direct`); a measuring wrapper,
+    this process only."""
+    handed, traced = aiosqlite.Connection._execute, set()
+
+    def trace(sql: str) -> None:
+        words = sql.split()
+        if words[0].upper() == "COMMIT":
+            commits[0] += 1
+        elif words[0].upper() not in ("BEGIN", "ROLLBACK", "PRAGMA"):
+            statements[" ".join(words[:3] if words[0] != "WITH" else ["claim", "(WITH", "...)"])] += 1
 
     async def counted(self, fn, *args, **kwargs):
+        if id(self) not in traced and self._connection is not None:
+            traced.add(id(self))
+            await handed(self, self._connection.set_trace_callback, trace)
         trips[getattr(fn, "__name__", "call")] += 1
         return await handed(self, fn, *args, **kwargs)
 
@@ -70,14 +81,7 @@ def count_round_trips(trips: collections.Counter) -> None:
 async def measure(conversions: int, cache: bool | None) -> None:
     ctx = await started_app(tempfile.mkdtemp(prefix="anclora-bench-cost-"))
     statements, commits, trips = collections.Counter(), [0], collections.Counter()
-    count_round_trips(trips)
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        words = statement.split()
-        statements[" ".join(words[:3] if words[0] != "WITH" else ["claim", "(WITH", "...)"])] += 1
-
-    event.listen(ctx.engine.sync_engine, "before_cursor_execute", count)
-    event.listen(ctx.engine.sync_engine, "commit", lambda conn: commits.__setitem__(0, commits[0] + 1))
+    count_database_work(trips, statements, commits)
     server = make_http_server(ctx)
     [sock] = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
     server.add_sockets([sock])

@@ -7,6 +7,9 @@ from typing import Any, Mapping
 from ..errors import BadRequest
 
 MAX_ERRORS = 20
+# An object schema with only these keywords takes the empty object whatever they hold: they constrain the
+# properties present, and there are none (validating `{}` costs 30-50 us, three times per one-shot conversion).
+_EMPTY_FITS = frozenset({"type", "properties", "additionalProperties", "title", "description", "$schema"})
 
 
 def validate(schema: dict[str, Any], options: Any) -> dict[str, Any]:
@@ -22,6 +25,8 @@ def validate(schema: dict[str, Any], options: Any) -> dict[str, Any]:
 
 def schema_errors(schema: dict[str, Any], value: Any) -> list[dict[str, str]]:
     """Where and how `value` misfits the JSON Schema (`path`, `message`), in path order; empty when it fits."""
+    if value == {} and schema.get("type") == "object" and schema.keys() <= _EMPTY_FITS:
+        return []
     import jsonschema  # 3 MiB, loaded by the first request that needs it rather than by every process
 
     validator = jsonschema.Draft202012Validator(schema)

@@ -20,6 +20,7 @@ from ..conversion.planner import Route
 from ..db.base import utcnow
 from ..db.models import File
 from ..identity import Identity
+from . import direct
 
 
 def normalized_options(schema: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +95,15 @@ async def open_hit(ctx, identity: Identity, key: str, connection) -> Hit | None:
 REUSED = (File.storage_key, File.size, File.sha256, File.content_type, File.format)
 
 
+class Reused(NamedTuple):
+    """The `REUSED` columns of a row selected on SQLite's own thread (`direct`)."""
+    storage_key: str
+    size: int
+    sha256: str
+    content_type: str
+    format: str | None
+
+
 @functools.cache
 def _newest_query(owners: bool, signed_in: bool):
     """The query of the newest reusable result, built once for each kind of caller with its values as parameters
@@ -114,6 +124,9 @@ async def _newest(ctx, identity: Identity, key: str, connection=None):
     values = {"key": key, "now": utcnow()}
     if owners:
         values.update({"user_id": identity.user_id} if identity.user_id else {"session_id": identity.session_id})
+    if connection is not None and direct.usable(connection):
+        found = await direct.first(connection, direct.compiled(query, connection.dialect), values)
+        return None if found is None else Reused._make(found)
     if connection is not None:
         return (await connection.execute(query, values)).first()
     async with ctx.engine.connect() as own:

@@ -340,12 +340,13 @@ async def one_shot(ctx, identity: Identity, record: File, *, to: str, options: A
 async def _reuse(ctx, identity: Identity, route: Route, conversion: dict, key: str, input_size: int
                  ) -> cache.Hit | None:
     """Answer a one-shot conversion from the cache, if it holds the result: its bytes opened, and the conversion's
-    row written succeeded in one INSERT, on the lookup's connection (one checkout, one commit); then the plugins
+    row written succeeded in one INSERT, on the lookup's connection (one checkout, one commit; on SQLite the
+    lookup and the INSERT with its commit are one hop each to its thread: `direct`); then the plugins
     authorize (and charge) it, so each hook sees a row that exists; a refusal removes it. The row names no file:
     the input was never stored as one, and the result is not the caller's."""
     hit = None
     try:
-        async with ctx.engine.begin() as connection:
+        async with ctx.engine.connect() as connection:
             hit = await cache.open_hit(ctx, identity, key, connection)
             if hit is None:
                 return None

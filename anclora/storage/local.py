@@ -23,6 +23,10 @@ WRITE_SLICE = 64 * 1024
 # same as PostgreSQL's `backend_flush_after`; Python has no sync_file_range, and POSIX_FADV_DONTNEED on dirty
 # pages starts their writeback without waiting for it.
 FLUSH_AFTER = 8 * 1024 * 1024
+# A file up to this size is sniffed on the event loop: it was just written, so its head and zip directory are in
+# the page cache, and reading them costs less than the hop to a worker thread and back (60-220 us of CPU here
+# under load, for a cached one-shot conversion a twentieth of its cost). `read` reads inline too.
+SNIFF_INLINE_BYTES = 1024 * 1024
 
 
 def _new_key() -> str:
@@ -75,7 +79,10 @@ class LocalWriter(StorageWriter):
         self.sha256 = await self._hash.hexdigest()
         final = self._storage.path(self.key)
         try:
-            await asyncio.get_running_loop().run_in_executor(None, self._publish, final, durable)
+            if durable:
+                await asyncio.get_running_loop().run_in_executor(None, self._publish, final, durable)
+            else:  # a close and a rename, no fsync: cheaper here than the hop to a thread
+                self._publish(final, durable)
         except OSError as error:
             raise storage_error(error) from None
         self._done = True
@@ -164,7 +171,10 @@ class LocalStorage(Storage):
                 yield chunk
 
     async def sniff(self, key: str, hint: str = "") -> str:
-        return await asyncio.get_running_loop().run_in_executor(None, sniff.sniff, self.path(key), hint)
+        path = self.path(key)
+        if path.stat().st_size <= SNIFF_INLINE_BYTES:
+            return sniff.sniff(path, hint)
+        return await asyncio.get_running_loop().run_in_executor(None, sniff.sniff, path, hint)
 
     async def stage(self, key: str, path: Path) -> None:
         await asyncio.get_running_loop().run_in_executor(None, shutil.copyfile, self.path(key), path)

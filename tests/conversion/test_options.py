@@ -24,6 +24,13 @@ def test_every_error_is_listed_with_its_path():
     assert raised.value.status == 400
 
 
+def test_empty_options_are_still_checked_against_what_a_schema_requires():
+    assert validate(SCHEMA, {}) == {}
+    for schema in ({**SCHEMA, "required": ["quality"]}, {**SCHEMA, "minProperties": 1}, {"type": "array"}):
+        with pytest.raises(BadRequest):
+            validate(schema, {})
+
+
 def test_non_object_options_are_refused():
     with pytest.raises(BadRequest):
         validate(SCHEMA, ["quality", 80])
