@@ -57,7 +57,7 @@ def small_png() -> bytes:
 
 def count_database_work(trips: collections.Counter, statements: collections.Counter, commits: list) -> None:
     """Count every call aiosqlite hands to its database thread, by name, and every statement SQLite runs (as its
-    trace callback sees them, whoever issued them: SQLAlchemy, or `anclora.jobs.direct`); a measuring wrapper,
+    trace callback sees them, whoever issued them: SQLAlchemy, or `anclora.db.direct`); a measuring wrapper,
     this process only."""
     handed, traced = aiosqlite.Connection._execute, set()
 

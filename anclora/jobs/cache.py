@@ -17,10 +17,10 @@ from sqlalchemy import bindparam, select
 
 from .. import files
 from ..conversion.planner import Route
+from ..db import direct
 from ..db.base import utcnow
 from ..db.models import File
 from ..identity import Identity
-from . import direct
 
 
 def normalized_options(schema: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:

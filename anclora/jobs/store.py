@@ -9,10 +9,11 @@ from typing import Any, Callable, NamedTuple
 import sqlalchemy
 from sqlalchemy import Float, bindparam, func, inspect, select, update
 
+from ..db import direct
 from ..db.base import iso, utcnow
 from ..db.models import Conversion, File
 from ..identity import Identity
-from . import direct, fair_share
+from . import fair_share
 
 PENDING = "pending"  # inserted, not yet authorized; shown as "queued", never claimed
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"

@@ -1,4 +1,4 @@
-"""A cache hit's INSERT (`store.insert_one`; on SQLite run on the driver's thread by `jobs.direct`) writes the row
+"""A cache hit's INSERT (`store.insert_one`; on SQLite run on the driver's thread by `db.direct`) writes the row
 as SQLAlchemy would, commits it, and fails as SQLAlchemy fails."""
 
 import pytest
