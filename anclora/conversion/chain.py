@@ -36,12 +36,14 @@ async def run_route(route: Route, src: Path, workdir: Path, options: dict[str, A
                                     resources=pools(step.converter.name) if pools else {})
         last = index == count - 1
         step_options = pdfa.converter_options(step.converter, options) if last else {}
-        try:
-            await asyncio.wait_for(step.converter.convert(current, dst, step_options, context), timeout)
+        try:  # (asyncio.timeout, not wait_for: the step runs in this task instead of a new one)
+            async with asyncio.timeout(timeout):
+                await step.converter.convert(current, dst, step_options, context)
             await asyncio.get_running_loop().run_in_executor(None, verify_output, dst, step.target)
             if last:
-                dst = await asyncio.wait_for(pdfa.finish(step.converter, dst, options, context), timeout)
-        except asyncio.TimeoutError:
+                async with asyncio.timeout(timeout):
+                    dst = await pdfa.finish(step.converter, dst, options, context)
+        except TimeoutError:
             raise ConversionTimeout(f"{step.converter.name} did not finish within {timeout:g} s") from None
         if index < count - 1:  # the last step's 100% is the job's end, recorded with its outcome
             await context.progress(100)

@@ -131,17 +131,19 @@ class Zygote:
             request = {"job": job_id, "args": args, "cwd": str(cwd), "limits": dataclasses.asdict(limits)}
             process.stdin.write(json.dumps(request).encode() + b"\n")
             await process.stdin.drain()
-            try:
-                pid = await asyncio.wait_for(asyncio.shield(job.pid), FORK_TIMEOUT)
-            except asyncio.TimeoutError:  # (if its pid comes later, the child is killed on arrival)
+            try:  # (asyncio.timeout, not wait_for, which would wrap each wait in a task of its own)
+                async with asyncio.timeout(FORK_TIMEOUT):
+                    pid = await asyncio.shield(job.pid)
+            except TimeoutError:  # (if its pid comes later, the child is killed on arrival)
                 raise ConversionFailed("the worker process did not start") from None
             except BaseException:
                 if job.pid.done() and job.pid.exception() is None:
                     sandbox.kill_group(job.pid.result())
                 raise
             try:
-                returncode = await asyncio.wait_for(asyncio.shield(job.exit), timeout)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(timeout):
+                    returncode = await asyncio.shield(job.exit)
+            except TimeoutError:
                 await sandbox.stop_group(pid, job.exit)
                 raise ConversionTimeout(f"{self.script.name} did not finish within {timeout:g} s") from None
             except BaseException:
@@ -199,13 +201,17 @@ class ZygotePool:
         self.zygotes: dict[Path, Zygote] = {}
 
     def for_script(self, script: Path) -> Zygote:
-        script = script.resolve()
-        if script not in self.zygotes:
-            self.zygotes[script] = Zygote(script, self.folder / f"{script.stem}.{uuid.uuid4().hex[:8]}")
-        return self.zygotes[script]
+        known = self.zygotes.get(script)  # (as named: resolving the path each job took a syscall per component)
+        if known is None:
+            resolved = script.resolve()
+            known = self.zygotes.get(resolved)
+            if known is None:
+                known = Zygote(resolved, self.folder / f"{resolved.stem}.{uuid.uuid4().hex[:8]}")
+            self.zygotes[script] = self.zygotes[resolved] = known
+        return known
 
     async def close(self) -> None:
-        await asyncio.gather(*(zygote.close() for zygote in self.zygotes.values()))
+        await asyncio.gather(*(zygote.close() for zygote in set(self.zygotes.values())))
         self.zygotes.clear()
 
 

@@ -96,13 +96,14 @@ class Executor:
         return row
 
     def run(self, row: Conversion) -> None:
-        """Run a conversion `start_now` has taken for this process."""
+        """Run a conversion `start_now` has taken for this process (a request waits for its result:
+        `run_job`'s `awaited`)."""
         self._held -= 1
-        self._run(row)
+        self._run(row, awaited=True)
 
-    def _run(self, row: Conversion) -> None:
+    def _run(self, row: Conversion, awaited: bool = False) -> None:
         self.ctx.metrics.queue_wait.observe(max(0.0, (row.started_at - row.created_at).total_seconds()))
-        task = asyncio.create_task(self._execute(row), name=f"conversion {row.id}")
+        task = asyncio.create_task(self._execute(row, awaited), name=f"conversion {row.id}")
         self.tasks[row.id] = task
         task.add_done_callback(lambda _task, conversion_id=row.id: self._done(conversion_id))
 
@@ -112,11 +113,11 @@ class Executor:
         if self._backlog:
             self.wake()
 
-    async def _execute(self, row) -> None:
+    async def _execute(self, row, awaited: bool) -> None:
         job = asyncio.current_task()
         heartbeat = asyncio.create_task(self._heartbeat(row.id, job))
         try:
-            await run_job(self.ctx, row, self.worker_id)
+            await run_job(self.ctx, row, self.worker_id, awaited)
         except asyncio.CancelledError:
             pass  # canceled by its owner, lost to another worker, or released by stop(): the row says which
         except Exception:  # the database went away while ending it: the lease runs out and recover() acts

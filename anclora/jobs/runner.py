@@ -27,6 +27,10 @@ def work_root(ctx) -> Path:
     return ctx.storage.scratch / "work"
 
 
+def _remove_folder(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def remove_work_folders(ctx, conversion_id: str) -> None:
     """Remove every work folder of a conversion (also those a dead process left behind)."""
     for folder in work_root(ctx).glob(f"{conversion_id}.*"):
@@ -83,9 +87,12 @@ class Progress:
             self._writing.cancel()
 
 
-async def run_job(ctx, row: Conversion, worker_id: str) -> None:
-    """Run a conversion this worker has claimed. Cancellation propagates (the caller settles the row)."""
+async def run_job(ctx, row: Conversion, worker_id: str, awaited: bool = False) -> None:
+    """Run a conversion this worker has claimed. Cancellation propagates (the caller settles the row).
+    `awaited`: a request waits to answer with the result (`Executor.start_now`), so a result the cache does not
+    keep outlives no request and is stored without an fsync."""
     workdir = work_root(ctx) / f"{row.id}.{row.attempts}"
+    durable = not awaited or row.cache_key is not None
     started = time.monotonic()
     outcome = "canceled"
     progress = Progress(ctx, row, worker_id)
@@ -95,10 +102,10 @@ async def run_job(ctx, row: Conversion, worker_id: str) -> None:
             source = _input_of(row)
             output = await _convert(ctx, row, source, workdir, progress)
             await progress.settle()
-            result = await _store_result(ctx, row, source, output)  # (no wait between this and `_succeed`)
-        finally:  # gone before anyone can see the outcome, whatever it is
-            progress.abandon()
-            shutil.rmtree(workdir, ignore_errors=True)
+            result = await _store_result(ctx, row, source, output, durable)  # (no wait before `_succeed`)
+        finally:  # gone before anyone can see the outcome, whatever it is (in a thread: a megabyte input's
+            progress.abandon()  # blocks and pages take 1-2 ms to free; a cancel leaves the thread finishing it)
+            await asyncio.get_running_loop().run_in_executor(None, _remove_folder, workdir)
         outcome = await _succeed(ctx, row, worker_id, result)
     except asyncio.CancelledError:
         raise
@@ -168,11 +175,11 @@ async def _convert(ctx, row: Conversion, source: store.Input, workdir: Path, pro
                            report=progress, pools=ctx.engine_pools.for_converter)
 
 
-async def _store_result(ctx, row: Conversion, source: store.Input, output: Path) -> File:
+async def _store_result(ctx, row: Conversion, source: store.Input, output: Path, durable: bool) -> File:
     """Move the output into storage (nothing of it stays in the work folder); its row as a file of the
     conversion's owner (same expiry policy as uploads), under the conversion's cache key when it has one, written
     with the conversion's success (`_succeed`)."""
-    key, size, sha256 = await ctx.storage.import_file(output)
+    key, size, sha256 = await ctx.storage.import_file(output, durable=durable)
     return files.new_record(ctx, store.identity_of(row), key=key, size=size, sha256=sha256,
                             filename=result_filename(source.filename, row.to_format), origin="conversion",
                             fmt=row.to_format, cache_key=row.cache_key)

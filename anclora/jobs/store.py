@@ -125,16 +125,35 @@ async def transition(ctx, conversion_id: str, where: dict[str, Any], *, adding: 
                      ) -> Conversion | None:
     """UPDATE one row only if its columns still hold `where`, and insert the rows `adding` in the same
     transaction only if it did; the updated row, or None."""
-    conditions = [Conversion.id == conversion_id]
-    for column, expected in where.items():
-        attribute = getattr(Conversion, column)
-        conditions.append(attribute.in_(expected) if isinstance(expected, tuple) else attribute == expected)
+    if None in where.values() or any(isinstance(value, sqlalchemy.ClauseElement) for value in values.values()):
+        conditions = [Conversion.id == conversion_id] + [  # (IS NULL, or a computed value: rare transitions)
+            getattr(Conversion, column).in_(expected) if isinstance(expected, tuple)
+            else getattr(Conversion, column) == expected for column, expected in where.items()]
+        statement, bound = update(Conversion).where(*conditions).values(**values).returning(Conversion), {}
+    else:
+        statement = _guarded_update(tuple((column, isinstance(expected, tuple)) for column, expected in where.items()),
+                                    tuple(values))
+        bound = {"where_id": conversion_id, **{f"where_{column}": expected for column, expected in where.items()},
+                 **{f"set_{column}": value for column, value in values.items()}}
     async with ctx.sessionmaker() as session:
         session.add_all(adding)  # (flushed before the UPDATE, which may point at them)
-        row = await session.scalar(
-            update(Conversion).where(*conditions).values(**values).returning(Conversion), execution_options=UPDATING)
+        row = await session.scalar(statement, bound, execution_options=UPDATING)
         await (session.commit() if row is not None else session.rollback())
     return row
+
+
+@functools.lru_cache(maxsize=64)
+def _guarded_update(where: tuple[tuple[str, bool], ...], columns: tuple[str, ...]):
+    """`transition`'s UPDATE for one shape of guard ((column, compared to several values) pairs) and one set of
+    columns, its values bound at each call (`where_<column>`, `set_<column>`): made once, as building it cost a
+    job's end (`finish`) more CPU than running it."""
+    table = Conversion.__table__
+    conditions = [Conversion.id == bindparam("where_id")]
+    for column, several in where:
+        attribute, value = getattr(Conversion, column), bindparam(f"where_{column}", expanding=several)
+        conditions.append(attribute.in_(value) if several else attribute == value)
+    return update(Conversion).where(*conditions).values(
+        {column: bindparam(f"set_{column}", type_=table.c[column].type) for column in columns}).returning(Conversion)
 
 
 class Input(NamedTuple):

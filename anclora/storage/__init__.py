@@ -105,12 +105,16 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     async def stage(self, key: str, path: Path) -> None:
-        """Copy a stored file to a new local file at `path` (a job's input, in its work folder)."""
+        """Copy a stored file to a new local file at `path` (a job's input, in its work folder): whatever is done
+        to that file leaves the stored bytes whole."""
 
     @abc.abstractmethod
-    async def import_file(self, path: Path, sha256: str | None = None) -> tuple[str, int, str]:
+    async def import_file(self, path: Path, sha256: str | None = None, durable: bool = True
+                          ) -> tuple[str, int, str]:
         """Move a finished local file into storage (the local file is gone after); return (key, size, sha256).
-        Pass `sha256` when it is known."""
+        Pass `sha256` when it is known. `durable=False` may skip the fsync, for bytes of no use after a crash (a
+        one-shot result the cache does not keep, removed once it is sent); a backend that is always durable
+        ignores it."""
 
     @abc.abstractmethod
     async def link(self, key: str) -> str:

@@ -156,7 +156,8 @@ class S3Storage(Storage):
                     handle.write(chunk)
         await self.s3.run(download)
 
-    async def import_file(self, path: Path, sha256: str | None = None) -> tuple[str, int, str]:
+    async def import_file(self, path: Path, sha256: str | None = None, durable: bool = True
+                          ) -> tuple[str, int, str]:
         from boto3.s3.transfer import TransferConfig
 
         key = self.new_key()
