@@ -4,7 +4,6 @@ The database and cache follow the environment, so one suite runs on both backend
 - ANCLORA_TEST_DATABASE_URL: a PostgreSQL server URL (postgresql://user@host:port/db); a fresh database is created
   for the test session and emptied between tests. Unset: a fresh SQLite file per test.
 - ANCLORA_TEST_REDIS_URL: a Redis URL; its database is flushed between tests. Unset: no Redis.
-
 - ANCLORA_TEST_STORAGE: `s3` puts every test's files in a bucket of a real S3 protocol server (moto's, on a free
   loopback port, started once per session; a fresh bucket per test). Unset or `local`: the local folder.
 A test marked `@pytest.mark.storage_backends` runs twice whatever that says, on the local folder and on a bucket.
@@ -12,10 +11,11 @@ A test marked `@pytest.mark.storage_backends` runs twice whatever that says, on 
 test (`anclora serve`, `anclora worker`) the same storage.
 
 Fixtures: `anclora_settings` (override with `anclora_settings.replace(...)` in your own fixture named
-`anclora_overrides`), `anclora_storage` (the backend; override it to return "s3" for S3-only tests),
-`anclora_s3_server` (moto's endpoint URL), `anclora_ctx` (a started AppContext), `anclora_server` (a live HTTP
-server, its base URL), `client` (an httpx.AsyncClient on it), and `convert_file` (run one converter on a file, no
-server).
+`anclora_overrides`), `anclora_storage` (the backend; override it to return "s3" for S3-only tests, or "local" for
+tests of the local disk), `anclora_s3_server` (moto's endpoint URL), `anclora_storage_environ` (the storage's
+environment variables, for the processes a test starts), `anclora_ctx` (a started AppContext), `anclora_server` (a
+live HTTP server, its base URL), `client` (an httpx.AsyncClient on it), and `convert_file` (run one converter on a
+file, no server).
 """
 
 from __future__ import annotations
@@ -172,6 +172,12 @@ def storage_environ(settings: config.Settings) -> dict[str, str]:
                        AWS_SECRET_ACCESS_KEY=settings.s3_secret_access_key,
                        ANCLORA_S3_PART_SIZE=str(settings.s3_part_size))
     return environ
+
+
+@pytest.fixture
+def anclora_storage_environ(anclora_settings) -> dict[str, str]:
+    """`storage_environ(anclora_settings)`: this test's storage, for the processes it starts."""
+    return storage_environ(anclora_settings)
 
 
 @pytest.fixture
