@@ -4,16 +4,18 @@ The database and cache follow the environment, so one suite runs on both backend
 - ANCLORA_TEST_DATABASE_URL: a PostgreSQL server URL (postgresql://user@host:port/db); a fresh database is created
   for the test session and emptied between tests. Unset: a fresh SQLite file per test.
 - ANCLORA_TEST_REDIS_URL: a Redis URL; its database is flushed between tests. Unset: no Redis.
-
-Storage is the local folder, unless a test is marked `@pytest.mark.storage_backends`: then it runs twice, on the
-local folder and on a bucket of a real S3 protocol server (moto's, on a free loopback port, started once per
-session; a fresh bucket per test). `anclora_storage` names the backend of the running test.
+- ANCLORA_TEST_STORAGE: `s3` puts every test's files in a bucket of a real S3 protocol server (moto's, on a free
+  loopback port, started once per session; a fresh bucket per test). Unset or `local`: the local folder.
+A test marked `@pytest.mark.storage_backends` runs twice whatever that says, on the local folder and on a bucket.
+`anclora_storage` names the backend of the running test; `storage_environ(settings)` gives a process started by a
+test (`anclora serve`, `anclora worker`) the same storage.
 
 Fixtures: `anclora_settings` (override with `anclora_settings.replace(...)` in your own fixture named
-`anclora_overrides`), `anclora_storage` (the backend; override it to return "s3" for S3-only tests),
-`anclora_s3_server` (moto's endpoint URL), `anclora_ctx` (a started AppContext), `anclora_server` (a live HTTP
-server, its base URL), `client` (an httpx.AsyncClient on it), and `convert_file` (run one converter on a file, no
-server).
+`anclora_overrides`), `anclora_storage` (the backend; override it to return "s3" for S3-only tests, or "local" for
+tests of the local disk), `anclora_s3_server` (moto's endpoint URL), `anclora_storage_environ` (the storage's
+environment variables, for the processes a test starts), `anclora_ctx` (a started AppContext), `anclora_server` (a
+live HTTP server, its base URL), `client` (an httpx.AsyncClient on it), and `convert_file` (run one converter on a
+file, no server).
 """
 
 from __future__ import annotations
@@ -42,6 +44,15 @@ from .engines.sandbox import verify_output
 from .server import build_context, close, make_http_server, start
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
+STORAGE_BACKENDS = ("local", "s3")
+
+
+def default_storage() -> str:
+    """The backend of every test not marked `storage_backends`: ANCLORA_TEST_STORAGE, else the local folder."""
+    backend = os.environ.get("ANCLORA_TEST_STORAGE") or "local"
+    if backend not in STORAGE_BACKENDS:
+        raise pytest.UsageError(f"ANCLORA_TEST_STORAGE={backend!r}: expected one of {', '.join(STORAGE_BACKENDS)}")
+    return backend
 
 
 def _run(coro):
@@ -110,7 +121,7 @@ def pytest_configure(config) -> None:
 
 def pytest_generate_tests(metafunc) -> None:
     if metafunc.definition.get_closest_marker("storage_backends") and "anclora_storage" in metafunc.fixturenames:
-        metafunc.parametrize("anclora_storage", ["local", "s3"], indirect=True)
+        metafunc.parametrize("anclora_storage", STORAGE_BACKENDS, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -129,8 +140,8 @@ def anclora_s3_server() -> str:
 
 @pytest.fixture
 def anclora_storage(request) -> str:
-    """The storage backend of this test: "local", or "s3" for the second run of a `storage_backends` test."""
-    return getattr(request, "param", "local")
+    """The storage backend of this test: each in turn for a `storage_backends` test, else `default_storage()`."""
+    return getattr(request, "param", None) or default_storage()
 
 
 @pytest.fixture
@@ -150,6 +161,23 @@ def anclora_storage_settings(anclora_storage, request) -> dict[str, Any]:
     yield {"storage_url": f"s3://{bucket}/files", "s3_endpoint_url": endpoint, **credentials}
     httpx.post(f"{endpoint}/moto-api/reset")
     client.close()
+
+
+def storage_environ(settings: config.Settings) -> dict[str, str]:
+    """The environment variables that give a process started by a test the storage of `settings`."""
+    environ = {"UPLOAD_FOLDER": settings.upload_folder}
+    if settings.storage_url:
+        environ.update(ANCLORA_STORAGE_URL=settings.storage_url, ANCLORA_S3_ENDPOINT_URL=settings.s3_endpoint_url,
+                       AWS_REGION=settings.s3_region, AWS_ACCESS_KEY_ID=settings.s3_access_key_id,
+                       AWS_SECRET_ACCESS_KEY=settings.s3_secret_access_key,
+                       ANCLORA_S3_PART_SIZE=str(settings.s3_part_size))
+    return environ
+
+
+@pytest.fixture
+def anclora_storage_environ(anclora_settings) -> dict[str, str]:
+    """`storage_environ(anclora_settings)`: this test's storage, for the processes it starts."""
+    return storage_environ(anclora_settings)
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from anclora.identity import client_address
 from server_process import ServerProcess
 
 
-async def test_json_log_lines_carry_the_request_id(tmp_path, anclora_database_url):
-    server = ServerProcess(tmp_path, anclora_database_url, ANCLORA_LOG_FORMAT="json")
+async def test_json_log_lines_carry_the_request_id(tmp_path, anclora_database_url, anclora_storage_environ):
+    server = ServerProcess(tmp_path, anclora_database_url, ANCLORA_LOG_FORMAT="json", **anclora_storage_environ)
     server.wait_ready()
     try:
         async with httpx.AsyncClient(base_url=server.url) as http:

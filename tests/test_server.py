@@ -17,10 +17,11 @@ BIG = 500 * BLOCK
 
 
 @pytest.fixture
-def server(tmp_path, anclora_database_url):
+def server(tmp_path, anclora_database_url, anclora_storage_environ):
     # anonymous callers get the smallest plan (20 MB uploads) unless the operator raises it, as here
     process = ServerProcess(tmp_path, anclora_database_url, ANCLORA_SHUTDOWN_GRACE="20",
-                            ANCLORA_PLAN_LIMITS='{"anonymous": {"max_upload_bytes": 524288000}}')
+                            ANCLORA_PLAN_LIMITS='{"anonymous": {"max_upload_bytes": 524288000}}',
+                            **anclora_storage_environ)
     process.wait_ready()
     yield process
     process.stop()

@@ -16,6 +16,13 @@ MiB = 1024 * 1024
 
 
 @pytest.fixture
+def anclora_storage() -> str:
+    """The local folder: these tests fill its disk (on S3 only the scratch folder is local, and a bucket has no
+    free space to reserve)."""
+    return "local"
+
+
+@pytest.fixture
 def small_disk(tmp_path):
     """The upload folder on its own 8 MiB tmpfs (the tests run as root); unmounted afterwards."""
     folder = tmp_path / "small-disk"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from anclora.db.models import ResumableUpload
-from anclora.testing import TEST_JWT_SECRET
+from anclora.testing import TEST_JWT_SECRET, storage_environ
 from plugin_folders import JOBS, bundled_plugin_names
 from sample_plugins import sample_overrides
 
@@ -90,8 +90,8 @@ async def test_worker_process_runs_what_the_server_queued(client, anclora_ctx, a
     assert "executor" not in anclora_ctx.state("jobs")  # the server only queues; the worker process converts
     upload = await client.post("/api/files?filename=w.txt", content=b"from the worker")
     job = (await client.post("/api/conversions", json={"file_id": upload.json()["id"], "to": "md"})).json()
-    env = cli_env(DATABASE_URL=anclora_settings.database_url, UPLOAD_FOLDER=anclora_settings.upload_folder,
-                  REDIS_URL=anclora_settings.redis_url)
+    env = cli_env(DATABASE_URL=anclora_settings.database_url, REDIS_URL=anclora_settings.redis_url,
+                  **storage_environ(anclora_settings))
     worker = await asyncio.create_subprocess_exec(*ANCLORA, "worker", cwd=tmp_path, env=env,
                                                   stderr=asyncio.subprocess.PIPE)
     try:

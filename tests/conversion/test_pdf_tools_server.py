@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from samples import write_encrypted_pdf, write_pdf
+from storage_state import stored_keys
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "jobs"))  # (the job API helpers)
 from job_api import Api  # noqa: E402
@@ -22,8 +23,8 @@ def page_text(data: bytes, password: str | None = None) -> subprocess.CompletedP
 
 async def no_files_left(client, anclora_ctx) -> None:
     deadline = asyncio.get_running_loop().time() + 10
-    while list(anclora_ctx.storage.keys()):  # a one-shot's bytes go right after they are sent
-        assert asyncio.get_running_loop().time() < deadline, list(anclora_ctx.storage.keys())
+    while await stored_keys(anclora_ctx):  # a one-shot's bytes go right after they are sent
+        assert asyncio.get_running_loop().time() < deadline, await stored_keys(anclora_ctx)
         await asyncio.sleep(0.05)
     assert (await client.get("/api/files")).json()["files"] == []
 

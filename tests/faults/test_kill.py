@@ -18,16 +18,16 @@ from anclora.files import ORPHAN_GRACE_SECONDS
 from anclora.identity import new_session_token
 
 def restart(tmp_path: Path, database_url: str, **settings) -> ServerProcess:
-    """A new server process on the first one's database and upload folder."""
+    """A new server process on the first one's database and storage, with `settings` (its storage among them)."""
     cwd = tmp_path / f"run-{time.monotonic_ns()}"
     cwd.mkdir()
-    server = ServerProcess(cwd, database_url, UPLOAD_FOLDER=str(tmp_path / "uploads"), **settings)
+    server = ServerProcess(cwd, database_url, **{"UPLOAD_FOLDER": str(tmp_path / "uploads"), **settings})
     server.wait_ready()
     return server
 
 
 
-def cleanup(tmp_path: Path, database_url: str) -> dict:
+def cleanup(tmp_path: Path, database_url: str, storage: dict[str, str]) -> dict:
     import json
 
     from anclora.testing import TEST_JWT_SECRET
@@ -35,14 +35,14 @@ def cleanup(tmp_path: Path, database_url: str) -> dict:
     done = subprocess.run([sys.executable, "-m", "anclora", "cleanup"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120, env={
                               "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": database_url,
-                              "UPLOAD_FOLDER": str(tmp_path / "uploads"), "JWT_SECRET_KEY": TEST_JWT_SECRET,
-                              "ANCLORA_PLUGINS_ENTRYPOINTS": "false", "LOG_LEVEL": "WARNING"})
+                              "JWT_SECRET_KEY": TEST_JWT_SECRET, "ANCLORA_PLUGINS_ENTRYPOINTS": "false",
+                              "LOG_LEVEL": "WARNING", **storage})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
-async def test_sigkill_mid_upload(tmp_path, anclora_database_url):
-    server = ServerProcess(tmp_path, anclora_database_url)
+async def test_sigkill_mid_upload(tmp_path, anclora_database_url, anclora_storage_environ):
+    server = ServerProcess(tmp_path, anclora_database_url, **anclora_storage_environ)
     server.wait_ready()
     session = {"X-Anclora-Session": new_session_token()}
     partials = lambda: list((tmp_path / "uploads" / "tmp").glob("*.part"))  # noqa: E731
@@ -57,24 +57,26 @@ async def test_sigkill_mid_upload(tmp_path, anclora_database_url):
         writer.transport.abort()
     finally:
         server.stop()
-    again = restart(tmp_path, anclora_database_url)
+    again = restart(tmp_path, anclora_database_url, **anclora_storage_environ)
     try:
         with httpx.Client(base_url=again.url, headers=session) as client:
             assert client.get("/api/files").json()["files"] == []
-        assert cleanup(tmp_path, anclora_database_url)["stale_partials"] == 0  # young: may be an upload in flight
+        # young: may be an upload in flight
+        assert cleanup(tmp_path, anclora_database_url, anclora_storage_environ)["stale_partials"] == 0
         [partial] = partials()
         aged = time.time() - ORPHAN_GRACE_SECONDS - 60
         os.utime(partial, (aged, aged))  # as if the grace had passed
-        assert cleanup(tmp_path, anclora_database_url)["stale_partials"] == 1
+        assert cleanup(tmp_path, anclora_database_url, anclora_storage_environ)["stale_partials"] == 1
         assert partials() == []
     finally:
         again.stop()
 
 
-def test_sigkill_mid_conversion_runs_it_again_to_one_result_and_one_charge(tmp_path, anclora_database_url):
+def test_sigkill_mid_conversion_runs_it_again_to_one_result_and_one_charge(tmp_path, anclora_database_url,
+                                                                           anclora_storage_environ):
     marker = tmp_path / "first-run"
     settings = {"ANCLORA_PLUGINS_DIRS": str(FAULTS), "ANCLORA_PLUGINS_BLOCK": ",".join(bundled_plugin_names()),
-                "FAULT_MARKER": str(marker)}  # (only the test's converter takes txt → md)
+                "FAULT_MARKER": str(marker), **anclora_storage_environ}  # (only the test's converter takes txt → md)
     server = ServerProcess(tmp_path, anclora_database_url, **settings)
     server.wait_ready()
     try:

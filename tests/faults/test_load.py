@@ -30,9 +30,10 @@ async def upload(client: httpx.AsyncClient, number: int, block: bytes) -> tuple[
     return digest.hexdigest(), response.json()
 
 
-async def test_fifty_concurrent_20_mib_uploads(tmp_path, anclora_database_url):
+async def test_fifty_concurrent_20_mib_uploads(tmp_path, anclora_database_url, anclora_storage_environ):
     limits = {"anonymous": {"uploads_per_minute": UPLOADS}}
-    server = ServerProcess(tmp_path, anclora_database_url, ANCLORA_PLAN_LIMITS=json.dumps(limits))
+    server = ServerProcess(tmp_path, anclora_database_url, ANCLORA_PLAN_LIMITS=json.dumps(limits),
+                           **anclora_storage_environ)
     server.wait_ready()
     block = os.urandom(MiB)
     try:

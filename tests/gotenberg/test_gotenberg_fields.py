@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from gotenberg_samples import write_docx, write_pdf
+from storage_state import stored_keys
 
 NOT_IMPLEMENTED = ["password", "exportBookmarks", "exportNotes", "singlePageSheets", "updateIndexes",
                    "nativeWatermarkText", "splitMode", "watermarkSource", "downloadFrom", "rotateAngle"]
@@ -87,9 +88,9 @@ async def test_nothing_is_left_behind(client, anclora_ctx, tmp_path):
     assert converted.status_code == 200, converted.text
     assert converted.headers["Content-Type"] == "application/zip"
     deadline = time.monotonic() + 10  # the answer's bytes go once the last of them has been handed over
-    while list(anclora_ctx.storage.keys()) and time.monotonic() < deadline:
+    while await stored_keys(anclora_ctx) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    assert list(anclora_ctx.storage.keys()) == []
+    assert await stored_keys(anclora_ctx) == []
     assert (await client.get("/api/files", headers={"X-Anclora-Session": converted.headers["X-Anclora-Session"]})
             ).json()["files"] == []
 

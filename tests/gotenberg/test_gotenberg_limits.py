@@ -8,6 +8,7 @@ import time
 
 import pytest
 from gotenberg_samples import write_docx, write_pdf
+from storage_state import stored_keys
 from test_gotenberg_fields import post_form
 
 
@@ -31,9 +32,9 @@ async def test_past_the_time_limit_is_503_and_nothing_is_kept(client, anclora_ct
     assert response.status_code == 503
     assert response.text.startswith("The request exceeded the time limit.")
     deadline = time.monotonic() + 30  # the canceled job's engine is stopped, its folder removed
-    while list(anclora_ctx.storage.keys()) and time.monotonic() < deadline:
+    while await stored_keys(anclora_ctx) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-    assert list(anclora_ctx.storage.keys()) == []
+    assert await stored_keys(anclora_ctx) == []
 
 
 @pytest.mark.parametrize("anclora_overrides", [{"plugins_block": ["gotenberg"]}], indirect=True)

@@ -15,7 +15,7 @@ from sse import sse_events
 
 from anclora.db.models import File
 from anclora.identity import Identity
-from anclora.testing import TEST_JWT_SECRET
+from anclora.testing import TEST_JWT_SECRET, storage_environ
 from plugin_folders import JOBS, bundled_plugin_names
 
 LIMITS = {"anonymous": {"concurrent_jobs": 20, "uploads_per_minute": 1000, "conversions_per_day": 1000}}
@@ -138,8 +138,8 @@ def worker_env(settings) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ANCLORA_", "DATABASE_URL"))}
     env.update(ANCLORA_PLUGINS_DIRS=str(JOBS), ANCLORA_PLUGINS_BLOCK=",".join(bundled_plugin_names()),
                ANCLORA_PLUGINS_ENTRYPOINTS="false", JWT_SECRET_KEY=TEST_JWT_SECRET, LOG_LEVEL="WARNING",
-               DATABASE_URL=settings.database_url, UPLOAD_FOLDER=settings.upload_folder,
-               REDIS_URL=settings.redis_url, ANCLORA_WORKERS="1", ANCLORA_SHUTDOWN_GRACE="2")
+               DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url, ANCLORA_WORKERS="1",
+               ANCLORA_SHUTDOWN_GRACE="2", **storage_environ(settings))
     return env
 
 

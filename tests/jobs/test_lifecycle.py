@@ -18,7 +18,7 @@ from anclora.jobs.executor import Executor
 
 
 def work_folders(ctx) -> list:
-    folder = ctx.storage.root / "work"
+    folder = ctx.storage.scratch / "work"
     return list(folder.iterdir()) if folder.exists() else []
 
 
@@ -145,7 +145,7 @@ async def test_racing_claimers_take_each_queued_job_exactly_once(api, anclora_ct
 async def test_restart_requeues_a_lost_job_and_it_ends_once(api, anclora_ctx, sample):
     file_id = await api.upload("lost.txt", b"again")
     conversion_id = await _insert_orphan(anclora_ctx, file_id, attempts=1)
-    (anclora_ctx.storage.root / "work" / f"{conversion_id}.1").mkdir(parents=True)
+    (anclora_ctx.storage.scratch / "work" / f"{conversion_id}.1").mkdir(parents=True)
     executors = [Executor(anclora_ctx) for _ in range(2)]  # two workers starting up race for it
     await asyncio.gather(*(executor.start() for executor in executors))
     try:
@@ -154,7 +154,7 @@ async def test_restart_requeues_a_lost_job_and_it_ends_once(api, anclora_ctx, sa
         await asyncio.gather(*(executor.stop(1.0) for executor in executors))
     assert done["attempts"] == 2
     assert [e[0] for e in sample.EVENTS if e[0] in ("started", "finished", "failed")] == ["started", "finished"]
-    assert not (anclora_ctx.storage.root / "work" / f"{conversion_id}.1").exists()
+    assert not (anclora_ctx.storage.scratch / "work" / f"{conversion_id}.1").exists()
 
 
 async def test_restart_fails_a_job_out_of_attempts_as_worker_lost(api, anclora_ctx, sample):

@@ -33,7 +33,7 @@ async def test_each_conversion_runs_in_a_fresh_sandboxed_child_of_one_warm_proce
         assert seen["pgid"] == seen["pid"]  # a group of its own: killing it kills what it started
         assert set(seen["env"]) == {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL"}
         assert seen["env"]["HOME"] == seen["cwd"]
-        assert os.path.dirname(seen["cwd"]) == str(anclora_ctx.storage.root / "work")
+        assert os.path.dirname(seen["cwd"]) == str(anclora_ctx.storage.scratch / "work")
         if network_isolation():
             assert seen["network"] != "connected"
     assert first["cwd"] != second["cwd"]
@@ -55,7 +55,7 @@ async def test_a_hung_warm_child_times_out_without_survivors(api, tmp_path, ancl
     assert done["error"]["code"] == "conversion_timeout"
     assert await all_dead([child, sleeper])
     assert alive(warm)  # the warm process stays for the next job
-    assert [p.name for p in (anclora_ctx.storage.root / "work").iterdir() if not p.name.startswith(".")] == []
+    assert [p.name for p in (anclora_ctx.storage.scratch / "work").iterdir() if not p.name.startswith(".")] == []
 
 
 async def test_a_lost_warm_process_fails_its_job_and_the_next_conversion_starts_a_new_one(api, client, tmp_path):

@@ -11,10 +11,10 @@ from webhook_helpers import SAMPLE_PLUGINS, bundled_plugin_names, signed_in, unt
 from server_process import ServerProcess
 
 
-def start_server(tmp_path, database_url: str, name: str, backoff: float) -> ServerProcess:
+def start_server(tmp_path, database_url: str, storage: dict[str, str], name: str, backoff: float) -> ServerProcess:
     folder = tmp_path / name
     folder.mkdir()
-    return ServerProcess(folder, database_url, UPLOAD_FOLDER=str(tmp_path / "uploads"),
+    return ServerProcess(folder, database_url, **storage,  # (the test's upload folder, or its bucket)
                          ANCLORA_PLUGINS_DIRS=str(SAMPLE_PLUGINS),
                          ANCLORA_PLUGINS_BLOCK=",".join(bundled_plugin_names() + ["billing"]),
                          ANCLORA_WEBHOOK_PRIVATE_TARGETS="true", ANCLORA_WEBHOOK_BACKOFF_SECONDS=str(backoff),
@@ -24,11 +24,11 @@ def start_server(tmp_path, database_url: str, name: str, backoff: float) -> Serv
 
 
 @pytest.fixture
-def servers(tmp_path, anclora_database_url):
+def servers(tmp_path, anclora_database_url, anclora_storage_environ):
     started = []
 
     async def start(name: str, backoff: float) -> ServerProcess:
-        server = start_server(tmp_path, anclora_database_url, name, backoff)
+        server = start_server(tmp_path, anclora_database_url, anclora_storage_environ, name, backoff)
         started.append(server)
         await asyncio.to_thread(server.wait_ready)  # (the listener in this loop keeps answering meanwhile)
         return server
