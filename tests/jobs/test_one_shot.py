@@ -133,6 +133,7 @@ def fsynced_parts(monkeypatch, anclora_ctx) -> list[str]:
     return seen
 
 
+@pytest.mark.parametrize("anclora_storage", ["local"], indirect=True)  # fsyncs of the local folder's files
 async def test_only_a_result_that_outlives_its_request_is_fsynced(client, fsynced_parts):
     response = await client.post("/api/convert?to=md&filename=a.txt&cache=false", content=b"passing")
     assert response.status_code == 200 and response.content == b"PASSING"

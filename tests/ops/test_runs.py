@@ -68,7 +68,8 @@ async def test_events_stream_and_the_history_hides_secrets(ops, anclora_ctx):
     run = await ops.start("quick", {"word": "hi", "out": str(out), "token": "s3cret-token"})
     events = [event async for event in ops.events(run["id"])]
     out.unlink(missing_ok=True)
-    kinds = [event["event"] for event in events]
+    # (a `verbose` event is what ansible prints outside the playbook, such as a library's deprecation warning)
+    kinds = [event["event"] for event in events if event["event"] != "verbose"]
     assert kinds[0] == "playbook_on_start" and kinds[-1] == "playbook_on_stats"
     assert any(event.get("task") == "Write the word" and event.get("changed") for event in events)
     run = await ops.wait(run["id"])
