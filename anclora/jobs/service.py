@@ -99,10 +99,9 @@ async def _input_of(ctx, identity: Identity, file_id: str, record: File | None) 
 
 async def _submit(ctx, identity: Identity, *, file_id: str, to: str, options: Any, idempotency_key: str | None,
                   webhook_url: str | None, converter: str | None, use_cache: bool, record: File | None,
-                  looked_up: bool = False, at_once: bool = False) -> tuple[Conversion, bool]:
+                  at_once: bool = False) -> tuple[Conversion, bool]:
     """`create` without the dry run: the conversion's row as this request left it, and whether it is new.
-    `looked_up`: the caller found nothing in the result cache just now, so it is not asked again; `at_once`: as
-    `_authorize_and_queue`'s."""
+    `at_once`: as `_authorize_and_queue`'s."""
     digest = request_digest(file_id, to, options, webhook_url)
     if idempotency_key:
         existing = await _replay(ctx, identity, idempotency_key, digest)
@@ -113,9 +112,7 @@ async def _submit(ctx, identity: Identity, *, file_id: str, to: str, options: An
     route, options, conversion = quote(ctx, identity, record, to, options, converter)
     conversion["webhook_url"] = webhook_url
     key = cache.key_for(record.sha256, route, options) if cache.enabled(ctx, use_cache) else None
-    reused = None
-    if key and not looked_up:
-        reused = await cache.lookup(ctx, identity, key, result_filename(record.filename, route.target))
+    reused = await cache.lookup(ctx, identity, key, result_filename(record.filename, route.target)) if key else None
     try:
         if reused is not None:
             conversion.update(cached=True, cost=price(ctx, identity, route, record.size, options, cached=True))
@@ -272,14 +269,17 @@ def error_of(row: Conversion) -> AncloraError:
 
 
 async def run_now(ctx, identity: Identity, *, file_id: str, to: str, options: Any = None, timeout: float,
-                  converter: str | None = None, use_cache: bool = True, record: File | None = None,
-                  looked_up: bool = False):
-    """Queue a conversion and wait for it (the result cache may answer at once, unless the caller `looked_up`
-    there already): the result's File row. The job is canceled (and any result it left removed) when it does not
-    end within `timeout` seconds: ConversionTimeout."""
+                  converter: str | None = None, use_cache: bool = True, record: File | None = None):
+    """Queue a conversion and wait for it (the result cache may answer at once): the result's File row. The job is
+    canceled (and any result it left removed) when it does not end within `timeout` seconds: ConversionTimeout."""
     created, _ = await _submit(ctx, identity, file_id=file_id, to=to, options=options, idempotency_key=None,
                                webhook_url=None, converter=converter, use_cache=use_cache, record=record,
-                               looked_up=looked_up, at_once=True)
+                               at_once=True)
+    return await _result_of(ctx, identity, created, timeout)
+
+
+async def _result_of(ctx, identity: Identity, created: Conversion, timeout: float) -> File:
+    """`run_now` once the conversion is created: its result's File row, when it ends within `timeout` seconds."""
     try:
         row = await wait_final(ctx, created.id, timeout, current=created)
     except TimeoutError:
@@ -318,9 +318,9 @@ class Answer:
 async def one_shot(ctx, identity: Identity, record: File, *, to: str, options: Any, timeout: float,
                    use_cache: bool = True) -> Answer:
     """Convert an upload whose File row (`files.examine`) is not written yet, for an answer that keeps nothing.
-    A cache hit writes only the conversion's row; else the input's row is written, the conversion runs
-    (`run_now`) and the rows go again (a computed result stays, hidden, for the result cache unless `use_cache`
-    is false). The input's bytes are the caller's to delete."""
+    A cache hit writes only the conversion's row; else the input's row is written, the conversion runs (as
+    `run_now` runs it) and the rows go again (a computed result stays, hidden, for the result cache unless
+    `use_cache` is false). The input's bytes are the caller's to delete."""
     route, valid, conversion = quote(ctx, identity, record, to, options)
     key = cache.key_for(record.sha256, route, valid) if cache.enabled(ctx, use_cache) else None
     hit = await _reuse(ctx, identity, route, conversion, key, record.size) if key else None
@@ -328,9 +328,10 @@ async def one_shot(ctx, identity: Identity, record: File, *, to: str, options: A
         return Answer(hit.result, result_filename(record.filename, route.target), hit.chunks)
     await files.save(ctx, record)
     result = None
-    try:
-        result = await run_now(ctx, identity, file_id=record.id, to=to, options=options, timeout=timeout,
-                               use_cache=use_cache, record=record, looked_up=True)
+    try:  # (planned, priced and looked up in the cache above: only created and waited for here)
+        row = _row(identity, route, conversion, status=store.PENDING, cache_key=key, cached=False)
+        created, _ = await _insert(ctx, identity, row, conversion, None, at_once=True)
+        result = await _result_of(ctx, identity, created, timeout)
     finally:  # the rows go now, the bytes once sent, so no database work is left after the answer
         kept = [result.id] if result and result.cache_key else []
         await files.forget(ctx, [record.id] + ([result.id] if result and not kept else []), kept)
