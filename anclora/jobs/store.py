@@ -92,14 +92,19 @@ async def insert(ctx, row: Conversion, waiting_below: int | None = None, adding:
         if waiting_below is None:
             session.add(row)
         else:
-            values = {column.key: getattr(row, column.key) for column in inspect(Conversion).column_attrs}
-            values = {f"new_{name}": value for name, value in values.items() if value is not None}
+            values = {f"new_{name}": value for name, value in _column_values(row).items()}
             inserted = await session.execute(_insert_below(tuple(name[4:] for name in values)),
                                              {**values, "waiting_below": waiting_below})
             if inserted.rowcount != 1:
                 return None
         await session.commit()
     return row
+
+
+def _column_values(row: Conversion) -> dict[str, Any]:
+    """The row's columns that hold a value, by name (for a plain INSERT: the others take their defaults)."""
+    values = {column.key: getattr(row, column.key) for column in inspect(Conversion).column_attrs}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 @functools.lru_cache(maxsize=32)
@@ -123,18 +128,16 @@ async def delete(ctx, conversion_id: str) -> None:
 
 async def transition(ctx, conversion_id: str, where: dict[str, Any], *, adding: tuple = (), **values: Any
                      ) -> Conversion | None:
-    """UPDATE one row only if its columns still hold `where`, and insert the rows `adding` in the same
-    transaction only if it did; the updated row, or None."""
-    if None in where.values() or any(isinstance(value, sqlalchemy.ClauseElement) for value in values.values()):
-        conditions = [Conversion.id == conversion_id] + [  # (IS NULL, or a computed value: rare transitions)
-            getattr(Conversion, column).in_(expected) if isinstance(expected, tuple)
-            else getattr(Conversion, column) == expected for column, expected in where.items()]
-        statement, bound = update(Conversion).where(*conditions).values(**values).returning(Conversion), {}
-    else:
-        statement = _guarded_update(tuple((column, isinstance(expected, tuple)) for column, expected in where.items()),
-                                    tuple(values))
-        bound = {"where_id": conversion_id, **{f"where_{column}": expected for column, expected in where.items()},
-                 **{f"set_{column}": value for column, value in values.items()}}
+    """UPDATE one row only if its columns still hold `where` (a value, a tuple of values, or None), and insert the
+    rows `adding` in the same transaction only if it did; the updated row, or None."""
+    computed = {column: value for column, value in values.items() if isinstance(value, sqlalchemy.ClauseElement)}
+    statement = _guarded_update(tuple((column, _guard_kind(expected)) for column, expected in where.items()),
+                                tuple(column for column in values if column not in computed))
+    if computed:  # (a value the database computes, as `release`'s: rare, so not kept)
+        statement = statement.values(**computed)
+    bound = {"where_id": conversion_id,
+             **{f"where_{column}": expected for column, expected in where.items() if expected is not None},
+             **{f"set_{column}": value for column, value in values.items() if column not in computed}}
     async with ctx.sessionmaker() as session:
         session.add_all(adding)  # (flushed before the UPDATE, which may point at them)
         row = await session.scalar(statement, bound, execution_options=UPDATING)
@@ -142,16 +145,25 @@ async def transition(ctx, conversion_id: str, where: dict[str, Any], *, adding: 
     return row
 
 
+def _guard_kind(expected: Any) -> str:
+    return "null" if expected is None else "several" if isinstance(expected, tuple) else "one"
+
+
 @functools.lru_cache(maxsize=64)
-def _guarded_update(where: tuple[tuple[str, bool], ...], columns: tuple[str, ...]):
-    """`transition`'s UPDATE for one shape of guard ((column, compared to several values) pairs) and one set of
-    columns, its values bound at each call (`where_<column>`, `set_<column>`): made once, as building it cost a
-    job's end (`finish`) more CPU than running it."""
+def _guarded_update(where: tuple[tuple[str, str], ...], columns: tuple[str, ...]):
+    """`transition`'s UPDATE for one shape of guard ((column, `_guard_kind`) pairs) and one set of columns, its
+    values bound at each call (`where_<column>`, `set_<column>`): made once, as building it cost a job's end
+    (`finish`) more CPU than running it."""
     table = Conversion.__table__
     conditions = [Conversion.id == bindparam("where_id")]
-    for column, several in where:
-        attribute, value = getattr(Conversion, column), bindparam(f"where_{column}", expanding=several)
-        conditions.append(attribute.in_(value) if several else attribute == value)
+    for column, kind in where:
+        attribute = getattr(Conversion, column)
+        if kind == "null":
+            conditions.append(attribute.is_(None))
+        elif kind == "several":
+            conditions.append(attribute.in_(bindparam(f"where_{column}", expanding=True)))
+        else:
+            conditions.append(attribute == bindparam(f"where_{column}"))
     return update(Conversion).where(*conditions).values(
         {column: bindparam(f"set_{column}", type_=table.c[column].type) for column in columns}).returning(Conversion)
 
@@ -291,8 +303,7 @@ async def insert_one(connection, row: Conversion) -> None:
     hot path, without the unit of work (whose flush costs a one-shot cache hit more CPU than the statement
     itself), and on SQLite in one hop to its thread (`direct`)."""
     row.created_at = row.created_at or utcnow()
-    values = {column.key: getattr(row, column.key) for column in inspect(Conversion).column_attrs}
-    values = {name: value for name, value in values.items() if value is not None}
+    values = _column_values(row)
     if direct.usable(connection):
         for column in Conversion.__table__.columns:  # (what the INSERT's execution would fill in)
             if column.key not in values and column.default is not None and column.default.is_scalar:
