@@ -71,9 +71,10 @@ class Owned:
 
     @classmethod
     def owned_by(cls, identity: "Identity") -> ColumnElement[bool]:
+        """The caller's rows. `identity` may hold bound parameters instead of values (a statement built once)."""
         if "owner_key" in cls.__table__.c:  # one indexed column naming either owner ("user:…" or "session:…")
             return cls.owner_key == identity.owner_key
-        if identity.user_id:
+        if identity.user_id is not None:  # (signed in: `Identity.is_anonymous` is false)
             return cls.user_id == identity.user_id
         return cls.user_id.is_(None) & (cls.session_id == identity.session_id)
 

@@ -8,6 +8,7 @@ conversion (`POST /api/convert`) keeps no file: it is answered with the original
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import json
@@ -95,24 +96,25 @@ async def open_hit(ctx, identity: Identity, key: str, connection) -> Hit | None:
 REUSED = (File.storage_key, File.size, File.sha256, File.content_type, File.format)
 
 
-class Reused(NamedTuple):
-    """The `REUSED` columns of a row selected on SQLite's own thread (`direct`)."""
-    storage_key: str
-    size: int
-    sha256: str
-    content_type: str
-    format: str | None
+# The `REUSED` columns of a row selected on SQLite's own thread (`direct`), by name as SQLAlchemy's rows have them
+Reused = collections.namedtuple("Reused", [column.key for column in REUSED])
+
+
+class _BoundOwner(NamedTuple):
+    """An `Identity` as `File.owned_by` reads it, whose values are bound at each execution."""
+    user_id: Any
+    session_id: Any = bindparam("session_id")
+    owner_key: Any = bindparam("owner_key")
 
 
 @functools.cache
 def _newest_query(owners: bool, signed_in: bool):
     """The query of the newest reusable result, built once for each kind of caller with its values as parameters
-    (a statement built and keyed anew costs a cache hit 0.4 ms of CPU): `owners`, with the owner scope, is
+    (a statement built and keyed anew costs a cache hit 0.4 ms of CPU): `owners`, with the owner scope, adds
     `File.owned_by(identity, hidden=True)` for a caller `signed_in` or not."""
     query = select(*REUSED).where(File.cache_key == bindparam("key"), File.expires_at > bindparam("now"))
     if owners:
-        query = query.where(File.user_id == bindparam("user_id") if signed_in
-                            else File.user_id.is_(None) & (File.session_id == bindparam("session_id")))
+        query = query.where(File.owned_by(_BoundOwner(bindparam("user_id") if signed_in else None), hidden=True))
     return query.order_by(File.expires_at.desc()).limit(1)
 
 
@@ -120,10 +122,9 @@ async def _newest(ctx, identity: Identity, key: str, connection=None):
     """The `REUSED` columns of the newest reusable result under `key`, or None; on `connection`, else on one of
     its own."""
     owners = ctx.settings.cache_scope == "owner"
-    query = _newest_query(owners, bool(identity.user_id))
-    values = {"key": key, "now": utcnow()}
-    if owners:
-        values.update({"user_id": identity.user_id} if identity.user_id else {"session_id": identity.session_id})
+    query = _newest_query(owners, not identity.is_anonymous)
+    values = {"key": key, "now": utcnow(), "user_id": identity.user_id, "session_id": identity.session_id,
+              "owner_key": identity.owner_key}  # (the query binds those its kind of caller needs)
     if connection is not None and direct.usable(connection):
         found = await direct.first(connection, direct.compiled(query, connection.dialect), values)
         return None if found is None else Reused._make(found)
