@@ -201,17 +201,13 @@ class ZygotePool:
         self.zygotes: dict[Path, Zygote] = {}
 
     def for_script(self, script: Path) -> Zygote:
-        known = self.zygotes.get(script)  # (as named: resolving the path each job took a syscall per component)
-        if known is None:
-            resolved = script.resolve()
-            known = self.zygotes.get(resolved)
-            if known is None:
-                known = Zygote(resolved, self.folder / f"{resolved.stem}.{uuid.uuid4().hex[:8]}")
-            self.zygotes[script] = self.zygotes[resolved] = known
-        return known
+        script = script.resolve()
+        if script not in self.zygotes:
+            self.zygotes[script] = Zygote(script, self.folder / f"{script.stem}.{uuid.uuid4().hex[:8]}")
+        return self.zygotes[script]
 
     async def close(self) -> None:
-        await asyncio.gather(*(zygote.close() for zygote in set(self.zygotes.values())))
+        await asyncio.gather(*(zygote.close() for zygote in self.zygotes.values()))
         self.zygotes.clear()
 
 

@@ -124,16 +124,6 @@ def sweep_folder(folder: Path, cutoff: float) -> int:
     return removed
 
 
-def _move(path: Path, target: Path) -> None:
-    """Rename, or copy and remove across filesystems (a work folder elsewhere than the storage)."""
-    try:
-        os.rename(path, target)
-    except OSError as error:
-        if error.errno != errno.EXDEV:
-            raise
-        shutil.move(str(path), target)
-
-
 def _unlink(path: Path) -> None:
     path.unlink(missing_ok=True)
 
@@ -232,7 +222,7 @@ class LocalStorage(Storage):
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.tmp_dir / (key.replace("/", "_") + ".part")
         try:
-            _move(path, tmp)
+            shutil.move(str(path), tmp)  # (a rename, or a copy from a work folder on another filesystem)
             if durable:
                 with open(tmp, "rb") as handle:
                     os.fsync(handle.fileno())
