@@ -15,7 +15,8 @@ echo "== lint: ruff, and the import-linter layers (docs/architecture.md)"
 echo "== suite on SQLite, no Redis, the local folder"
 env -u ANCLORA_TEST_DATABASE_URL -u ANCLORA_TEST_REDIS_URL -u ANCLORA_TEST_STORAGE \
   .venv/bin/python -m pytest -p no:cacheprovider "$@" || status=1
-echo "== suite on PostgreSQL + Redis"
+echo "== suite on PostgreSQL + Redis + S3"
+ANCLORA_TEST_STORAGE=s3 \
 ANCLORA_TEST_DATABASE_URL="${ANCLORA_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}" \
 ANCLORA_TEST_REDIS_URL="${ANCLORA_TEST_REDIS_URL:-redis://127.0.0.1:6379/15}" \
   .venv/bin/python -m pytest -p no:cacheprovider -m "not backend_independent" "$@" || status=1

@@ -54,8 +54,17 @@ class ServerProcess:
         raise TimeoutError("server did not start")
 
     def peak_rss_bytes(self) -> int:
+        """The most memory the server has held, since it started or since `reset_peak_rss`."""
+        return self._status_kb("VmHWM") * 1024
+
+    def reset_peak_rss(self) -> int:
+        """Start counting the peak again from now (Linux's clear_refs); the memory held now."""
+        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+        return self._status_kb("VmRSS") * 1024
+
+    def _status_kb(self, field: str) -> int:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
+        return int(re.search(rf"{field}:\s+(\d+) kB", status).group(1))
 
     def mapped_files(self) -> set[str]:
         """The files (shared libraries and extension modules among them) mapped into the server process."""

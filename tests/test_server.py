@@ -1,4 +1,4 @@
-"""The server as a process: graceful SIGTERM, and 500 MB uploads with flat memory."""
+"""The server as a process: graceful SIGTERM, and 500 MB uploads with flat memory (on either storage)."""
 
 from __future__ import annotations
 
@@ -88,6 +88,10 @@ async def download_sha256(http: httpx.AsyncClient, file_id: str) -> tuple[int, s
 async def test_500_mb_raw_and_multipart_uploads_keep_memory_flat(server):
     expected = await asyncio.get_running_loop().run_in_executor(None, expected_sha256)
     async with httpx.AsyncClient(base_url=server.url, timeout=300) as http:
+        # a first small upload and download load what they need (on S3, its client): the rest must add little
+        warm = await http.post("/api/files", params={"filename": "warm.bin"}, content=pattern_block(0))
+        assert await download_sha256(http, warm.json()["id"]) == (BLOCK, hashlib.sha256(pattern_block(0)).hexdigest())
+        idle = server.reset_peak_rss()
         raw = await http.post("/api/files", params={"filename": "big.bin"}, content=big_body(),
                               headers={"Content-Length": str(BIG)})
         assert raw.status_code == 201
@@ -98,7 +102,7 @@ async def test_500_mb_raw_and_multipart_uploads_keep_memory_flat(server):
         assert multipart.status_code == 201
         assert (multipart.json()["size"], multipart.json()["sha256"]) == (BIG, expected)
         assert await download_sha256(http, raw.json()["id"]) == (BIG, expected)
-    assert server.peak_rss_bytes() < 100 * 1024 * 1024
+    assert server.peak_rss_bytes() - idle < 32 * 1024 * 1024  # 500 MB each way, a few chunks held at a time
 
 
 async def test_the_serving_process_leaves_heavy_libraries_to_the_processes_that_use_them(server):
