@@ -3,7 +3,6 @@ the queue or the claiming loop; a busy executor, a waiting queue or an owner at 
 and `POST /api/conversions` still answers `queued`."""
 
 import asyncio
-import os
 
 import httpx
 import pytest
@@ -118,30 +117,22 @@ async def test_an_owner_at_its_limit_is_refused_a_one_shot(client, tmp_path):
 
 
 @pytest.fixture
-def fsynced_parts(monkeypatch, anclora_ctx) -> list[str]:
-    """Every file of the storage's tmp/ folder this process fsyncs from now on (os.fsync still runs): the upload
-    writer's and the result import's, both fsynced there before their rename into place."""
-    seen: list[str] = []
-    real, folder = os.fsync, str(anclora_ctx.storage.tmp_dir)
-
-    def fsync(fd: int) -> None:
-        path = os.readlink(f"/proc/self/fd/{fd}")
-        if path.startswith(folder):
-            seen.append(path)
-        real(fd)
-    monkeypatch.setattr(os, "fsync", fsync)
-    return seen
+def fsynced_parts(fsynced, anclora_ctx):
+    """The files of the storage's tmp/ folder this process has fsynced when called: the upload writer's and the
+    result import's, both fsynced there before their rename into place."""
+    folder = str(anclora_ctx.storage.tmp_dir)
+    return lambda: [path for path in fsynced if path.startswith(folder)]
 
 
 @pytest.mark.parametrize("anclora_storage", ["local"], indirect=True)  # fsyncs of the local folder's files
 async def test_only_a_result_that_outlives_its_request_is_fsynced(client, fsynced_parts):
     response = await client.post("/api/convert?to=md&filename=a.txt&cache=false", content=b"passing")
     assert response.status_code == 200 and response.content == b"PASSING"
-    assert fsynced_parts == []  # the input and the result are removed once it is answered
+    assert fsynced_parts() == []  # the input and the result are removed once it is answered
     response = await client.post("/api/convert?to=md&filename=b.txt", content=b"cached")
     assert response.status_code == 200 and response.content == b"CACHED"
-    assert len(fsynced_parts) == 1  # the result, kept for the result cache (the input is not)
+    assert len(fsynced_parts()) == 1  # the result, kept for the result cache (the input is not)
     queued = await Api(client).convert("c.txt", b"kept", "md", cache=False)
     await Api(client).wait(queued["id"], "succeeded")
-    assert len(fsynced_parts) == 3  # a stored upload, and the result its owner downloads later
+    assert len(fsynced_parts()) == 3  # a stored upload, and the result its owner downloads later
     assert (await client.get(f"/api/conversions/{queued['id']}/result")).content == b"KEPT"

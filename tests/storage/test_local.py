@@ -18,19 +18,6 @@ def storage(tmp_path: Path) -> LocalStorage:
     return LocalStorage(tmp_path / "store")
 
 
-@pytest.fixture
-def fsynced(monkeypatch) -> list[str]:
-    """The path of every file this process fsyncs from now on (os.fsync still runs)."""
-    seen: list[str] = []
-    real = os.fsync
-
-    def fsync(fd: int) -> None:
-        seen.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real(fd)
-    monkeypatch.setattr(os, "fsync", fsync)
-    return seen
-
-
 async def stored(storage: LocalStorage, data: bytes, tmp_path: Path) -> str:
     source = tmp_path / "made"
     source.write_bytes(data)
